@@ -1,0 +1,197 @@
+package org.saferebuild.engine;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.saferebuild.protocol.Event;
+import org.saferebuild.protocol.FrameException;
+import org.saferebuild.protocol.FrameReader;
+import org.saferebuild.protocol.Json;
+import org.saferebuild.protocol.ProblemCode;
+import org.saferebuild.protocol.Protocol;
+import org.saferebuild.protocol.Request;
+import org.saferebuild.protocol.ResultBody;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One connection with the app: handshake, then requests dispatched to the fixed operation table.
+ * Bad input (malformed, unknown, out of order, oversized) gets a PROTOCOL error and the
+ * connection is closed; when the connection ends, running operations are cancelled and sandboxes
+ * closed, so nothing half-done is left behind.
+ */
+public final class EngineServer {
+    private static final Logger LOG = LoggerFactory.getLogger(EngineServer.class);
+
+    private final FrameReader reader;
+    private final EventSink sink;
+    private final Engine engine;
+    private final ExecutorService workers = Executors.newCachedThreadPool(daemonThreads("op"));
+    private final ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor(daemonThreads("flush"));
+    private final Map<Long, OpContext> inFlight = new ConcurrentHashMap<>();
+    private boolean greeted;
+    private long lastId;
+
+    public EngineServer(InputStream in, EventSink sink, Engine engine) {
+        this.reader = new FrameReader(in, Protocol.MAX_REQUEST_BYTES);
+        this.sink = sink;
+        this.engine = engine;
+    }
+
+    /** Serves until the app closes the connection or breaks the protocol. */
+    public void serve() {
+        flusher.scheduleAtFixedRate(() -> inFlight.values().forEach(OpContext::flushIfStale),
+                OpContext.FLUSH_MILLIS, OpContext.FLUSH_MILLIS, TimeUnit.MILLISECONDS);
+        try {
+            while (true) {
+                String frame = reader.next();
+                if (frame == null) {
+                    LOG.info("the app closed the connection");
+                    break;
+                }
+                Request request;
+                try {
+                    request = Json.decodeRequest(frame);
+                } catch (FrameException e) {
+                    protocolError(0, "The engine could not read a request: " + e.getMessage() + ".");
+                    break;
+                }
+                if (!accept(request)) {
+                    break;
+                }
+            }
+        } catch (FrameException e) {
+            protocolError(0, "The engine refused the input: " + e.getMessage() + ".");
+        } catch (IOException e) {
+            LOG.warn("reading requests failed: {}", e.toString());
+        } finally {
+            endConnection();
+        }
+    }
+
+    private boolean accept(Request request) {
+        if (!greeted) {
+            if (!(request instanceof Request.Hello hello)) {
+                protocolError(request.id(), "The first message must be \"hello\", not \"" + opName(request) + "\".");
+                return false;
+            }
+            if (hello.protocol() != Protocol.VERSION) {
+                protocolError(hello.id(), "The app speaks protocol " + hello.protocol()
+                        + " but this engine speaks protocol " + Protocol.VERSION + ".");
+                return false;
+            }
+            greeted = true;
+            lastId = hello.id();
+            sink.send(engine.welcome(hello.id()));
+            LOG.info("handshake with {}", hello.client());
+            return true;
+        }
+        if (request.id() <= lastId) {
+            protocolError(request.id(), "Request ids must increase; " + request.id() + " came after " + lastId + ".");
+            return false;
+        }
+        lastId = request.id();
+        if (request instanceof Request.Hello) {
+            protocolError(request.id(), "\"hello\" may only be sent once.");
+            return false;
+        }
+        if (request instanceof Request.Cancel cancel) {
+            cancel(cancel);
+            return true;
+        }
+        dispatch(request);
+        return true;
+    }
+
+    private void cancel(Request.Cancel cancel) {
+        OpContext target = inFlight.get(cancel.target());
+        if (target == null) {
+            sink.send(new Event.Failure(cancel.id(), ProblemCode.NOT_FOUND,
+                    "There is no running request " + cancel.target() + " to cancel.",
+                    "It has probably finished already; its result has been sent."));
+            return;
+        }
+        target.cancel();
+        sink.send(new Event.Result(cancel.id(), new ResultBody.Ack("Cancelling request " + cancel.target() + ".")));
+    }
+
+    private <R extends Request> void dispatch(R request) {
+        @SuppressWarnings("unchecked")
+        Handler<R> handler = engine.operations().lookup((Class<R>) request.getClass());
+        OpContext ctx = new OpContext(request.id(), sink);
+        if (handler == null) {
+            sink.send(new Event.Failure(request.id(), ProblemCode.INVALID_ARGUMENT,
+                    "This engine does not offer the operation \"" + opName(request) + "\".",
+                    "Update the engine and the app together; the handshake lists what this engine offers."));
+            return;
+        }
+        inFlight.put(request.id(), ctx);
+        workers.execute(() -> {
+            Event terminal;
+            try {
+                ResultBody body = handler.handle(request, ctx);
+                terminal = ctx.cancelled()
+                        ? cancelledFailure(request.id())
+                        : new Event.Result(request.id(), body);
+            } catch (Problem p) {
+                terminal = new Event.Failure(request.id(), p.code(), p.getMessage(), p.fix());
+                LOG.info("request {} ({}) failed: {} {}", request.id(), opName(request), p.code(), p.getMessage());
+            } catch (Exception | Error e) {
+                LOG.error("request {} ({}) failed unexpectedly", request.id(), opName(request), e);
+                Problem p = Problem.internal("The engine failed unexpectedly: " + e, e);
+                terminal = new Event.Failure(request.id(), p.code(), p.getMessage(), p.fix());
+            }
+            ctx.flush();
+            inFlight.remove(request.id());
+            sink.send(terminal);
+        });
+    }
+
+    private static Event cancelledFailure(long id) {
+        return new Event.Failure(id, ProblemCode.CANCELLED, "Cancelled by the operator.",
+                "Nothing more will happen for this step; start it again when ready.");
+    }
+
+    private void protocolError(long id, String message) {
+        LOG.warn("protocol error: {}", message);
+        sink.send(new Event.Failure(id, ProblemCode.PROTOCOL, message,
+                "The connection is closed. Restart the app; if it keeps happening, the app and the engine"
+                        + " do not match (reinstall both)."));
+    }
+
+    /** Cancels what is running, waits for it to stop, then lets the engine clean up. */
+    private void endConnection() {
+        inFlight.values().forEach(OpContext::cancel);
+        workers.shutdown();
+        try {
+            if (!workers.awaitTermination(30, TimeUnit.SECONDS)) {
+                LOG.warn("operations still running 30 s after the connection ended");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        flusher.shutdownNow();
+        sink.close();
+        engine.connectionEnded();
+    }
+
+    private static String opName(Request r) {
+        String n = r.getClass().getSimpleName();
+        return n.isEmpty() ? r.getClass().getName() : n;
+    }
+
+    static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

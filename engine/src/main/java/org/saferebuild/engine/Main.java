@@ -1,0 +1,91 @@
+package org.saferebuild.engine;
+
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.saferebuild.engine.sys.Posix;
+import org.saferebuild.protocol.FrameWriter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * safe-rebuild-engine: the only code that runs as root. It speaks the protocol on stdin/stdout
+ * and logs to stderr. Usage: {@code safe-rebuild-engine [--config FILE]}.
+ */
+public final class Main {
+    static final int EXIT_USAGE = 64;
+    static final int EXIT_NOT_ROOT = 77;
+    static final int EXIT_CONFIG = 78;
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        // stdout is the protocol channel: take it for the frames and send everything else to stderr.
+        FileOutputStream protocolOut = new FileOutputStream(FileDescriptor.out);
+        System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.err), true));
+        System.exit(run(args, protocolOut));
+    }
+
+    static int run(String[] args, FileOutputStream protocolOut) {
+        Path configFile = null;
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--config") && i + 1 < args.length && configFile == null) {
+                configFile = Path.of(args[++i]);
+            } else if (args[i].equals("--version") && args.length == 1) {
+                System.err.println("safe-rebuild-engine " + Engine.version());
+                return 0;
+            } else {
+                System.err.println("safe-rebuild-engine: unknown argument \"" + args[i] + "\"."
+                        + " Usage: safe-rebuild-engine [--config FILE]");
+                return EXIT_USAGE;
+            }
+        }
+        int euid = Posix.effectiveUid();
+        if (euid != 0) {
+            System.err.println("safe-rebuild-engine must run as root (uid 0), but runs as uid " + euid
+                    + ". The app starts it through pkexec; to try it by hand use sudo.");
+            return EXIT_NOT_ROOT;
+        }
+        Logger log = LoggerFactory.getLogger(Main.class);
+        EngineConfig config;
+        try {
+            if (configFile != null) {
+                config = EngineConfig.load(configFile);
+            } else if (Files.exists(Path.of(EngineConfig.DEFAULT_FILE))) {
+                config = EngineConfig.load(Path.of(EngineConfig.DEFAULT_FILE));
+            } else {
+                config = EngineConfig.defaults();
+            }
+        } catch (Problem p) {
+            System.err.println("safe-rebuild-engine: " + p.getMessage() + " " + p.fix());
+            return EXIT_CONFIG;
+        }
+        Map<String, String> launchEnv = new HashMap<>();
+        for (String var : new String[] {"PKEXEC_UID", "SUDO_UID"}) {
+            String v = System.getenv(var);
+            if (v != null) {
+                launchEnv.put(var, v);
+            }
+        }
+        Engine engine = new Engine(config, launchEnv);
+        try {
+            engine.start();
+        } catch (Exception e) {
+            System.err.println("safe-rebuild-engine: cannot prepare " + config.stateDir() + ": " + e.getMessage());
+            return EXIT_CONFIG;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(engine::shutdown, "shutdown"));
+        log.info("engine {} ready (state {}, pid {})", Engine.version(), config.stateDir(),
+                ProcessHandle.current().pid());
+        EventSink sink = new EventSink(new FrameWriter(protocolOut));
+        new EngineServer(System.in, sink, engine).serve();
+        engine.awaitCriticalWork();
+        log.info("engine exiting");
+        return 0;
+    }
+}

@@ -1,0 +1,108 @@
+package org.saferebuild.engine;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.saferebuild.protocol.Event;
+import org.saferebuild.protocol.ProblemCode;
+
+/**
+ * What an operation may do while it runs: report progress, stream log lines (batched, so a
+ * million-line build log does not become a million frames), and notice cancellation.
+ */
+public final class OpContext {
+    /** A batch is sent when it reaches this many lines or {@link #FLUSH_MILLIS} have passed. */
+    static final int BATCH_LINES = 512;
+    static final long FLUSH_MILLIS = 40;
+
+    private final long id;
+    private final EventSink sink;
+    private final List<Runnable> cancelHooks = new ArrayList<>();
+    private volatile boolean cancelled;
+    private String batchStream;
+    private List<String> batch = new ArrayList<>();
+    private long batchStarted;
+
+    public OpContext(long id, EventSink sink) {
+        this.id = id;
+        this.sink = sink;
+    }
+
+    public long id() {
+        return id;
+    }
+
+    public void progress(String phase, String message, Long done, Long total) {
+        flush();
+        sink.send(new Event.Progress(id, phase, message, done, total));
+    }
+
+    public synchronized void log(String stream, String line) {
+        if (batchStream != null && !batchStream.equals(stream)) {
+            flushLocked();
+        }
+        if (batch.isEmpty()) {
+            batchStarted = System.nanoTime();
+        }
+        batchStream = stream;
+        batch.add(line);
+        if (batch.size() >= BATCH_LINES) {
+            flushLocked();
+        }
+    }
+
+    /** Sends a pending batch that is older than the flush interval (called by a timer). */
+    synchronized void flushIfStale() {
+        if (!batch.isEmpty() && System.nanoTime() - batchStarted > FLUSH_MILLIS * 1_000_000) {
+            flushLocked();
+        }
+    }
+
+    public synchronized void flush() {
+        flushLocked();
+    }
+
+    private void flushLocked() {
+        if (!batch.isEmpty()) {
+            List<String> lines = batch;
+            batch = new ArrayList<>();
+            sink.send(new Event.Log(id, batchStream, lines));
+        }
+    }
+
+    public boolean cancelled() {
+        return cancelled;
+    }
+
+    public void checkCancelled() throws Problem {
+        if (cancelled) {
+            throw new Problem(ProblemCode.CANCELLED, "Cancelled by the operator.",
+                    "Nothing more will happen for this step; start it again when ready.");
+        }
+    }
+
+    /** Runs {@code hook} on cancellation (at once if already cancelled). */
+    public void onCancel(Runnable hook) {
+        boolean now;
+        synchronized (cancelHooks) {
+            now = cancelled;
+            if (!now) {
+                cancelHooks.add(hook);
+            }
+        }
+        if (now) {
+            hook.run();
+        }
+    }
+
+    void cancel() {
+        List<Runnable> hooks;
+        synchronized (cancelHooks) {
+            if (cancelled) {
+                return;
+            }
+            cancelled = true;
+            hooks = List.copyOf(cancelHooks);
+        }
+        hooks.forEach(Runnable::run);
+    }
+}

@@ -1,0 +1,63 @@
+package org.saferebuild.engine.nix;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.saferebuild.engine.EngineConfig;
+
+/**
+ * The environment and common flags every nix invocation gets. The engine never passes on its
+ * own inherited environment: NIX_PATH comes from the engine's settings, HOME is the engine's
+ * own state directory, PATH is the engine's tool directories.
+ */
+public final class NixEnv {
+    private final EngineConfig config;
+
+    public NixEnv(EngineConfig config) {
+        this.config = config;
+    }
+
+    /** Flags that make flakes and the nix command available on Nix 2.8 through current releases. */
+    public List<String> flakeArgs() {
+        return List.of("--extra-experimental-features", "nix-command flakes", "--no-write-lock-file");
+    }
+
+    /** Flags for running without a network: fail fast instead of waiting on substituters. */
+    public static List<String> offlineArgs() {
+        return List.of("--offline", "--option", "substituters", "", "--option", "connect-timeout", "1");
+    }
+
+    /** Environment for nix run on the host (outside any sandbox). */
+    public Map<String, String> hostEnv() {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("HOME", home().toString());
+        env.put("PATH", String.join(":", config.toolDirs()));
+        env.put("NIX_PATH", nixPath());
+        return env;
+    }
+
+    public String nixPath() {
+        return config.nixPath().entrySet().stream()
+                .sorted(Map.Entry.comparingByKey())
+                .map(e -> e.getKey() + "=" + e.getValue())
+                .collect(Collectors.joining(":"));
+    }
+
+    public Path home() {
+        return config.state().resolve("home");
+    }
+
+    /** The first "error:" in nix's output and what follows, without terminal colours. */
+    public static String firstError(String stderr) {
+        String clean = stripAnsi(stderr);
+        int i = clean.indexOf("error:");
+        String s = (i >= 0 ? clean.substring(i) : clean).strip();
+        return s.isEmpty() ? "nix failed without a message" : s;
+    }
+
+    public static String stripAnsi(String s) {
+        return s.replaceAll("\u001B\\[[0-9;]*[A-Za-z]", "");
+    }
+}

@@ -1,0 +1,253 @@
+package org.saferebuild.engine.preflight;
+
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.saferebuild.engine.EngineConfig;
+import org.saferebuild.engine.OpContext;
+import org.saferebuild.engine.Problem;
+import org.saferebuild.engine.nix.NixEnv;
+import org.saferebuild.engine.proc.Command;
+import org.saferebuild.engine.proc.Exec;
+import org.saferebuild.engine.proc.Tools;
+import org.saferebuild.engine.sys.Posix;
+import org.saferebuild.protocol.PreflightReport;
+import org.saferebuild.protocol.PreflightReport.Check;
+import org.saferebuild.protocol.PreflightReport.ConfigKind;
+import org.saferebuild.protocol.PreflightReport.Status;
+import org.saferebuild.protocol.Request;
+import org.saferebuild.protocol.Json;
+import org.saferebuild.protocol.Values;
+
+/**
+ * What must be true before anything runs, and the runbook's "Common Issues" as checks that say
+ * what to do: root, namespaces, tools, free space, /run/systemd, the configuration directory.
+ */
+public final class PreflightService {
+    /** Tools without which no sandbox can open or nothing can be built. */
+    static final List<String> REQUIRED_TOOLS = List.of("unshare", "nsenter", "chroot", "mount", "umount", "cat",
+            "nix", "nix-store", "nix-env");
+    private static final Pattern NIX_VERSION = Pattern.compile("(\\d+)\\.(\\d+)(?:\\.(\\d+))?");
+    private static final Path USERNS_SYSCTL = Path.of("/proc/sys/kernel/unprivileged_userns_clone");
+
+    private final EngineConfig config;
+    private final Tools tools;
+    private final NixEnv nixEnv;
+
+    public PreflightService(EngineConfig config, Tools tools, NixEnv nixEnv) {
+        this.config = config;
+        this.tools = tools;
+        this.nixEnv = nixEnv;
+    }
+
+    public PreflightReport run(Request.Preflight request, OpContext ctx) throws Problem {
+        String dir = request.configDir() == null ? config.defaultConfigDir() : request.configDir();
+        if (!config.allowsConfigDir(dir)) {
+            throw Problem.invalid("The configuration directory " + dir + " is not one this engine is set up for ("
+                    + String.join(", ", config.configDirs()) + ").");
+        }
+        List<Check> checks = new ArrayList<>();
+        int euid = Posix.effectiveUid();
+        checks.add(euid == 0
+                ? new Check("root", Status.PASS, "The engine runs as root (uid 0).", null)
+                : new Check("root", Status.FAIL, "Permission denied: the engine runs as uid " + euid + ", not root.",
+                        "Start the engine through pkexec (the app does this) or with sudo."));
+
+        ctx.progress("preflight", "Checking tools", null, null);
+        List<PreflightReport.Tool> toolReport = new ArrayList<>();
+        for (String name : Tools.KNOWN) {
+            Optional<Path> p = tools.find(name);
+            toolReport.add(new PreflightReport.Tool(name, p.map(Path::toString).orElse(null), tools.candidates(name)));
+        }
+        List<String> missing = toolReport.stream()
+                .filter(t -> t.path() == null && REQUIRED_TOOLS.contains(t.name()))
+                .map(PreflightReport.Tool::name).toList();
+        checks.add(missing.isEmpty()
+                ? new Check("tools", Status.PASS, "unshare, nsenter, chroot, mount and nix were found.", null)
+                : new Check("tools", Status.FAIL, "Missing: " + String.join(", ", missing) + ".",
+                        "Install them (util-linux, coreutils, nix); the engine looked in "
+                                + String.join(", ", tools.dirs()) + "."));
+
+        ctx.progress("preflight", "Checking namespaces", null, null);
+        PreflightReport.Namespaces ns = namespaces();
+        checks.add(ns.unshareWorks()
+                ? new Check("namespaces", Status.PASS, "Mount, PID and network namespaces can be created.", null)
+                : new Check("namespaces", Status.FAIL, "Permission denied creating namespaces: " + ns.detail(),
+                        "Run the engine as root. Check the kernel: cat /proc/sys/kernel/unprivileged_userns_clone"
+                                + " (should be 1 where it exists) and that /proc/self/ns lists mnt, pid and net."));
+
+        String nixVersion = nixVersion();
+        checks.add(nixCheck(nixVersion));
+
+        ctx.progress("preflight", "Checking free space", null, null);
+        List<PreflightReport.Disk> disks = new ArrayList<>();
+        disks.add(disk("Nix store", existingAncestor(Path.of("/nix/store"))));
+        disks.add(disk("work directory", existingAncestor(config.state())));
+        for (PreflightReport.Disk d : disks) {
+            checks.add(d.ok()
+                    ? new Check("space:" + d.label(), Status.PASS, "Free on " + d.label() + " (" + d.path() + "): "
+                            + human(d.freeBytes()) + " of " + human(d.totalBytes()) + "; needed "
+                            + human(d.thresholdBytes()) + ".", null)
+                    : new Check("space:" + d.label(), Status.FAIL, "No space left: only " + human(d.freeBytes())
+                            + " free on " + d.label() + " (" + d.path() + "); at least "
+                            + human(d.thresholdBytes()) + " is needed.",
+                            "Free space: nix-collect-garbage --delete-older-than 30d removes old generations"
+                                    + " (pin your rollback target first), or move the work directory to a larger disk."));
+        }
+
+        boolean runSystemd = Files.isDirectory(Path.of("/run/systemd"));
+        checks.add(runSystemd
+                ? new Check("/run/systemd", Status.PASS, "/run/systemd exists and is bound into the sandbox.", null)
+                : new Check("/run/systemd", Status.WARN, "/run/systemd is missing: systemd is not running here.",
+                        "Builds that talk to systemd will fail inside the sandbox; services cannot be verified"
+                                + " after apply. On NixOS this means the system did not boot with systemd."));
+
+        ctx.progress("preflight", "Reading the configuration", null, null);
+        PreflightReport.ConfigDir cfg = configDir(dir);
+        checks.add(switch (cfg.kind()) {
+            case FLAKE -> cfg.error() == null
+                    ? new Check("configuration", Status.PASS, dir + " is a flake declaring "
+                            + (cfg.hosts().isEmpty() ? "no hosts" : String.join(", ", cfg.hosts())) + ".", null)
+                    : new Check("configuration", Status.FAIL, dir + " is a flake, but its hosts could not be listed: "
+                            + cfg.error(), "Fix the evaluation error; nix eval " + dir
+                            + "#nixosConfigurations shows it in full.");
+            case CLASSIC -> new Check("configuration", Status.PASS, dir + " has a classic configuration.nix.", null);
+            case NONE -> new Check("configuration", Status.FAIL, cfg.present()
+                    ? dir + " has neither flake.nix nor configuration.nix."
+                    : dir + " does not exist.", "Point the engine at your NixOS configuration directory.");
+        });
+        return new PreflightReport(euid, ns, toolReport, nixVersion, disks, cfg, checks);
+    }
+
+    private PreflightReport.Namespaces namespaces() {
+        Integer sysctl = null;
+        if (Files.exists(USERNS_SYSCTL)) {
+            try {
+                sysctl = Integer.parseInt(Files.readString(USERNS_SYSCTL).strip());
+            } catch (IOException | NumberFormatException e) {
+                sysctl = null;
+            }
+        }
+        List<String> available;
+        try (var s = Files.list(Path.of("/proc/self/ns"))) {
+            available = s.map(p -> p.getFileName().toString()).sorted().toList();
+        } catch (IOException e) {
+            available = List.of();
+        }
+        Optional<Path> unshare = tools.find("unshare");
+        Optional<Path> truePath = tools.find("true");
+        if (unshare.isEmpty() || truePath.isEmpty()) {
+            return new PreflightReport.Namespaces(sysctl, available, false, "unshare was not found");
+        }
+        try {
+            Exec.Outcome o = Exec.run(Command.of(unshare.get(), "--mount", "--pid", "--net", "--fork",
+                    "--propagation", "private", "--", truePath.get().toString()).timeout(Duration.ofSeconds(10)).build());
+            return new PreflightReport.Namespaces(sysctl, available, o.ok(),
+                    o.ok() ? "unshare --mount --pid --net --fork works" : o.stderr().strip());
+        } catch (IOException e) {
+            return new PreflightReport.Namespaces(sysctl, available, false, e.getMessage());
+        }
+    }
+
+    private String nixVersion() {
+        Optional<Path> nix = tools.find("nix");
+        if (nix.isEmpty()) {
+            return null;
+        }
+        try {
+            Exec.Outcome o = Exec.run(Command.of(nix.get(), "--version").env(nixEnv.hostEnv())
+                    .timeout(Duration.ofSeconds(20)).build());
+            return o.ok() ? o.stdout().strip() : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    static Check nixCheck(String version) {
+        if (version == null) {
+            return new Check("nix", Status.FAIL, "nix did not report a version.",
+                    "Install Nix 2.8 or newer (on Debian: apt-get install nix-bin).");
+        }
+        Matcher m = NIX_VERSION.matcher(version);
+        if (m.find()) {
+            int major = Integer.parseInt(m.group(1));
+            int minor = Integer.parseInt(m.group(2));
+            if (major > 2 || (major == 2 && minor >= 8)) {
+                return new Check("nix", Status.PASS, version + ".", null);
+            }
+        }
+        return new Check("nix", Status.FAIL, version + " is older than Nix 2.8.", "Upgrade Nix to 2.8 or newer.");
+    }
+
+    private PreflightReport.Disk disk(String label, Path path) {
+        try {
+            FileStore store = Files.getFileStore(path);
+            return new PreflightReport.Disk(label, path.toString(), store.getUsableSpace(), store.getTotalSpace(),
+                    config.minFreeBytes());
+        } catch (IOException e) {
+            return new PreflightReport.Disk(label, path.toString(), 0, 0, config.minFreeBytes());
+        }
+    }
+
+    private static Path existingAncestor(Path p) {
+        Path cur = p;
+        while (cur != null && !Files.exists(cur)) {
+            cur = cur.getParent();
+        }
+        return cur == null ? Path.of("/") : cur;
+    }
+
+    private PreflightReport.ConfigDir configDir(String dir) {
+        Path p = Path.of(dir);
+        if (!Files.isDirectory(p)) {
+            return new PreflightReport.ConfigDir(dir, false, ConfigKind.NONE, List.of(), null);
+        }
+        if (Files.isRegularFile(p.resolve("flake.nix"))) {
+            try {
+                return new PreflightReport.ConfigDir(dir, true, ConfigKind.FLAKE, flakeHosts(dir), null);
+            } catch (Problem e) {
+                return new PreflightReport.ConfigDir(dir, true, ConfigKind.FLAKE, List.of(), e.getMessage());
+            }
+        }
+        if (Files.isRegularFile(p.resolve("configuration.nix"))) {
+            return new PreflightReport.ConfigDir(dir, true, ConfigKind.CLASSIC, List.of(), null);
+        }
+        return new PreflightReport.ConfigDir(dir, true, ConfigKind.NONE, List.of(), null);
+    }
+
+    /** Host names under nixosConfigurations, by evaluating only the attribute names (nothing is built). */
+    public List<String> flakeHosts(String dir) throws Problem {
+        Path nix = tools.require("nix");
+        try {
+            Exec.Outcome o = Exec.run(Command.of(nix).args(nixEnv.flakeArgs())
+                    .args("eval", "--json", "path:" + dir + "#nixosConfigurations", "--apply", "builtins.attrNames")
+                    .env(nixEnv.hostEnv()).timeout(Duration.ofMinutes(2)).build());
+            if (!o.ok()) {
+                throw new Problem(org.saferebuild.protocol.ProblemCode.EVALUATION_FAILED,
+                        NixEnv.firstError(o.stderr()), "Fix the flake so that nixosConfigurations evaluates.");
+            }
+            String[] names = Json.mapper().readValue(o.stdout(), String[].class);
+            return List.of(names).stream().filter(Values::isHostName).sorted().toList();
+        } catch (IOException e) {
+            throw Problem.internal("could not run nix eval: " + e.getMessage(), e);
+        }
+    }
+
+    static String human(long bytes) {
+        double v = bytes;
+        String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
+        int u = 0;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return u == 0 ? bytes + " B" : String.format(java.util.Locale.ROOT, "%.1f %s", v, units[u]);
+    }
+}

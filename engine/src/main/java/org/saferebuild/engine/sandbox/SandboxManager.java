@@ -1,0 +1,572 @@
+package org.saferebuild.engine.sandbox;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.saferebuild.engine.EngineConfig;
+import org.saferebuild.engine.OpContext;
+import org.saferebuild.engine.Problem;
+import org.saferebuild.engine.proc.Command;
+import org.saferebuild.engine.proc.Exec;
+import org.saferebuild.engine.proc.Tools;
+import org.saferebuild.engine.sys.Posix;
+import org.saferebuild.protocol.ProblemCode;
+import org.saferebuild.protocol.SandboxRequest;
+import org.saferebuild.protocol.SandboxResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runbook steps 1, 2 and 5: opens sandboxes (holder process, binds, virtual filesystems), reports
+ * their mount tree from the kernel, and closes them without ever deleting through a mount.
+ */
+public final class SandboxManager {
+    private static final Logger LOG = LoggerFactory.getLogger(SandboxManager.class);
+    private static final Duration MOUNT_TIMEOUT = Duration.ofSeconds(30);
+    private static final String HOLDER_COMM = "cat";
+
+    private final EngineConfig config;
+    private final Tools tools;
+    private final Map<String, Sandbox> open = new ConcurrentHashMap<>();
+
+    public SandboxManager(EngineConfig config, Tools tools) {
+        this.config = config;
+        this.tools = tools;
+    }
+
+    Path sandboxesDir() {
+        return config.state().resolve("sandboxes");
+    }
+
+    Path locksDir() {
+        return config.state().resolve("locks");
+    }
+
+    public Optional<Sandbox> get(String id) {
+        return Optional.ofNullable(open.get(id));
+    }
+
+    public Sandbox require(String id) throws Problem {
+        Sandbox s = open.get(id);
+        if (s == null) {
+            throw Problem.notFound("There is no open sandbox " + id + ".",
+                    "Open a sandbox first (the Isolate step); it may have been closed when the app restarted.");
+        }
+        if (!s.holderAlive()) {
+            throw new Problem(ProblemCode.NOT_FOUND, "The sandbox " + id + " is gone: its holder process "
+                    + s.holderPid() + " has exited, and the kernel dropped its mounts.",
+                    "Close it and open a new sandbox.");
+        }
+        return s;
+    }
+
+    // Commands
+
+    public SandboxResult.Opened open(SandboxRequest.Open request, OpContext ctx) throws Problem {
+        long started = System.nanoTime();
+        if (!config.allowsConfigDir(request.configDir())) {
+            throw Problem.invalid("The configuration directory " + request.configDir()
+                    + " is not one this engine is set up for (" + String.join(", ", config.configDirs()) + ").");
+        }
+        if (!config.plans().contains(request.plan())) {
+            throw Problem.invalid("The bind plan \"" + request.plan() + "\" is not allowed here (allowed: "
+                    + String.join(", ", config.plans()) + ").");
+        }
+        BindPlan plan;
+        try {
+            plan = BindPlan.load(request.plan());
+        } catch (IOException e) {
+            throw Problem.internal("The bind plan \"" + request.plan() + "\" cannot be loaded: " + e.getMessage(), e);
+        }
+        for (Sandbox s : open.values()) {
+            if (s.configDir().equals(request.configDir())) {
+                throw busy(request.configDir(), s.id());
+            }
+        }
+        Sandbox.SandboxTools st = new Sandbox.SandboxTools(tools.require("nsenter").toString(),
+                tools.require("chroot").toString(), tools.require("mount").toString(),
+                tools.require("umount").toString());
+        Path unshareTool = tools.require("unshare");
+        Path holderTool = tools.require(HOLDER_COMM);
+
+        List<BindPlan.Entry> entries = checkSources(plan, request.configDir(), ctx);
+
+        List<FileChannel> channels = new ArrayList<>();
+        List<FileLock> locks = new ArrayList<>();
+        Path workDir = null;
+        Exec.Running unshare = null;
+        try {
+            WorkDirs.ensurePrivateDir(config.state());
+            WorkDirs.ensurePrivateDir(locksDir());
+            lock(locksDir().resolve("config-" + sha256(request.configDir()) + ".lock"), channels, locks,
+                    () -> busy(request.configDir(), "held by another Safe Rebuild engine"));
+            workDir = WorkDirs.createFresh(sandboxesDir(), "sb-");
+            String id = workDir.getFileName().toString();
+            lock(sandboxesDir().resolve(id + ".lock"), channels, locks,
+                    () -> Problem.internal("fresh sandbox lock was taken", null));
+            Path root = workDir.resolve("root");
+            Files.createDirectory(root);
+            makeSkeleton(root, entries, request.configDir());
+
+            ctx.progress("isolate", "Entering new mount and PID namespaces", 0L, (long) entries.size());
+            List<String> unshareArgs = new ArrayList<>(List.of("--mount", "--pid", "--fork", "--mount-proc",
+                    "--propagation", "private"));
+            if (request.network() == SandboxRequest.Network.ISOLATED) {
+                unshareArgs.add("--net");
+            }
+            unshareArgs.add("--");
+            unshareArgs.add(holderTool.toString());
+            unshare = Exec.startTethered(Command.of(unshareTool).args(unshareArgs).timeout(Duration.ofDays(365))
+                    .build(), line -> LOG.warn("holder: {}", line));
+            long holder = awaitHolder(unshare);
+            String mntNs = Posix.namespace(holder, "mnt").orElseThrow(() -> new IOException("holder vanished"));
+
+            Sandbox sandbox = new Sandbox(id, request.configDir(), plan, request.network(), workDir, unshare, holder,
+                    mntNs, channels, locks, st);
+            mountAll(sandbox, entries, request.configDir(), ctx);
+            List<MountInfo.Line> mounts = sandbox.mounts();
+            verify(entries, mounts, root);
+            open.put(id, sandbox);
+            long millis = (System.nanoTime() - started) / 1_000_000;
+            LOG.info("sandbox {} open for {} (holder {}, {} mounts, {} ms)", id, request.configDir(), holder,
+                    mounts.size(), millis);
+            return new SandboxResult.Opened(id, request.configDir(), plan.name(), request.network(), holder,
+                    workDir.toString(), MountInfo.forProtocol(mounts, root.toString()), millis);
+        } catch (Problem | IOException | RuntimeException e) {
+            abandon(unshare, workDir, channels, locks);
+            if (e instanceof Problem p) {
+                throw p;
+            }
+            throw Problem.internal("Opening the sandbox failed: " + e.getMessage()
+                    + ". Everything it had set up was removed.", e);
+        }
+    }
+
+    public SandboxResult.MountTree mounts(SandboxRequest.Mounts request) throws Problem {
+        Sandbox s = require(request.sandbox());
+        try {
+            return new SandboxResult.MountTree(s.id(), s.holderPid(),
+                    MountInfo.forProtocol(s.mounts(), s.root().toString()));
+        } catch (IOException e) {
+            throw Problem.internal("Cannot read the sandbox's mount table: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Closes a sandbox. Each mount is unmounted (deepest first) without lazy detaching; a busy
+     * one stops the close, names the mount and the processes inside, and nothing is deleted.
+     * With force, every process in the sandbox is killed first so the kernel drops the mounts.
+     */
+    public SandboxResult.Closed close(SandboxRequest.Close request, OpContext ctx) throws Problem {
+        Sandbox s = open.get(request.sandbox());
+        if (s == null) {
+            throw Problem.notFound("There is no open sandbox " + request.sandbox() + ".",
+                    "It is already closed; nothing needs to be done.");
+        }
+        synchronized (s) {
+            if (!open.containsKey(s.id())) {
+                throw Problem.notFound("The sandbox " + s.id() + " was just closed.", "Nothing needs to be done.");
+            }
+            if (request.force() || !s.holderAlive()) {
+                killEverythingIn(s);
+            } else {
+                unmountAll(s, ctx);
+                stopHolder(s);
+            }
+            List<String> left = WorkDirs.removeSkeleton(s.workDir(), List.of(0L, 1L));
+            open.remove(s.id());
+            s.releaseLocks();
+            deleteQuietly(sandboxesDir().resolve(s.id() + ".lock"));
+            LOG.info("sandbox {} closed{}", s.id(), left.isEmpty() ? "" : "; left in place: " + left);
+            return new SandboxResult.Closed(s.id(), left.isEmpty(), left);
+        }
+    }
+
+    /** Closes every sandbox by force: the connection ended or the engine is stopping. */
+    public void closeAll() {
+        for (Sandbox s : List.copyOf(open.values())) {
+            try {
+                close(new SandboxRequest.Close(1, s.id(), true), null);
+            } catch (Problem p) {
+                LOG.error("could not close sandbox {}: {}", s.id(), p.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Removes work directories left by an engine that was killed: their holder died with it, so
+     * nothing is mounted there, and their lock is free.
+     */
+    public void sweepStale() {
+        Path dir = sandboxesDir();
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (var entries = Files.list(dir)) {
+            for (Path p : entries.filter(e -> Files.isDirectory(e, LinkOption.NOFOLLOW_LINKS)).toList()) {
+                String id = p.getFileName().toString();
+                if (open.containsKey(id)) {
+                    continue;
+                }
+                Path lockFile = dir.resolve(id + ".lock");
+                try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                     FileLock l = ch.tryLock()) {
+                    if (l == null) {
+                        continue; // another engine has it open
+                    }
+                    List<String> left = WorkDirs.removeSkeleton(p, List.of(0L, 1L));
+                    LOG.info("removed stale sandbox directory {}{}", p, left.isEmpty() ? "" : "; left: " + left);
+                } catch (Problem | IOException | OverlappingFileLockException e) {
+                    LOG.warn("not removing stale {}: {}", p, e.getMessage());
+                    continue;
+                }
+                deleteQuietly(lockFile);
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot sweep {}: {}", dir, e.toString());
+        }
+    }
+
+    public List<Sandbox> openSandboxes() {
+        return List.copyOf(open.values());
+    }
+
+    // Steps
+
+    private List<BindPlan.Entry> checkSources(BindPlan plan, String configDir, OpContext ctx) throws Problem {
+        List<BindPlan.Entry> out = new ArrayList<>();
+        for (BindPlan.Entry e : plan.entries()) {
+            if (e.type() == BindPlan.Type.BIND) {
+                Path src = Path.of(e.resolvedSource(configDir));
+                if (!Files.exists(src)) {
+                    if (e.optional()) {
+                        if (ctx != null) {
+                            ctx.log("sandbox", "optional " + e.target() + " skipped: " + src + " does not exist");
+                        }
+                        continue;
+                    }
+                    throw new Problem(ProblemCode.SOURCE_MISSING, "The bind source " + src + " (for " + e.target()
+                            + ", " + e.why() + ") does not exist.", src.toString().equals(configDir)
+                            ? "Check the configuration directory; it must exist before it can be built."
+                            : "This host lacks " + src + "; choose the plan that matches this host (plan \""
+                                    + plan.name() + "\" is for: " + plan.description() + ")");
+                }
+            }
+            out.add(e);
+        }
+        return out;
+    }
+
+    /** Creates mount points and links in the fresh root, skipping targets that an earlier bind provides. */
+    private static void makeSkeleton(Path root, List<BindPlan.Entry> entries, String configDir) throws IOException {
+        List<String> bound = new ArrayList<>();
+        for (BindPlan.Entry e : entries) {
+            boolean inside = bound.stream().anyMatch(b -> e.target().startsWith(b + "/"));
+            Path target = root.resolve(e.target().substring(1));
+            if (!inside) {
+                if (target.getParent() != null) {
+                    Files.createDirectories(target.getParent());
+                }
+                if (e.type() == BindPlan.Type.SYMLINK) {
+                    Files.createSymbolicLink(target, Path.of(e.source()));
+                } else if (e.type() == BindPlan.Type.BIND
+                        && Files.isRegularFile(Path.of(e.resolvedSource(configDir)))) {
+                    Files.createFile(target);
+                } else {
+                    Files.createDirectory(target);
+                }
+            }
+            if (e.mounted()) {
+                bound.add(e.target());
+            }
+        }
+    }
+
+    /** Waits for unshare's forked child to have its own namespaces and to be running the holder program. */
+    private static long awaitHolder(Exec.Running unshare) throws Problem, IOException {
+        String ourNs = Posix.namespace(ProcessHandle.current().pid(), "mnt").orElse("");
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            if (!unshare.alive()) {
+                Exec.Outcome o = unshare.await(1000);
+                throw new Problem(ProblemCode.NAMESPACES_UNAVAILABLE,
+                        "Permission denied creating the sandbox's namespaces: " + o.stderr().strip(),
+                        "Run the engine as root; check cat /proc/sys/kernel/unprivileged_userns_clone (1 where it"
+                                + " exists) and that the kernel supports mount, PID and network namespaces.");
+            }
+            Optional<ProcessHandle> child = unshare.handle().children().findFirst();
+            if (child.isPresent()) {
+                long pid = child.get().pid();
+                Optional<String> ns = Posix.namespace(pid, "mnt");
+                if (ns.isPresent() && !ns.get().equals(ourNs) && HOLDER_COMM.equals(Posix.comm(pid))) {
+                    return pid;
+                }
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            }
+        }
+        throw new Problem(ProblemCode.NAMESPACES_UNAVAILABLE, "The sandbox holder did not start within 5 s.",
+                "Check the engine log; the machine may be overloaded.");
+    }
+
+    private static void mountAll(Sandbox s, List<BindPlan.Entry> entries, String configDir, OpContext ctx)
+            throws Problem, IOException {
+        String root = s.root().toString();
+        long n = 0;
+        for (BindPlan.Entry e : entries) {
+            n++;
+            if (!e.mounted()) {
+                continue;
+            }
+            String target = root + e.target();
+            List<String> args = new ArrayList<>();
+            switch (e.type()) {
+                case BIND -> {
+                    args.add("--bind");
+                    if (e.readOnly()) {
+                        args.add("-o");
+                        args.add("ro");
+                    }
+                    args.add(e.resolvedSource(configDir));
+                }
+                case PROC -> args.addAll(List.of("-t", "proc", "-o", "nosuid,nodev,noexec", "proc"));
+                case SYSFS -> args.addAll(List.of("-t", "sysfs", "-o",
+                        (e.readOnly() ? "ro," : "") + "nosuid,nodev,noexec", "sysfs"));
+                case TMPFS -> args.addAll(List.of("-t", "tmpfs", "-o",
+                        "nosuid,nodev" + (e.options() == null ? "" : "," + e.options()), "tmpfs"));
+                default -> throw new IllegalStateException(e.type().toString());
+            }
+            args.add(target);
+            Exec.Outcome o = Exec.run(s.nsCommand(s.hostTools().mount(), MOUNT_TIMEOUT,
+                    args.toArray(String[]::new)));
+            if (!o.ok()) {
+                throw new Problem(ProblemCode.INTERNAL, "Mounting " + e.target() + " in the sandbox failed: "
+                        + o.stderr().strip(), "Nothing was left mounted; the engine log has the full command.");
+            }
+            if (ctx != null) {
+                ctx.progress("isolate", "Mounted " + e.target(), n, (long) entries.size());
+            }
+        }
+    }
+
+    /** The kernel must show every planned mount, read-only where the plan says so. */
+    private static void verify(List<BindPlan.Entry> entries, List<MountInfo.Line> mounts, Path root) throws Problem {
+        for (BindPlan.Entry e : entries) {
+            if (!e.mounted()) {
+                continue;
+            }
+            String mp = root + e.target();
+            MountInfo.Line line = null;
+            for (MountInfo.Line l : mounts) {
+                if (l.mountPoint().equals(mp)) {
+                    line = l; // the last one at that point is the one on top
+                }
+            }
+            if (line == null) {
+                throw Problem.internal("The kernel does not show " + e.target() + " as mounted in the sandbox.", null);
+            }
+            if (e.readOnly() && !line.readOnly()) {
+                throw Problem.internal("The kernel shows " + e.target() + " writable although the plan makes it"
+                        + " read-only; refusing to continue.", null);
+            }
+            if (!"private".equals(line.propagation())) {
+                throw Problem.internal("The kernel shows " + e.target() + " with propagation " + line.propagation()
+                        + "; sandbox mounts must be private. Refusing to continue.", null);
+            }
+        }
+    }
+
+    private void unmountAll(Sandbox s, OpContext ctx) throws Problem {
+        List<MountInfo.Line> mounts;
+        try {
+            mounts = new ArrayList<>(s.mounts());
+        } catch (IOException e) {
+            throw Problem.internal("Cannot read the sandbox's mount table: " + e.getMessage(), e);
+        }
+        // Deepest first, and later mounts before earlier ones at the same point.
+        mounts.sort((a, b) -> {
+            int depth = Long.compare(b.mountPoint().chars().filter(c -> c == '/').count(),
+                    a.mountPoint().chars().filter(c -> c == '/').count());
+            return depth != 0 ? depth : Integer.compare(b.mountId(), a.mountId());
+        });
+        int i = 0;
+        for (MountInfo.Line m : mounts) {
+            i++;
+            Exec.Outcome o;
+            try {
+                o = Exec.run(s.nsCommand(s.hostTools().umount(), MOUNT_TIMEOUT, m.mountPoint()));
+            } catch (IOException e) {
+                throw Problem.internal("Cannot run umount: " + e.getMessage(), e);
+            }
+            if (!o.ok()) {
+                String rel = m.mountPoint().substring(s.root().toString().length());
+                List<String> inside = new ArrayList<>();
+                for (long pid : s.processes()) {
+                    if (pid != s.holderPid()) {
+                        inside.add(pid + " (" + Posix.comm(pid) + ")");
+                    }
+                }
+                throw new Problem(ProblemCode.UNMOUNT_FAILED, "Could not unmount " + rel + " in sandbox " + s.id()
+                        + ": " + o.stderr().strip() + ". "
+                        + (inside.isEmpty() ? "" : "Still running inside: " + String.join(", ", inside) + ". ")
+                        + "Nothing was deleted; every file is where it was.",
+                        "Stop what is running inside (or close with force, which kills it) and close again.");
+            }
+            if (ctx != null) {
+                ctx.progress("close", "Unmounted " + m.mountPoint().substring(s.root().toString().length()),
+                        (long) i, (long) mounts.size());
+            }
+        }
+    }
+
+    /** Ends the holder by closing its tether; the kernel then ends everything in its PID namespace. */
+    private static void stopHolder(Sandbox s) {
+        s.unshareProcess().closeStdin();
+        try {
+            s.unshareProcess().await(2000);
+        } catch (IOException e) {
+            LOG.warn("waiting for holder: {}", e.toString());
+        }
+        if (s.unshareProcess().alive()) {
+            s.unshareProcess().kill();
+        }
+        awaitEmpty(s);
+    }
+
+    /**
+     * SIGKILLs every process in the sandbox, the holder first (the kernel then kills the rest of
+     * its PID namespace), and lets unshare reap the holder before the engine reaps unshare, so no
+     * zombie is left holding a pid.
+     */
+    private static void killEverythingIn(Sandbox s) {
+        ProcessHandle.of(s.holderPid()).ifPresent(ProcessHandle::destroyForcibly);
+        for (long pid : s.processes()) {
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        }
+        try {
+            s.unshareProcess().await(2000);
+        } catch (IOException e) {
+            LOG.warn("waiting for unshare: {}", e.toString());
+        }
+        if (s.unshareProcess().alive()) {
+            s.unshareProcess().kill();
+        }
+        awaitEmpty(s);
+    }
+
+    private static void awaitEmpty(Sandbox s) {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (!s.processes().isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        if (!s.processes().isEmpty()) {
+            LOG.warn("processes still in sandbox {} after 5 s: {}", s.id(), s.processes());
+        }
+    }
+
+    /** Undoes a half-made open: kill the holder (the kernel drops its mounts), remove what was made. */
+    private void abandon(Exec.Running unshare, Path workDir, List<FileChannel> channels, List<FileLock> locks) {
+        if (unshare != null) {
+            unshare.handle().descendants().forEach(ProcessHandle::destroyForcibly);
+            unshare.kill();
+            try {
+                unshare.await(5000);
+            } catch (IOException e) {
+                LOG.warn("waiting for abandoned holder: {}", e.toString());
+            }
+        }
+        if (workDir != null) {
+            try {
+                List<String> left = WorkDirs.removeSkeleton(workDir, List.of(0L, 1L));
+                if (!left.isEmpty()) {
+                    LOG.warn("left in place after a failed open: {}", left);
+                }
+                deleteQuietly(sandboxesDir().resolve(workDir.getFileName() + ".lock"));
+            } catch (Problem p) {
+                LOG.error("not removing {}: {}", workDir, p.getMessage());
+            }
+        }
+        for (FileLock l : locks) {
+            try {
+                l.release();
+            } catch (IOException e) {
+                // closing the channel releases it
+            }
+        }
+        for (FileChannel c : channels) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                // nothing to do
+            }
+        }
+    }
+
+    private interface ProblemSupplier {
+        Problem get();
+    }
+
+    private static void lock(Path file, List<FileChannel> channels, List<FileLock> locks, ProblemSupplier busy)
+            throws IOException, Problem {
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS);
+        FileLock l;
+        try {
+            l = ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            l = null;
+        }
+        if (l == null) {
+            ch.close();
+            throw busy.get();
+        }
+        channels.add(ch);
+        locks.add(l);
+    }
+
+    private static Problem busy(String configDir, String holder) {
+        return new Problem(ProblemCode.BUSY, "A sandbox for " + configDir + " is already open (" + holder + ").",
+                "Close that sandbox first (or finish its build); only one sandbox per configuration may be open.");
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            LOG.debug("cannot delete {}: {}", p, e.toString());
+        }
+    }
+
+    static String sha256(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(s.getBytes(StandardCharsets.UTF_8))).substring(0, 24);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package org.saferebuild.engine.sandbox;
+
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import org.saferebuild.engine.Problem;
+import org.saferebuild.engine.sys.Posix;
+import org.saferebuild.protocol.ProblemCode;
+
+/**
+ * Sandbox work directories: made fresh and private, removed only when nothing is mounted beneath
+ * them, and only "rmdir-style": empty directories, empty files and links the engine made. The
+ * runbook's {@code rm -rf} after a failed unmount is how people have lost /nix and /home.
+ */
+public final class WorkDirs {
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final String ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+    private WorkDirs() {
+    }
+
+    /**
+     * Makes {@code parent} (root-owned, 0700, not a symlink) if needed, then a fresh directory in
+     * it with an unguessable name. mkdir fails on anything already there, symlinks included.
+     */
+    public static Path createFresh(Path parent, String prefix) throws Problem {
+        try {
+            ensurePrivateDir(parent);
+            for (int attempt = 0; attempt < 16; attempt++) {
+                Path dir = parent.resolve(prefix + randomSuffix(12));
+                try {
+                    Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(
+                            PosixFilePermissions.fromString("rwx------")));
+                    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+                    return dir;
+                } catch (FileAlreadyExistsException e) {
+                    // someone (or chance) took that name: try another
+                }
+            }
+            throw Problem.internal("could not create a fresh work directory in " + parent, null);
+        } catch (IOException e) {
+            throw new Problem(ProblemCode.INTERNAL, "Cannot create a work directory in " + parent + ": "
+                    + e.getMessage(), "Check that " + parent + " is on a writable filesystem with free space.", e);
+        }
+    }
+
+    /** A directory only root can use: created 0700 if missing; refused if it is a link or not root's. */
+    public static void ensurePrivateDir(Path dir) throws IOException, Problem {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            Path parent = dir.getParent();
+            if (parent != null && !Files.exists(parent, LinkOption.NOFOLLOW_LINKS)) {
+                ensurePrivateDir(parent);
+            }
+            try {
+                Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rwx------")));
+            } catch (FileAlreadyExistsException e) {
+                // created concurrently; checked below
+            }
+        }
+        if (Files.isSymbolicLink(dir) || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            throw new Problem(ProblemCode.NOT_AUTHORIZED, dir + " is not a plain directory (a link or a file is there).",
+                    "Something planted it; remove it as root after checking what it is, then try again.");
+        }
+        if (Posix.ownerUid(dir, LinkOption.NOFOLLOW_LINKS) != 0) {
+            throw new Problem(ProblemCode.NOT_AUTHORIZED, dir + " is not owned by root.",
+                    "Remove it as root after checking what it is, then try again.");
+        }
+    }
+
+    public static String randomSuffix(int length) {
+        StringBuilder b = new StringBuilder(length);
+        for (int i = 0; i < length; i++) {
+            b.append(ALPHABET.charAt(RANDOM.nextInt(ALPHABET.length())));
+        }
+        return b.toString();
+    }
+
+    /**
+     * Removes {@code dir} bottom-up, deleting only empty directories, empty regular files and
+     * symbolic links (never following them). Refuses outright if any mount table the engine can
+     * see has something at or below {@code dir}.
+     *
+     * @param mountTables pids whose mountinfo must show nothing below dir (self and 1 at least)
+     * @return paths left in place because they were not empty; empty when all is gone
+     */
+    public static List<String> removeSkeleton(Path dir, List<Long> mountTables) throws Problem {
+        for (long pid : mountTables) {
+            List<MountInfo.Line> lines;
+            try {
+                lines = pid == 0 ? MountInfo.readSelf() : MountInfo.read(pid);
+            } catch (IOException e) {
+                continue; // that process is gone: it holds no mounts
+            }
+            List<MountInfo.Line> below = MountInfo.under(lines, dir.toString());
+            if (!below.isEmpty()) {
+                throw new Problem(ProblemCode.UNMOUNT_FAILED, "Not removing " + dir + ": "
+                        + below.get(0).mountPoint() + " is still mounted (seen by pid " + (pid == 0 ? "self" : pid)
+                        + "). Nothing was deleted.",
+                        "Unmount it (umount " + below.get(0).mountPoint() + ") and close the sandbox again.");
+            }
+        }
+        List<String> left = new ArrayList<>();
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return left;
+        }
+        List<Path> all;
+        try (Stream<Path> s = Files.walk(dir)) { // walk does not follow links by default
+            all = s.sorted(Comparator.comparingInt(Path::getNameCount).reversed()).toList();
+        } catch (IOException e) {
+            left.add(dir + " (" + e.getMessage() + ")");
+            return left;
+        }
+        for (Path p : all) {
+            try {
+                BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                if (a.isSymbolicLink() || (a.isRegularFile() && a.size() == 0)) {
+                    Files.delete(p);
+                } else if (a.isDirectory()) {
+                    try (Stream<Path> children = Files.list(p)) {
+                        if (children.findAny().isPresent()) {
+                            left.add(p.toString());
+                            continue;
+                        }
+                    }
+                    Files.delete(p); // rmdir: fails rather than crossing into anything
+                } else {
+                    left.add(p.toString());
+                }
+            } catch (IOException e) {
+                left.add(p + " (" + e.getMessage() + ")");
+            }
+        }
+        return left;
+    }
+}

@@ -1,0 +1,123 @@
+package org.saferebuild.engine.sys;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/** Small facts about processes, users and files, read from /proc and the filesystem. */
+public final class Posix {
+    private static final int S_IWGRP = 0020;
+    private static final int S_IWOTH = 0002;
+    private static final int S_ISVTX = 01000;
+
+    private Posix() {
+    }
+
+    /** Effective uid of this process, from /proc/self/status ("Uid: real effective saved fs"). */
+    public static int effectiveUid() {
+        return statusIds("Uid:")[1];
+    }
+
+    public static int[] statusIds(String key) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith(key)) {
+                    String[] f = line.substring(key.length()).trim().split("\\s+");
+                    int[] ids = new int[f.length];
+                    for (int i = 0; i < f.length; i++) {
+                        ids[i] = Integer.parseInt(f[i]);
+                    }
+                    return ids;
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read /proc/self/status", e);
+        }
+        throw new IllegalStateException("no " + key + " line in /proc/self/status");
+    }
+
+    /** Login name for a uid from /etc/passwd, if there is one. */
+    public static Optional<String> userName(int uid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/etc/passwd"))) {
+                String[] f = line.split(":", -1);
+                if (f.length > 2 && f[2].equals(Integer.toString(uid))) {
+                    return Optional.of(f[0]);
+                }
+            }
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        return Optional.empty();
+    }
+
+    public static int ownerUid(Path p, LinkOption... options) throws IOException {
+        return (Integer) Files.getAttribute(p, "unix:uid", options);
+    }
+
+    public static int mode(Path p, LinkOption... options) throws IOException {
+        return (Integer) Files.getAttribute(p, "unix:mode", options);
+    }
+
+    /**
+     * Whether only root can change what this path resolves to: the file and every directory
+     * above it are owned by root and not writable by group or others (a sticky, world-writable
+     * directory such as /tmp is accepted, as OpenSSH's secure_filename does, because others
+     * cannot rename or delete root's entries in it). Returns the reason when not.
+     */
+    public static Optional<String> untrustedReason(Path path) {
+        try {
+            Path real = path.toRealPath();
+            for (Path p = real; p != null; p = p.getParent()) {
+                int uid = ownerUid(p, LinkOption.NOFOLLOW_LINKS);
+                int mode = mode(p, LinkOption.NOFOLLOW_LINKS);
+                if (uid != 0) {
+                    return Optional.of(p + " is owned by uid " + uid + ", not root");
+                }
+                boolean writableByOthers = (mode & (S_IWGRP | S_IWOTH)) != 0;
+                boolean stickyDir = p != real && (mode & S_ISVTX) != 0;
+                if (writableByOthers && !stickyDir) {
+                    return Optional.of(p + " is writable by group or others (mode "
+                            + Integer.toOctalString(mode & 07777) + ")");
+                }
+            }
+            return Optional.empty();
+        } catch (IOException e) {
+            return Optional.of("cannot check " + path + ": " + e.getMessage());
+        }
+    }
+
+    /** Mount namespace identity of a process, e.g. "mnt:[4026531841]", empty if it is gone. */
+    public static Optional<String> namespace(long pid, String type) {
+        try {
+            return Optional.of(Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "ns", type)).toString());
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Pids of all processes whose namespace of {@code type} is {@code ns}. */
+    public static List<Long> processesIn(String type, String ns) {
+        try (var dirs = Files.list(Path.of("/proc"))) {
+            return dirs.map(p -> p.getFileName().toString())
+                    .filter(n -> n.chars().allMatch(Character::isDigit))
+                    .map(Long::parseLong)
+                    .filter(pid -> namespace(pid, type).map(ns::equals).orElse(false))
+                    .toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    /** The command name of a process (from /proc/pid/comm), or "?" when it is gone. */
+    public static String comm(long pid) {
+        try {
+            return Files.readString(Path.of("/proc", Long.toString(pid), "comm")).strip();
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package org.saferebuild.protocol;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+
+/** Writes one JSON document per line. Thread-safe: each frame is written and flushed whole. */
+public final class FrameWriter {
+    private final OutputStream out;
+
+    public FrameWriter(OutputStream out) {
+        this.out = out;
+    }
+
+    public synchronized void write(String json) throws IOException {
+        if (json.indexOf('\n') >= 0) {
+            throw new IllegalArgumentException("a frame must not contain a raw newline");
+        }
+        out.write(json.getBytes(StandardCharsets.UTF_8));
+        out.write('\n');
+        out.flush();
+    }
+
+    public synchronized void close() throws IOException {
+        out.close();
+    }
+}

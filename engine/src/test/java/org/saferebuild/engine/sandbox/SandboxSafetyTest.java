@@ -1,0 +1,323 @@
+package org.saferebuild.engine.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.saferebuild.engine.testing.EngineHarness;
+import org.saferebuild.engine.testing.Mounts;
+import org.saferebuild.protocol.Event;
+import org.saferebuild.protocol.ProblemCode;
+import org.saferebuild.protocol.SandboxRequest;
+import org.saferebuild.protocol.SandboxRequest.Network;
+import org.saferebuild.protocol.SandboxResult;
+
+/**
+ * The safety promises of issue 2 / docs/security.md, each against the real engine process, real
+ * namespaces and real mounts.
+ */
+@Tag("root")
+class SandboxSafetyTest {
+    private Path base;
+    private Path config;
+    private EngineHarness engine;
+    private final List<Process> strays = new ArrayList<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        base = EngineHarness.privateBase();
+        config = Files.createDirectories(base.resolve("config"));
+        Files.writeString(config.resolve("configuration.nix"), "{ services.field.chakra.enable = true; }\n");
+        engine = EngineHarness.builder().base(base)
+                .set("configDirs", List.of(config.toString(), base.resolve("config2").toString()))
+                .start();
+        engine.handshake();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        strays.forEach(Process::destroyForcibly);
+        engine.close();
+    }
+
+    private SandboxResult.Opened open(Path dir, Network network) throws Exception {
+        return engine.call(id -> new SandboxRequest.Open(id, dir.toString(), "debian-test", network),
+                SandboxResult.Opened.class);
+    }
+
+    private SandboxResult.Closed close(SandboxResult.Opened s) throws Exception {
+        return engine.call(id -> new SandboxRequest.Close(id, s.sandbox(), false), SandboxResult.Closed.class);
+    }
+
+    @Test
+    void theHostMountTableIsTheSameBeforeWhileAndAfter() throws Exception {
+        List<String> before = Mounts.hostTable();
+        SandboxResult.Opened s = open(config, Network.ISOLATED);
+        assertThat(Mounts.hostTable()).as("host mount table while open").isEqualTo(before);
+        assertThat(Mounts.table(ProcessHandle.current().pid())).as("our own table while open").isEqualTo(before);
+
+        // The tree reported is what the kernel shows for the holder, and it is all private.
+        SandboxResult.MountTree tree = engine.call(id -> new SandboxRequest.Mounts(id, s.sandbox()),
+                SandboxResult.MountTree.class);
+        assertThat(tree.mounts()).extracting(SandboxResult.Mount::mountPoint)
+                .contains("/nix", "/etc/nixos", "/etc/nix", "/usr", "/proc", "/sys", "/dev", "/tmp", "/var", "/run");
+        assertThat(tree.mounts()).allSatisfy(m -> assertThat(m.propagation()).isEqualTo("private"));
+        assertThat(Mounts.below(Mounts.table(s.holderPid()), Path.of(s.workDir()))).hasSize(tree.mounts().size());
+        SandboxResult.Mount etcNixos = tree.mounts().stream().filter(m -> m.mountPoint().equals("/etc/nixos"))
+                .findFirst().orElseThrow();
+        assertThat(etcNixos.root()).isEqualTo(config.toString());
+        assertThat(etcNixos.readOnly()).isTrue();
+        assertThat(tree.mounts().stream().filter(m -> m.mountPoint().equals("/proc")).findFirst().orElseThrow()
+                .fsType()).isEqualTo("proc");
+
+        close(s);
+        assertThat(Mounts.hostTable()).as("host mount table after close").isEqualTo(before);
+    }
+
+    @Test
+    void writingIntoAnyReadOnlyBindFromInsideFails() throws Exception {
+        SandboxResult.Opened s = open(config, Network.ISOLATED);
+        List<SandboxResult.Mount> readOnly = s.mounts().stream().filter(SandboxResult.Mount::readOnly).toList();
+        assertThat(readOnly).extracting(SandboxResult.Mount::mountPoint)
+                .contains("/etc/nixos", "/etc/nix", "/usr", "/var", "/run", "/etc/passwd", "/sys", "/dev");
+        for (SandboxResult.Mount m : readOnly) {
+            boolean file = m.mountPoint().equals("/etc/passwd") || m.mountPoint().equals("/etc/group");
+            String probe = file ? m.mountPoint() : m.mountPoint() + "/.safe-rebuild-probe";
+            Result r = inside(s, "/usr/bin/touch", probe);
+            assertThat(r.exit).as("touch %s inside the sandbox", probe).isNotZero();
+            assertThat(r.output).as("touch %s", probe).contains("Read-only file system");
+        }
+        // The writable ones really are writable, so the probe above is not failing for another reason.
+        assertThat(inside(s, "/usr/bin/touch", "/tmp/.probe").exit).isZero();
+        assertThat(Files.exists(config.resolve(".safe-rebuild-probe"))).isFalse();
+        close(s);
+    }
+
+    @Test
+    void killingTheEngineWithSigkillLeavesNoHolderAndNoMountWithinASecond() throws Exception {
+        SandboxResult.Opened s = open(config, Network.ISOLATED);
+        Path work = Path.of(s.workDir());
+        assertThat(Mounts.below(Mounts.table(s.holderPid()), work)).isNotEmpty();
+        String ns = Files.readSymbolicLink(Path.of("/proc/" + s.holderPid() + "/ns/mnt")).toString();
+
+        engine.process().destroyForcibly(); // SIGKILL
+        long deadline = System.nanoTime() + 1_000_000_000L;
+        while (System.nanoTime() < deadline && (ProcessHandle.of(s.holderPid()).isPresent() || !inNs(ns).isEmpty())) {
+            Thread.sleep(10);
+        }
+        assertThat(ProcessHandle.of(s.holderPid())).as("holder gone within 1 s").isEmpty();
+        assertThat(inNs(ns)).as("no process left in the sandbox's mount namespace").isEmpty();
+        for (long pid : allPids()) {
+            List<String> table;
+            try {
+                table = Mounts.table(pid);
+            } catch (IOException e) {
+                continue; // exited meanwhile (or a zombie): it has no mount table
+            }
+            assertThat(Mounts.below(table, work)).as("mounts seen by pid %d", pid).isEmpty();
+        }
+
+        // A new engine removes the empty skeleton the killed one left behind.
+        assertThat(Files.exists(work)).isTrue();
+        engine = EngineHarness.builder().base(base).set("configDirs", List.of(config.toString())).start();
+        engine.handshake();
+        assertThat(Files.exists(work)).isFalse();
+        assertThat(config.resolve("configuration.nix")).exists();
+    }
+
+    @Test
+    void theWorkDirectoryIsFreshPrivateAndNotRedirectedByPlantedLinks() throws Exception {
+        // What an unprivileged user could plant: the runbook's own predictable paths.
+        Path victim = Files.createDirectories(base.resolve("victim"));
+        Path chrootLink = Path.of("/tmp/nixos-chroot");
+        Path workLink = Path.of("/tmp/nixos-rebuild-safe");
+        boolean planted = false;
+        if (!Files.exists(chrootLink, LinkOption.NOFOLLOW_LINKS) && !Files.exists(workLink, LinkOption.NOFOLLOW_LINKS)) {
+            Files.createSymbolicLink(chrootLink, victim);
+            Files.createSymbolicLink(workLink, victim);
+            planted = true;
+        }
+        try {
+            SandboxResult.Opened s = open(config, Network.ISOLATED);
+            Path work = Path.of(s.workDir());
+            assertThat(work.getParent()).isEqualTo(engine.stateDir().resolve("sandboxes"));
+            assertThat(work.getFileName().toString()).matches("sb-[a-z0-9]{12}");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(work, LinkOption.NOFOLLOW_LINKS)))
+                    .isEqualTo("rwx------");
+            assertThat(Files.getOwner(work, LinkOption.NOFOLLOW_LINKS).getName()).isEqualTo("root");
+            assertThat(Files.isSymbolicLink(work)).isFalse();
+            try (var v = Files.list(victim)) {
+                assertThat(v).as("nothing was made through the planted links").isEmpty();
+            }
+            for (long pid : new long[] {1, s.holderPid()}) {
+                assertThat(Mounts.below(Mounts.table(pid), victim)).isEmpty();
+            }
+            close(s);
+        } finally {
+            if (planted) {
+                Files.deleteIfExists(chrootLink);
+                Files.deleteIfExists(workLink);
+            }
+        }
+        assertThat(victim).isEmptyDirectory();
+    }
+
+    @Test
+    void aSandboxesDirectoryReplacedByALinkIsRefused() throws Exception {
+        Path victim = Files.createDirectories(base.resolve("victim"));
+        Path sandboxes = engine.stateDir().resolve("sandboxes");
+        Files.createDirectories(engine.stateDir());
+        if (Files.isDirectory(sandboxes, LinkOption.NOFOLLOW_LINKS)) {
+            Files.delete(sandboxes);
+        }
+        Files.createSymbolicLink(sandboxes, victim);
+        Event.Failure f = engine.fail(id -> new SandboxRequest.Open(id, config.toString(), "debian-test",
+                Network.ISOLATED));
+        assertThat(f.code()).isEqualTo(ProblemCode.NOT_AUTHORIZED);
+        assertThat(f.message()).contains(sandboxes.toString()).contains("not a plain directory");
+        assertThat(victim).isEmptyDirectory();
+        Files.delete(sandboxes);
+    }
+
+    @Test
+    void closeNeverDeletesThroughABusyMount() throws Exception {
+        SandboxResult.Opened s = open(config, Network.ISOLATED);
+        Path work = Path.of(s.workDir());
+        // Something keeps running inside with its working directory on the sandbox's /tmp.
+        Process busy = new ProcessBuilder("nsenter", "--target", Long.toString(s.holderPid()), "--mount", "--pid",
+                "--net", "--", "chroot", work.resolve("root").toString(), "/bin/sh", "-c",
+                "cd /tmp && echo keep > /tmp/work-in-progress && exec sleep 300").start();
+        strays.add(busy);
+        awaitFile(s, "/tmp/work-in-progress");
+
+        Event.Failure f = engine.fail(id -> new SandboxRequest.Close(id, s.sandbox(), false));
+        assertThat(f.code()).isEqualTo(ProblemCode.UNMOUNT_FAILED);
+        assertThat(f.message()).contains("Could not unmount /tmp").contains("sleep")
+                .contains("Nothing was deleted");
+        assertThat(f.fix()).contains("close with force");
+        // Every file is where it was: the configuration, the skeleton, and the busy process's own work.
+        assertThat(config.resolve("configuration.nix")).hasContent("{ services.field.chakra.enable = true; }");
+        assertThat(work.resolve("root/nix")).isDirectory();
+        assertThat(Mounts.below(Mounts.table(s.holderPid()), work)).isNotEmpty();
+        assertThat(Files.readString(Path.of("/proc/" + s.holderPid() + "/root" + work + "/root/tmp/work-in-progress")))
+                .isEqualTo("keep\n");
+
+        // Forcing kills what is inside; then everything goes.
+        SandboxResult.Closed closed = engine.call(id -> new SandboxRequest.Close(id, s.sandbox(), true),
+                SandboxResult.Closed.class);
+        assertThat(closed.workDirRemoved()).isTrue();
+        assertThat(busy.waitFor(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(Files.exists(work)).isFalse();
+        assertThat(config.resolve("configuration.nix")).exists();
+    }
+
+    @Test
+    void twoSandboxesDoNotSeeEachOthersMountsAndASecondOpenIsRefused() throws Exception {
+        Path config2 = Files.createDirectories(base.resolve("config2"));
+        Files.writeString(config2.resolve("configuration.nix"), "{ }\n");
+        SandboxResult.Opened a = open(config, Network.ISOLATED);
+        SandboxResult.Opened b = open(config2, Network.SHARED);
+        assertThat(Mounts.below(Mounts.table(a.holderPid()), Path.of(b.workDir()))).isEmpty();
+        assertThat(Mounts.below(Mounts.table(b.holderPid()), Path.of(a.workDir()))).isEmpty();
+        assertThat(Mounts.below(Mounts.table(a.holderPid()), Path.of(a.workDir()))).isNotEmpty();
+
+        Event.Failure again = engine.fail(id -> new SandboxRequest.Open(id, config.toString(), "debian-test",
+                Network.ISOLATED));
+        assertThat(again.code()).isEqualTo(ProblemCode.BUSY);
+        assertThat(again.message()).contains("A sandbox for " + config + " is already open").contains(a.sandbox());
+
+        // A second engine (another app window) is refused too.
+        try (EngineHarness other = EngineHarness.builder().base(EngineHarness.privateBase())
+                .set("stateDir", engine.stateDir().toString())
+                .set("configDirs", List.of(config.toString())).start()) {
+            other.handshake();
+            Event.Failure f = other.fail(id -> new SandboxRequest.Open(id, config.toString(), "debian-test",
+                    Network.ISOLATED));
+            assertThat(f.code()).isEqualTo(ProblemCode.BUSY);
+        }
+        close(a);
+        close(b);
+    }
+
+    @Test
+    void networkIsolationIsReal() throws Exception {
+        SandboxResult.Opened isolated = open(config, Network.ISOLATED);
+        String netNs = Files.readSymbolicLink(Path.of("/proc/" + isolated.holderPid() + "/ns/net")).toString();
+        String hostNet = Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString();
+        assertThat(netNs).isNotEqualTo(hostNet);
+        Result links = inside(isolated, "/usr/bin/cat", "/proc/net/dev");
+        assertThat(links.output).contains("lo:").doesNotContain("eth0");
+        close(isolated);
+    }
+
+    @Test
+    void aMissingBindSourceIsNamed() throws Exception {
+        Path missing = base.resolve("config2");
+        Event.Failure f = engine.fail(id -> new SandboxRequest.Open(id, missing.toString(), "debian-test",
+                Network.ISOLATED));
+        assertThat(f.code()).isEqualTo(ProblemCode.SOURCE_MISSING);
+        assertThat(f.message()).contains(missing.toString()).contains("does not exist");
+        try (var d = Files.list(engine.stateDir().resolve("sandboxes"))) {
+            assertThat(d).as("nothing half-made stays behind").isEmpty();
+        } catch (java.nio.file.NoSuchFileException e) {
+            // never created: fine
+        }
+    }
+
+    @Test
+    void aConfigurationDirectoryOutsideTheSettingsIsRefused() throws Exception {
+        Event.Failure f = engine.fail(id -> new SandboxRequest.Open(id, "/etc", "debian-test", Network.ISOLATED));
+        assertThat(f.code()).isEqualTo(ProblemCode.INVALID_ARGUMENT);
+        assertThat(f.message()).contains("not one this engine is set up for");
+        Event.Failure plan = engine.fail(id -> new SandboxRequest.Open(id, config.toString(), "nixos",
+                Network.ISOLATED));
+        assertThat(plan.message()).contains("bind plan \"nixos\" is not allowed here");
+    }
+
+    // helpers
+
+    private record Result(int exit, String output) {
+    }
+
+    private static Result inside(SandboxResult.Opened s, String... argv) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("nsenter", "--target", Long.toString(s.holderPid()), "--mount",
+                "--pid", "--net", "--", "chroot", Path.of(s.workDir()).resolve("root").toString()));
+        cmd.addAll(List.of(argv));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        return new Result(p.waitFor(), out);
+    }
+
+    private static void awaitFile(SandboxResult.Opened s, String inChroot) throws InterruptedException {
+        Path view = Path.of("/proc/" + s.holderPid() + "/root" + s.workDir() + "/root" + inChroot);
+        for (int i = 0; i < 500 && !Files.exists(view); i++) {
+            Thread.sleep(10);
+        }
+        assertThat(view).exists();
+    }
+
+    private static List<Long> inNs(String ns) {
+        return allPids().stream().filter(pid -> {
+            try {
+                return Files.readSymbolicLink(Path.of("/proc/" + pid + "/ns/mnt")).toString().equals(ns);
+            } catch (IOException e) {
+                return false;
+            }
+        }).toList();
+    }
+
+    private static List<Long> allPids() {
+        return ProcessHandle.allProcesses().map(ProcessHandle::pid).toList();
+    }
+}
