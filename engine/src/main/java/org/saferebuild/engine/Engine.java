@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.List;
+import org.saferebuild.engine.inspect.InspectService;
 import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.preflight.PreflightService;
 import org.saferebuild.engine.proc.Tools;
@@ -13,6 +14,7 @@ import org.saferebuild.engine.sandbox.SandboxManager;
 import org.saferebuild.engine.sandbox.WorkDirs;
 import org.saferebuild.engine.sys.Posix;
 import org.saferebuild.protocol.Event;
+import org.saferebuild.protocol.InspectRequest;
 import org.saferebuild.protocol.Protocol;
 import org.saferebuild.protocol.Request;
 import org.saferebuild.protocol.SandboxRequest;
@@ -32,6 +34,7 @@ public final class Engine {
     private final NixEnv nixEnv;
     private final SandboxManager sandboxes;
     private final PreflightService preflight;
+    private final InspectService inspect;
     private final Operations operations = new Operations();
     /** Work that must finish before the engine exits, even when the app is gone (an apply, a revert timer). */
     private final List<Runnable> beforeExit = new CopyOnWriteArrayList<>();
@@ -46,11 +49,14 @@ public final class Engine {
         this.nixEnv = new NixEnv(config);
         this.sandboxes = new SandboxManager(config, tools);
         this.preflight = new PreflightService(config, tools, nixEnv);
+        this.inspect = new InspectService(config, tools, nixEnv);
 
         operations.register(Request.Preflight.class, preflight::run)
                 .register(SandboxRequest.Open.class, sandboxes::open)
                 .register(SandboxRequest.Mounts.class, (r, ctx) -> sandboxes.mounts(r))
-                .register(SandboxRequest.Close.class, sandboxes::close);
+                .register(SandboxRequest.Close.class, sandboxes::close)
+                .register(InspectRequest.Inspect.class, inspect::inspect)
+                .register(InspectRequest.Compare.class, inspect::compare);
     }
 
     /** Creates the state directory and removes what a killed engine left behind. */
@@ -74,6 +80,11 @@ public final class Engine {
 
     public SandboxManager sandboxes() {
         return sandboxes;
+    }
+
+    /** Inspect and compare systems; apply and rollback use {@link InspectService#compare}. */
+    public InspectService inspect() {
+        return inspect;
     }
 
     public Operations operations() {
