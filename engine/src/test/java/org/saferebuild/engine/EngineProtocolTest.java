@@ -156,6 +156,30 @@ class EngineProtocolTest {
         assertThat(out).contains("unknown argument \"--shell\"");
     }
 
+    @Test
+    void theEngineRefusesToRunAsAnOrdinaryUser() throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"));
+        cmd.addAll(EngineHarness.engineCommand(null));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).isEqualTo(Main.EXIT_NOT_ROOT);
+        assertThat(out).contains("must run as root (uid 0), but runs as uid 65534").contains("pkexec");
+    }
+
+    @Test
+    void aSettingsFileOthersCanWriteIsRefused() throws Exception {
+        Path base = EngineHarness.privateBase();
+        Path cfg = base.resolve("engine.json");
+        Files.writeString(cfg, "{}");
+        Files.setPosixFilePermissions(cfg, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+        Process p = new ProcessBuilder(EngineHarness.engineCommand(cfg)).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).isEqualTo(Main.EXIT_CONFIG);
+        assertThat(out).contains("is not trusted").contains("writable by group or others").contains("chmod go-w");
+    }
+
     private static String hello() {
         return "{\"op\":\"hello\",\"id\":1,\"protocol\":1,\"client\":\"raw\"}\n";
     }
