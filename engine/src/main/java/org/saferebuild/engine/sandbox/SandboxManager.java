@@ -189,7 +189,13 @@ public final class SandboxManager {
             if (request.force() || !s.holderAlive()) {
                 killEverythingIn(s);
             } else {
-                unmountAll(s, ctx);
+                // Only the holder inside: nothing can keep a mount busy, and when the holder exits the
+                // kernel drops the whole tree (as a runbook script's mounts vanish when it exits).
+                // Anything else inside: take the tree down explicitly so a busy mount is named and
+                // nothing is deleted.
+                if (!othersInside(s).isEmpty()) {
+                    unmountAll(s, ctx);
+                }
                 stopHolder(s);
             }
             List<String> left = WorkDirs.removeSkeleton(s.workDir(), List.of(0L, 1L));
@@ -206,7 +212,7 @@ public final class SandboxManager {
     public void closeAll() {
         for (Sandbox s : List.copyOf(open.values())) {
             try {
-                close(new SandboxRequest.Close(1, s.id(), true), null);
+                close(new SandboxRequest.Close(1, s.id(), true), OpContext.detached());
             } catch (Problem p) {
                 LOG.error("could not close sandbox {}: {}", s.id(), p.getMessage());
             }
@@ -261,9 +267,7 @@ public final class SandboxManager {
                 Path src = Path.of(e.resolvedSource(configDir));
                 if (!Files.exists(src)) {
                     if (e.optional()) {
-                        if (ctx != null) {
-                            ctx.log("sandbox", "optional " + e.target() + " skipped: " + src + " does not exist");
-                        }
+                        ctx.log("sandbox", "optional " + e.target() + " skipped: " + src + " does not exist");
                         continue;
                     }
                     throw new Problem(ProblemCode.SOURCE_MISSING, "The bind source " + src + " (for " + e.target()
@@ -315,18 +319,16 @@ public final class SandboxManager {
                         "Run the engine as root; check cat /proc/sys/kernel/unprivileged_userns_clone (1 where it"
                                 + " exists) and that the kernel supports mount, PID and network namespaces.");
             }
-            Optional<ProcessHandle> child = unshare.handle().children().findFirst();
+            Optional<Long> child = firstChild(unshare.pid());
             if (child.isPresent()) {
-                long pid = child.get().pid();
+                long pid = child.get();
                 Optional<String> ns = Posix.namespace(pid, "mnt");
                 if (ns.isPresent() && !ns.get().equals(ourNs) && HOLDER_COMM.equals(Posix.comm(pid))) {
                     return pid;
                 }
             }
-            try {
-                Thread.sleep(1);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+            if (Thread.interrupted()) {
                 throw new IOException("interrupted");
             }
         }
@@ -370,7 +372,7 @@ public final class SandboxManager {
         Exec.Running r = Exec.stream(s.nsCommand(s.hostTools().mount(), MOUNT_TIMEOUT, "--all", "--verbose",
                 "--fstab", fstabFile.toString()), line -> {
                     int i = line.lastIndexOf(": successfully mounted");
-                    if (ctx != null && i > 0) {
+                    if (i > 0) {
                         String mp = line.substring(0, i).strip();
                         String rel = mp.equals(root) ? "/" : mp.startsWith(root) ? mp.substring(root.length()) : mp;
                         ctx.progress("isolate", "Mounted " + rel, ++done[0], total);
@@ -443,9 +445,7 @@ public final class SandboxManager {
         String root = s.root().toString();
         Exec.Outcome o;
         try {
-            if (ctx != null) {
-                ctx.progress("close", "Unmounting the sandbox", null, null);
-            }
+            ctx.progress("close", "Unmounting the sandbox", null, null);
             o = Exec.run(s.nsCommand(s.hostTools().umount(), MOUNT_TIMEOUT, "--recursive", root));
         } catch (IOException e) {
             throw Problem.internal("Cannot run umount: " + e.getMessage(), e);
@@ -468,18 +468,32 @@ public final class SandboxManager {
                 .orElse(root);
         String reason = named ? m.group(2) : "still mounted";
         String busy = busyAbs.equals(root) ? "/" : busyAbs.startsWith(root) ? busyAbs.substring(root.length()) : busyAbs;
-        List<String> inside = new ArrayList<>();
-        long unsharePid = s.unshareProcess().pid();
-        for (long pid : s.processes()) {
-            if (pid != s.holderPid() && pid != unsharePid) {
-                inside.add(pid + " (" + Posix.comm(pid) + ")");
-            }
-        }
+        List<String> inside = othersInside(s).stream().map(pid -> pid + " (" + Posix.comm(pid) + ")").toList();
         throw new Problem(ProblemCode.UNMOUNT_FAILED, "Could not unmount " + busy + " in sandbox " + s.id()
                 + ": " + reason + " (" + left.size() + " mounts are still in place). "
                 + (inside.isEmpty() ? "" : "Still running inside: " + String.join(", ", inside) + ". ")
                 + "Nothing was deleted; every file is where it was.",
                 "Stop what is running inside (or close with force, which kills it) and close again.");
+    }
+
+    /**
+     * The first child of a process, from /proc/&lt;pid&gt;/task/&lt;pid&gt;/children (one read) where the
+     * kernel offers it; ProcessHandle.children scans every process in /proc.
+     */
+    private static Optional<Long> firstChild(long pid) {
+        Path children = Path.of("/proc", Long.toString(pid), "task", Long.toString(pid), "children");
+        try {
+            String s = Files.readString(children).strip();
+            return s.isEmpty() ? Optional.empty() : Optional.of(Long.parseLong(s.split(" ")[0]));
+        } catch (IOException | NumberFormatException e) {
+            return ProcessHandle.of(pid).flatMap(h -> h.children().findFirst()).map(ProcessHandle::pid);
+        }
+    }
+
+    /** Processes in the sandbox's mount namespace other than the holder and its unshare parent. */
+    private static List<Long> othersInside(Sandbox s) {
+        long unsharePid = s.unshareProcess().pid();
+        return s.processes().stream().filter(pid -> pid != s.holderPid() && pid != unsharePid).toList();
     }
 
     /** Ends the holder by closing its tether; the kernel then ends everything in its PID namespace. */
@@ -492,8 +506,10 @@ public final class SandboxManager {
         }
         if (s.unshareProcess().alive()) {
             s.unshareProcess().kill();
+            awaitEmpty(s);
         }
-        awaitEmpty(s);
+        // Otherwise unshare has exited, so its child (the PID namespace's init) is gone and the
+        // kernel has killed everything in that namespace; close() checked nothing else was inside.
     }
 
     /**
