@@ -5,16 +5,19 @@ import java.util.Set;
 /**
  * A store path's name split the way nvd splits it: the package name ends at the first "-" that is
  * followed by a digit, the rest is the version ("firefox-121.0.1" → firefox, 121.0.1). A trailing
- * output name on a versioned path ("systemd-254.6-man") is not part of the version, so a package's
- * outputs group under one version as nix store diff-closures groups them. A name without such a
- * "-" has the empty version.
+ * output name of a multiple-output package ("systemd-254.6-man") is not part of the version, so
+ * a package's outputs group under one version, as nix store diff-closures groups them. A name
+ * without such a "-" has the empty version.
  */
 record StoreName(String pname, String version) {
 
-    /** Output names nixpkgs uses; only stripped after a version, where they cannot be a name part. */
-    private static final Set<String> OUTPUTS = Set.of("bin", "dev", "out", "lib", "man", "doc", "devdoc", "info",
-            "debug", "static", "lib32", "lib64", "terminfo", "modules", "py", "examples", "tests", "data", "sbin",
-            "include", "fixup", "hook", "scripts", "locales", "icons", "gtk3", "qt5", "qt6", "kernel", "firmware");
+    /**
+     * Output names of nixpkgs' multiple-output derivations ("systemd-254.6-man"); only stripped
+     * after a version. Derivation names that merely end in a word ("linux-6.1.69-modules") keep
+     * it, as nvd shows them.
+     */
+    private static final Set<String> OUTPUTS = Set.of("out", "bin", "dev", "lib", "man", "doc", "devdoc", "info",
+            "debug", "static", "lib32", "lib64", "terminfo");
 
     /** Parses the name part of a store path (after "/nix/store/&lt;hash&gt;-"). */
     static StoreName parse(String name) {
