@@ -39,6 +39,7 @@ final class ActivationPlan {
             "RefuseManualStop", "AllowIsolate", "CollectMode", "SourcePath");
     private static final Pattern DRY_LINE = Pattern.compile(
             "^would (stop|NOT stop|restart|start|reload) the following (?:changed )?units: (.*)$");
+    private static final String IF_RUNNING = " (if it is running: nothing in the system starts it by itself)";
     private static final List<Action> ORDER = List.of(Action.STOP, Action.RESTART, Action.RELOAD, Action.START,
             Action.SKIP);
 
@@ -96,7 +97,7 @@ final class ActivationPlan {
                         continue; // only Description and the like changed: nothing to do at run time
                     }
                     a = Action.RELOAD;
-                    reason = "its X-Reload-Triggers changed";
+                    reason = "its X-Reload-Triggers changed; reloaded";
                 } else if (type.equals("mount")) {
                     a = Action.RELOAD;
                     reason = "changed; a mount unit is reloaded, which remounts it";
@@ -108,7 +109,7 @@ final class ActivationPlan {
                     reason = "changed; NixOS reloads the message bus instead of restarting it";
                 } else if (n.ini().boolAnySection("X-ReloadIfChanged", false)) {
                     a = Action.RELOAD;
-                    reason = "changed, and it is marked X-ReloadIfChanged (reloadIfChanged)";
+                    reason = "changed; reloaded, not restarted (X-ReloadIfChanged=true)";
                 } else if (!n.ini().boolAnySection("X-RestartIfChanged", true)
                         || n.ini().bool("Unit", "RefuseManualStop", false)
                         || n.ini().boolAnySection("X-OnlyManualStart", false)) {
@@ -117,13 +118,13 @@ final class ActivationPlan {
                             + " or refuses manual stops";
                 } else if (!n.ini().boolAnySection("X-StopIfChanged", true) || !type.equals("service")) {
                     a = Action.RESTART;
-                    reason = "changed; restarted";
+                    reason = "changed; restarted in place" + (type.equals("service") ? " (X-StopIfChanged=false)" : "");
                 } else {
                     a = Action.RESTART;
                     reason = "changed; stopped before the new configuration is activated and started after it";
                 }
                 if (a != Action.SKIP && !from.enabled(unit) && !to.enabled(unit)) {
-                    reason += " (if it is running: nothing in the system starts it by itself)";
+                    reason += IF_RUNNING;
                 }
                 actions.add(action(unit, a, Source.UNIT_FILES, reason, from, to, sides));
             }
@@ -157,39 +158,46 @@ final class ActivationPlan {
         Map<String, Set<String>> lists = parseDryActivate(output);
         Set<String> stop = lists.getOrDefault("stop", Set.of());
         Set<String> start = lists.getOrDefault("start", Set.of());
+        // The unit files say why; dry-activate only says what.
+        Map<String, UnitAction> files = new LinkedHashMap<>();
+        for (UnitAction a : computed(from, to, sides, null).actions()) {
+            files.put(a.unit(), a);
+        }
         List<UnitAction> actions = new ArrayList<>();
         Set<String> listed = new TreeSet<>();
         for (String u : stop) {
             listed.add(u);
             if (start.contains(u)) {
-                actions.add(action(u, Action.RESTART, Source.DRY_ACTIVATE,
-                        "changed; stopped before the new configuration is activated and started after it", from, to,
-                        sides));
+                actions.add(action(u, Action.RESTART, Source.DRY_ACTIVATE, why(files, u, Action.RESTART,
+                        "stopped before the new configuration is activated and started after it"), from, to, sides));
             } else {
-                actions.add(action(u, Action.STOP, Source.DRY_ACTIVATE, to.file(u).isPresent()
-                        ? "stopped" : "no longer in the new system; stopped", from, to, sides));
+                actions.add(action(u, Action.STOP, Source.DRY_ACTIVATE, why(files, u, Action.STOP,
+                        to.file(u).isPresent() ? "stopped" : "no longer in the new system; stopped"), from, to, sides));
             }
         }
         for (String u : start) {
             if (listed.add(u)) {
-                actions.add(action(u, Action.START, Source.DRY_ACTIVATE, "started", from, to, sides));
+                actions.add(action(u, Action.START, Source.DRY_ACTIVATE, why(files, u, Action.START, "started"), from,
+                        to, sides));
             }
         }
         for (String u : lists.getOrDefault("restart", Set.of())) {
             listed.add(u);
-            actions.add(action(u, Action.RESTART, Source.DRY_ACTIVATE, "changed; restarted", from, to, sides));
+            actions.add(action(u, Action.RESTART, Source.DRY_ACTIVATE, why(files, u, Action.RESTART, "restarted"),
+                    from, to, sides));
         }
         for (String u : lists.getOrDefault("reload", Set.of())) {
             listed.add(u);
-            actions.add(action(u, Action.RELOAD, Source.DRY_ACTIVATE, "changed; reloaded", from, to, sides));
+            actions.add(action(u, Action.RELOAD, Source.DRY_ACTIVATE, why(files, u, Action.RELOAD, "reloaded"), from,
+                    to, sides));
         }
         for (String u : lists.getOrDefault("NOT stop", Set.of())) {
             listed.add(u);
-            actions.add(action(u, Action.SKIP, Source.DRY_ACTIVATE,
-                    "changed, but left running (X-RestartIfChanged=false or RefuseManualStop)", from, to, sides));
+            actions.add(action(u, Action.SKIP, Source.DRY_ACTIVATE, why(files, u, Action.SKIP,
+                    "changed, but left running (X-RestartIfChanged=false or RefuseManualStop)"), from, to, sides));
         }
         // dry-activate does not list new units: they start when their (already active) target is started.
-        for (UnitAction a : computed(from, to, sides, null).actions()) {
+        for (UnitAction a : files.values()) {
             if (a.action() == Action.START && !listed.contains(a.unit())) {
                 actions.add(new UnitAction(a.unit(), Action.START, Source.UNIT_FILES, a.reason()
                         + " (dry-activate does not list new units; switch-to-configuration starts them with their"
@@ -207,6 +215,15 @@ final class ActivationPlan {
                 + " which compares it with the running units; units that are new in the new system and wanted by"
                 + " a target were added from the unit files, because dry-activate does not list them.", actions,
                 notes);
+    }
+
+    /** The unit files' reason when they lead to the same action dry-activate reports, else {@code plain}. */
+    private static String why(Map<String, UnitAction> files, String unit, Action action, String plain) {
+        UnitAction f = files.get(unit);
+        if (f == null || f.action() != action) {
+            return plain;
+        }
+        return f.reason().replace(IF_RUNNING, ""); // dry-activate listed it: it is running
     }
 
     private static UnitAction action(String unit, Action a, Source source, String reason, UnitScan.Units from,

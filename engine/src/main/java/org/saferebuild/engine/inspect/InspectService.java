@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -127,7 +126,7 @@ public final class InspectService {
         ActivationPlan.Sides sides = new ActivationPlan.Sides(from.path(), to.path());
         ActivationPlan.Plan plan = plan(from, to, unitsFrom, unitsTo, sides, ctx);
         Systems.Resolved base = from;
-        String baseLabel = from.label();
+        String baseLabel = from.phrase();
         if (from.running()) {
             // The running kernel is the booted system's, which differs from the running one after a
             // switch without reboot: compare with what actually runs.
@@ -135,7 +134,7 @@ public final class InspectService {
             if (booted.isPresent() && !booted.get().equals(from.path())) {
                 base = new Systems.Resolved(SystemRef.path(booted.get()), booted.get(), "booted system", null, false,
                         true);
-                baseLabel = "booted system";
+                baseLabel = "the booted system";
             }
         }
         InspectResult.Reboot reboot = RebootCheck.check(base.root(), baseLabel, to.root());
@@ -161,13 +160,13 @@ public final class InspectService {
         }
         if (!from.running()) {
             return ActivationPlan.computed(unitsFrom, unitsTo, sides,
-                    "dry-activate only describes a switch from the running system, and " + from.label() + " is not");
+                    "dry-activate only describes a switch from the running system, and " + from.phrase() + " is not");
         }
         Path stc = to.root().resolve("bin/switch-to-configuration");
         Optional<Path> real = StoreFiles.real(stc);
         if (real.isEmpty() || !Files.isRegularFile(real.get()) || !Files.isExecutable(real.get())) {
             return ActivationPlan.computed(unitsFrom, unitsTo, sides,
-                    to.label() + " has no bin/switch-to-configuration to ask");
+                    to.phrase() + " has no bin/switch-to-configuration to ask");
         }
         progress(ctx, "dry-activate", "Asking " + to.label() + "'s switch-to-configuration dry-activate");
         List<String> lines = Collections.synchronizedList(new ArrayList<>());
@@ -252,7 +251,4 @@ public final class InspectService {
         return PackageDiff.diff(join(a), b);
     }
 
-    static Map<String, List<List<String>>> versionChanges(InspectResult.Packages p) {
-        return PackageDiff.versionChanges(p);
-    }
 }

@@ -39,11 +39,11 @@ final class RebootCheck {
         }
         String advice;
         if (items.isEmpty()) {
-            advice = "No reboot needed: kernel, initrd, kernel modules and kernel parameters are the same as in the "
+            advice = "No reboot needed: kernel, initrd, kernel modules and kernel parameters are the same as in "
                     + baseLabel + ".";
         } else {
             advice = "Reboot after switching: the " + String.join(", ", items.stream().map(RebootItem::item).toList())
-                    + (items.size() == 1 ? " differs" : " differ") + " from the " + baseLabel
+                    + (items.size() == 1 ? " differs" : " differ") + " from " + baseLabel
                     + ", and switch-to-configuration cannot replace them in a running system. Until the reboot the"
                     + " old kernel keeps running (new kernel modules may fail to load). Choosing \"boot\" instead of"
                     + " \"switch\" makes the new system the default for the next start without activating it now.";

@@ -43,6 +43,11 @@ public final class Systems {
             return Path.of(path);
         }
 
+        /** The label as it reads inside a sentence: "the running system", "generation 3". */
+        public String phrase() {
+            return label.startsWith("generation") ? label : "the " + label;
+        }
+
         public SystemInfo info() {
             return new SystemInfo(ref, path, label, generation, running, booted,
                     StoreFiles.smallText(root().resolve("nixos-version"), 200));
