@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import org.saferebuild.engine.Problem;
 import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.proc.Command;
@@ -25,9 +27,10 @@ public final class ClosureQuery {
 
     private final Tools tools;
     private final NixEnv nixEnv;
-    private final Map<String, Closure> cache = new LinkedHashMap<>(16, 0.75f, true) {
+    /** Closures by top-level path; a pending entry lets a second caller wait for the first one's query. */
+    private final Map<String, FutureTask<Closure>> cache = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Closure> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, FutureTask<Closure>> eldest) {
             return size() > CACHE_ENTRIES;
         }
     };
@@ -47,19 +50,38 @@ public final class ClosureQuery {
         }
     }
 
-    /** From the cache if this path's closure was asked before, otherwise from nix. */
+    /**
+     * From the cache if this path's closure was asked before (or is being asked right now),
+     * otherwise from nix.
+     */
     public Closure of(String storePath) throws Problem {
+        FutureTask<Closure> task;
+        boolean mine = false;
         synchronized (cache) {
-            Closure c = cache.get(storePath);
-            if (c != null) {
-                return c;
+            task = cache.get(storePath);
+            if (task == null) {
+                task = new FutureTask<>(() -> query(storePath));
+                cache.put(storePath, task);
+                mine = true;
             }
         }
-        Closure c = query(storePath);
-        synchronized (cache) {
-            cache.put(storePath, c);
+        if (mine) {
+            task.run();
         }
-        return c;
+        try {
+            return task.get();
+        } catch (ExecutionException e) {
+            synchronized (cache) {
+                cache.remove(storePath, task); // a failure is not remembered: the next call asks again
+            }
+            if (e.getCause() instanceof Problem p) {
+                throw p;
+            }
+            throw Problem.internal("Listing the closure of " + storePath + " failed: " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Problem.internal("Interrupted while listing the closure of " + storePath, e);
+        }
     }
 
     /** Always asks nix (the benchmark measures this path). */

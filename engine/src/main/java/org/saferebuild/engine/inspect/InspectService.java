@@ -74,6 +74,9 @@ public final class InspectService {
         List<Pattern> patterns = ConfigSearcher.compile(config.configSearch());
         Systems.Resolved sys = systems.resolve(request.system());
         Future<ClosureQuery.Closure> closure = pool.submit(() -> closures.of(sys.path()));
+        // Compare usually follows (built system vs running system): list the running system's
+        // closure now, while the operator reads this report, so that compare finds both cached.
+        systems.running().filter(p -> !p.equals(sys.path())).ifPresent(p -> pool.submit(() -> closures.of(p)));
         progress(ctx, "units", "Reading the units of " + sys.label());
         UnitScan.Units units = scan(sys);
         List<Unit> unitList = new ArrayList<>();
