@@ -135,12 +135,14 @@ public final class SandboxManager {
                     .build(), line -> LOG.warn("holder: {}", line));
             long holder = awaitHolder(unshare);
             String mntNs = Posix.namespace(holder, "mnt").orElseThrow(() -> new IOException("holder vanished"));
+            List<MountInfo.Line> inherited = MountInfo.read(holder);
 
             Sandbox sandbox = new Sandbox(id, request.configDir(), plan, request.network(), workDir, unshare, holder,
                     mntNs, channels, locks, st);
             mountAll(sandbox, entries, request.configDir(), ctx);
             List<MountInfo.Line> mounts = sandbox.mounts();
             verify(entries, mounts, root);
+            verifyNothingElsewhere(inherited, MountInfo.read(holder), root);
             open.put(id, sandbox);
             long millis = (System.nanoTime() - started) / 1_000_000;
             LOG.info("sandbox {} open for {} (holder {}, {} mounts, {} ms)", id, request.configDir(), holder,
@@ -224,7 +226,8 @@ public final class SandboxManager {
                     continue;
                 }
                 Path lockFile = dir.resolve(id + ".lock");
-                try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                        LinkOption.NOFOLLOW_LINKS);
                      FileLock l = ch.tryLock()) {
                     if (l == null) {
                         continue; // another engine has it open
@@ -272,23 +275,33 @@ public final class SandboxManager {
         return out;
     }
 
-    /** Creates mount points and links in the fresh root, skipping targets that an earlier bind provides. */
-    private static void makeSkeleton(Path root, List<BindPlan.Entry> entries, String configDir) throws IOException {
+    /**
+     * Creates mount points and links in the fresh root, skipping targets that an earlier bind
+     * provides. Every entry is created exclusively and its parents without following links
+     * (WorkDirs.makeDirsNoFollow), so a link planted in the fresh root is refused, never followed.
+     */
+    private static void makeSkeleton(Path root, List<BindPlan.Entry> entries, String configDir)
+            throws IOException, Problem {
         List<String> bound = new ArrayList<>();
         for (BindPlan.Entry e : entries) {
             boolean inside = bound.stream().anyMatch(b -> e.target().startsWith(b + "/"));
-            Path target = root.resolve(e.target().substring(1));
+            Path relative = Path.of(e.target().substring(1));
+            Path target = root.resolve(relative);
             if (!inside) {
-                if (target.getParent() != null) {
-                    Files.createDirectories(target.getParent());
+                if (relative.getParent() != null) {
+                    WorkDirs.makeDirsNoFollow(root, relative.getParent());
                 }
-                if (e.type() == BindPlan.Type.SYMLINK) {
-                    Files.createSymbolicLink(target, Path.of(e.source()));
-                } else if (e.type() == BindPlan.Type.BIND
-                        && Files.isRegularFile(Path.of(e.resolvedSource(configDir)))) {
-                    Files.createFile(target);
-                } else {
-                    Files.createDirectory(target);
+                try {
+                    if (e.type() == BindPlan.Type.SYMLINK) {
+                        Files.createSymbolicLink(target, Path.of(e.source()));
+                    } else if (e.type() == BindPlan.Type.BIND
+                            && Files.isRegularFile(Path.of(e.resolvedSource(configDir)))) {
+                        Files.createFile(target); // O_CREAT|O_EXCL: never opens through a link
+                    } else {
+                        Files.createDirectory(target);
+                    }
+                } catch (java.nio.file.FileAlreadyExistsException ex) {
+                    throw WorkDirs.planted(target);
                 }
             }
             if (e.mounted()) {
@@ -391,6 +404,29 @@ public final class SandboxManager {
             if (!"private".equals(line.propagation())) {
                 throw Problem.internal("The kernel shows " + e.target() + " with propagation " + line.propagation()
                         + "; sandbox mounts must be private. Refusing to continue.", null);
+            }
+        }
+    }
+
+    /**
+     * mount(8) follows links in its target path. Had anything swapped a skeleton directory for a
+     * link between its creation and the mount, the mount would have landed elsewhere in the holder's
+     * namespace; the kernel's table says where every mount really went, so any new mount outside
+     * the sandbox root stops the open (the holder, and with it the mount, is then discarded).
+     */
+    private static void verifyNothingElsewhere(List<MountInfo.Line> inherited, List<MountInfo.Line> now, Path root)
+            throws Problem {
+        java.util.Set<Integer> before = new java.util.HashSet<>();
+        inherited.forEach(l -> before.add(l.mountId()));
+        String r = root.toString();
+        for (MountInfo.Line l : now) {
+            boolean underRoot = l.mountPoint().equals(r) || l.mountPoint().startsWith(r + "/");
+            if (!before.contains(l.mountId()) && !underRoot) {
+                throw new Problem(ProblemCode.NOT_AUTHORIZED, "A sandbox mount landed at " + l.mountPoint()
+                        + ", outside the sandbox root " + r + ": a link was planted in the work directory while"
+                        + " the sandbox was being set up. The sandbox was discarded with everything mounted in it.",
+                        "Find out what else writes to the engine's state directory (only root can), remove it,"
+                                + " and open the sandbox again.");
             }
         }
     }
