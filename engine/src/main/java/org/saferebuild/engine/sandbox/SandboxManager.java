@@ -120,7 +120,11 @@ public final class SandboxManager {
             lock(sandboxesDir().resolve(id + ".lock"), channels, locks,
                     () -> Problem.internal("fresh sandbox lock was taken", null));
             Path root = workDir.resolve("root");
-            Files.createDirectory(root);
+            try {
+                Files.createDirectory(root);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                throw WorkDirs.planted(root);
+            }
             makeSkeleton(root, entries, request.configDir());
 
             ctx.progress("isolate", "Entering new mount and PID namespaces", 0L, (long) entries.size());
@@ -568,8 +572,15 @@ public final class SandboxManager {
 
     private static void lock(Path file, List<FileChannel> channels, List<FileLock> locks, ProblemSupplier busy)
             throws IOException, Problem {
-        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                LinkOption.NOFOLLOW_LINKS);
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+        } catch (java.nio.file.FileSystemException e) {
+            if (Files.isSymbolicLink(file)) {
+                throw WorkDirs.planted(file); // O_NOFOLLOW refused a link where the lock file belongs
+            }
+            throw e;
+        }
         FileLock l;
         try {
             l = ch.tryLock();
