@@ -133,6 +133,23 @@ class EnvironmentPoisoningTest {
     }
 
     @Test
+    void theWrapperPassesArgumentsVerbatimAndTheEngineRefusesUnknownOnes() throws Exception {
+        Path marker = polkit.markers.resolve("argument");
+        for (List<String> args : List.of(List.of("$(/usr/bin/touch " + marker + ")"), List.of("--config", "*"),
+                List.of("--shell", ";", "/usr/bin/touch", marker.toString()), List.of("--config"))) {
+            List<String> cmd = new ArrayList<>(List.of(polkit.engine.toString()));
+            cmd.addAll(args);
+            Process p = builder(cmd, Map.of()).redirectErrorStream(true).start();
+            p.getOutputStream().close();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).as("%s: %s", args, out).isEqualTo(64);
+            assertThat(out).contains("Usage: safe-rebuild-engine [--config FILE]");
+        }
+        assertThat(marker).doesNotExist();
+    }
+
+    @Test
     void theMarkersWouldAppearIfAVariableTookEffect() throws Exception {
         // The poison is real: the same agent, scripts, functions and library leave their markers
         // when given to a plain java, bash and program.

@@ -3,11 +3,16 @@ package org.saferebuild.app.launch;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.saferebuild.protocol.EngineConnection;
+import org.saferebuild.protocol.Event;
 
 /**
  * Real pkexec, real polkitd, real accounts: the app's launcher, run as an operator account,
@@ -53,6 +58,20 @@ class PkexecEndToEndTest {
                 .contains("No authentication agent found")
                 .contains("Nothing was changed");
         assertThat((String) r.get("fix")).contains("authentication agent").contains("org.saferebuild.engine");
+    }
+
+    @Test
+    void rootsSudoLauncherStartsTheInstalledEngineAndItKnowsItCameThroughSudo() throws Exception {
+        Path sudo = EngineLaunchers.findSudo().orElseThrow(() -> new AssertionError("sudo is not installed"));
+        Launched l = new SudoLauncher(sudo, polkit.engine, polkit.config, null).launch();
+        assertThat(l.mode()).isEqualTo(Mode.SUDO);
+        EngineConnection c = new EngineConnection(l.process().getInputStream(), l.process().getOutputStream());
+        Event.Welcome w = c.handshake("sudo-test", Duration.ofSeconds(30));
+        assertThat(w.euid()).isZero();
+        assertThat(w.launchedVia()).isEqualTo("sudo");
+        assertThat(w.operatorUid()).isZero();
+        c.close();
+        assertThat(l.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
     }
 
     @Test
