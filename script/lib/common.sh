@@ -8,6 +8,11 @@ SAFE_REBUILD_PACKAGES=(
   "util-linux:/usr/bin/unshare"
   "mount:/usr/bin/mount"
   "coreutils:/usr/sbin/chroot"
+  # Privilege separation (issue 6): real pkexec + polkitd on a system D-Bus; sudo for the sudo -n launcher.
+  "dbus:/usr/bin/dbus-daemon"
+  "polkitd:/usr/lib/polkit-1/polkitd"
+  "pkexec:/usr/bin/pkexec"
+  "sudo:/usr/bin/sudo"
 )
 
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }
