@@ -22,7 +22,7 @@ import javafx.beans.property.ReadOnlyObjectWrapper;
  * and the heap a fixed amount.
  */
 public final class LogModel {
-    public static final int DEFAULT_CAPACITY = 10_000;
+    public static final int DEFAULT_CAPACITY = Integer.getInteger("saferebuild.logCapacity", 10_000);
 
     private final int capacity;
     private final ArrayDeque<LogLine> pending = new ArrayDeque<>();
@@ -183,6 +183,12 @@ public final class LogModel {
         errorCount.set(errors.get());
         warningCount.set(warnings.get());
         return out;
+    }
+
+    public int pendingCount() {
+        synchronized (pending) {
+            return pending.size();
+        }
     }
 
     public boolean hasPending() {

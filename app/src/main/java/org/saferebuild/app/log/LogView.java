@@ -36,7 +36,15 @@ import org.kordamp.ikonli.javafx.FontIcon;
 public final class LogView extends VBox {
     /** Work per frame; a frame is 16.7 ms and layout/rendering need the rest. */
     static final long FRAME_BUDGET_NANOS = 4_000_000;
-    private static final int CHUNK = 400;
+    private static final int CHUNK = 100;
+    /**
+     * While lines arrive faster than a screenful a frame, the view is refreshed at most this often:
+     * each refresh makes RichTextFX lay out a new screen of paragraphs, and nobody reads a log
+     * scrolling by at 60 screens a second. A slow log still appears line by line.
+     */
+    static final long BURST_INTERVAL_NANOS = 150_000_000;
+    private static final int BURST_LINES = 60;
+    private long lastUpdate;
     private static final List<String> NONE = List.of();
     private static final List<String> ERROR = List.of("log-error");
     private static final List<String> WARNING = List.of("log-warning");
@@ -68,7 +76,7 @@ public final class LogView extends VBox {
     private void createView() {
         getStyleClass().add("log-view");
         area.setEditable(false);
-        area.setWrapText(false);
+        area.setWrapText(true);
         area.getStyleClass().add("log-area");
         area.setId("log-area");
         VirtualizedScrollPane<StyleClassedTextArea> scroll = new VirtualizedScrollPane<>(area);
@@ -145,16 +153,21 @@ public final class LogView extends VBox {
     /** Drains the model within the frame budget. Public for the benchmark, which measures it. */
     public void pumpFrame() {
         long start = System.nanoTime();
+        if (model.pendingCount() > BURST_LINES && start - lastUpdate < BURST_INTERVAL_NANOS) {
+            model.drain(0); // publish the counters only
+            return;
+        }
+        lastUpdate = start;
         boolean added = false;
         while (model.hasPending() && System.nanoTime() - start < FRAME_BUDGET_NANOS) {
             appendLines(model.drain(CHUNK));
+            trim();
             added = true;
         }
         if (!added) {
             model.drain(0); // publish the counters
         }
         if (added) {
-            trim();
             if (follow.isSelected()) {
                 scrollToEnd();
             }
