@@ -38,7 +38,7 @@ public final class IsolateView extends VBox {
         setSpacing(6);
         tree.setId("mount-tree");
         tree.setShowRoot(false);
-        tree.getStyleClass().add(Tweaks.EDGE_TO_EDGE);
+        tree.getStyleClass().addAll(Tweaks.EDGE_TO_EDGE, Styles.DENSE);
         tree.setColumnResizePolicy(TreeTableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         tree.getColumns().add(column("Mount point", 220, m -> m.mountPoint()));
         tree.getColumns().add(column("Source", 220, m -> m.source() + ("/".equals(m.root()) ? "" : " [" + m.root() + "]")));
