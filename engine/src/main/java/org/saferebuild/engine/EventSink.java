@@ -20,6 +20,13 @@ public final class EventSink {
         this.writer = writer;
     }
 
+    /** A sink for work nobody is listening to (engine-internal clean-up, benchmarks). */
+    public static EventSink discarding() {
+        EventSink s = new EventSink(null);
+        s.connected = false;
+        return s;
+    }
+
     public void send(Event event) {
         if (!connected) {
             LOG.debug("app gone, dropping {}", event.getClass().getSimpleName());
@@ -39,6 +46,9 @@ public final class EventSink {
 
     public void close() {
         connected = false;
+        if (writer == null) {
+            return;
+        }
         try {
             writer.close();
         } catch (IOException e) {
