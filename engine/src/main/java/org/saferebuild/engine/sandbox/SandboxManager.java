@@ -162,6 +162,7 @@ public final class SandboxManager {
             if (e instanceof Problem p) {
                 throw p;
             }
+            LOG.warn("opening a sandbox failed unexpectedly", e);
             throw Problem.internal("Opening the sandbox failed: " + e.getMessage()
                     + ". Everything it had set up was removed.", e);
         }
@@ -636,7 +637,7 @@ public final class SandboxManager {
         FileChannel ch;
         try {
             ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
-        } catch (java.nio.file.FileSystemException e) {
+        } catch (IOException e) { // ELOOP comes as a plain IOException
             if (Files.isSymbolicLink(file)) {
                 throw WorkDirs.planted(file); // O_NOFOLLOW refused a link where the lock file belongs
             }
