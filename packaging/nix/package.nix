@@ -65,7 +65,8 @@ maven.buildMavenPackage {
       --prefix LD_LIBRARY_PATH : ${lib.makeLibraryPath [ gtk3 glib libGL xorg.libXxf86vm xorg.libXtst ]}
 
     install -m 0644 ${../safe-rebuild.desktop} $out/share/applications/safe-rebuild.desktop
-    cp -r ${../../icons/hicolor} $out/share/icons
+    install -d $out/share/icons
+    cp -r ${../../icons/hicolor} $out/share/icons/hicolor
 
     runHook postInstall
   '';

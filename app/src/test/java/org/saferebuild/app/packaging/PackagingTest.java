@@ -107,7 +107,7 @@ class PackagingTest {
                     .contains("--subst-var-by JAVA /JDK/bin/java")
                     .contains("-org.saferebuild.engine.policy.in").contains("--subst-var-by ENGINE $engine")
                     .contains("-Dsaferebuild.engine=$engine")
-                    .contains("$out/share/applications/safe-rebuild.desktop").contains("-hicolor $out/share/icons");
+                    .contains("$out/share/applications/safe-rebuild.desktop").contains("-hicolor $out/share/icons/hicolor");
         } finally {
             Files.deleteIfExists(expr);
         }
