@@ -57,7 +57,7 @@ public final class InspectService {
         this.config = config;
         this.nixEnv = nixEnv;
         this.systems = new Systems(config);
-        this.closures = new ClosureQuery(tools, nixEnv);
+        this.closures = new ClosureQuery(tools, nixEnv, config.state().resolve("closures"));
     }
 
     public Systems systems() {

@@ -33,10 +33,12 @@ import org.saferebuild.protocol.SystemRef;
  *       {@code nix path-info -r -s} per closure, the two in parallel), grouped by name, versions and
  *       sizes compared; nothing cached</li>
  *   <li>engine, whole comparison: the above plus units, unit diffs and the reboot check, as the
- *       {@code compare} operation does it, from a fresh service (nothing cached)</li>
- *   <li>engine, after inspect: the comparison when both closures were already listed by the
- *       Inspect step (the engine caches closures by store path; a store path's closure never
- *       changes)</li>
+ *       {@code compare} operation does it, with nothing cached (memory and state dir cleared)</li>
+ *   <li>engine, closures from the state dir: the whole comparison by a fresh engine (as after a
+ *       restart) that finds both closures in its state directory ({@code closures/}: a store
+ *       path's closure never changes)</li>
+ *   <li>engine, after inspect: the whole comparison when both closures are in memory, as in the
+ *       wizard, where Inspect lists the built system's closure and prefetches the running one's</li>
  * </ul>
  * Each round runs every contender once, in rotating order; the first rounds warm up the JIT and
  * the page cache. It also checks that the engine and diff-closures found the same version
@@ -74,14 +76,16 @@ public final class ClosureDiffBenchmark {
         long[] theirs = new long[rounds];
         long[] ours = new long[rounds];
         long[] whole = new long[rounds];
+        long[] disk = new long[rounds];
         long[] cached = new long[rounds];
+        InspectService cold = new InspectService(config, tools, nixEnv);
         String theirOutput = null;
         InspectResult.Packages ourPackages = null;
         InspectResult.Comparison comparison = null;
         for (int r = 0; r < rounds + WARMUP; r++) {
-            long[] t = new long[4];
-            for (int k = 0; k < 4; k++) {
-                int which = (k + r) % 4; // rotate the order so that no contender always goes first
+            long[] t = new long[5];
+            for (int k = 0; k < 5; k++) {
+                int which = (k + r) % 5; // rotate the order so that no contender always goes first
                 long t0 = System.nanoTime();
                 switch (which) {
                     case 0 -> {
@@ -92,8 +96,12 @@ public final class ClosureDiffBenchmark {
                         theirOutput = out.stdout();
                     }
                     case 1 -> ourPackages = new InspectService(config, tools, nixEnv).diffClosures(a, b);
-                    case 2 -> comparison = new InspectService(config, tools, nixEnv).compare(ra, rb,
-                            OpContext.detached());
+                    case 2 -> {
+                        cold.closures().forget();
+                        t0 = System.nanoTime();
+                        comparison = cold.compare(ra, rb, OpContext.detached());
+                    }
+                    case 3 -> new InspectService(config, tools, nixEnv).compare(ra, rb, OpContext.detached());
                     default -> warm.compare(ra, rb, OpContext.detached());
                 }
                 t[which] = System.nanoTime() - t0;
@@ -102,7 +110,8 @@ public final class ClosureDiffBenchmark {
                 theirs[r - WARMUP] = t[0];
                 ours[r - WARMUP] = t[1];
                 whole[r - WARMUP] = t[2];
-                cached[r - WARMUP] = t[3];
+                disk[r - WARMUP] = t[3];
+                cached[r - WARMUP] = t[4];
             }
         }
 
@@ -111,13 +120,17 @@ public final class ClosureDiffBenchmark {
         double th = median(theirs);
         double o = median(ours);
         double w = median(whole);
+        double d = median(disk);
         double c = median(cached);
-        System.out.printf(Locale.ROOT, "closure diff: %d and %d store paths, %d rounds (+%d warm-up), median:%n",
-                comparison.closureFrom().paths(), comparison.closureTo().paths(), rounds, WARMUP);
+        System.out.printf(Locale.ROOT, "closure diff: %d and %d store paths, %d rounds (+%d warm-up), median;"
+                + " %d cores, load average %s%n", comparison.closureFrom().paths(), comparison.closureTo().paths(),
+                rounds, WARMUP, Runtime.getRuntime().availableProcessors(),
+                Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
         System.out.printf(Locale.ROOT, "  nix store diff-closures                 %8.1f ms%n", th);
-        System.out.printf(Locale.ROOT, "  engine package diff                     %8.1f ms   ratio %.2f x diff-closures%n",
+        System.out.printf(Locale.ROOT, "  engine package diff, nothing cached     %8.1f ms   ratio %.2f x diff-closures%n",
                 o, o / th);
-        System.out.printf(Locale.ROOT, "  engine whole comparison                 %8.1f ms   ratio %.2f x%n", w, w / th);
+        System.out.printf(Locale.ROOT, "  engine whole comparison, nothing cached %8.1f ms   ratio %.2f x%n", w, w / th);
+        System.out.printf(Locale.ROOT, "  engine comparison, closures on disk     %8.1f ms   ratio %.2f x%n", d, d / th);
         System.out.printf(Locale.ROOT, "  engine comparison after inspect         %8.1f ms   ratio %.2f x%n", c, c / th);
         System.out.printf(Locale.ROOT, "  version changes: engine %d, diff-closures %d: %s%n", mine.size(), nix.size(),
                 mine.equals(nix) ? "the same" : "DIFFERENT");
