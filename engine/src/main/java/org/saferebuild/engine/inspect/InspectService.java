@@ -89,6 +89,7 @@ public final class InspectService {
             List<String> matches = units.names().stream().filter(n -> p.matcher(n).matches()).toList();
             watched.add(new WatchedService(glob, !matches.isEmpty(), matches));
         }
+        checkCancelled(ctx);
         progress(ctx, "search", "Searching etc/ for " + String.join(", ", config.configSearch()));
         InspectResult.ConfigSearch search;
         try {
@@ -96,6 +97,7 @@ public final class InspectService {
         } catch (IOException e) {
             throw Problem.internal("Searching " + sys.path() + "/etc failed: " + e.getMessage(), e);
         }
+        checkCancelled(ctx);
         progress(ctx, "closure", "Measuring the closure of " + sys.label());
         ClosureQuery.Closure c = join(closure);
         List<String> notes = new ArrayList<>(units.notes());
@@ -118,8 +120,8 @@ public final class InspectService {
         return compare(systems.resolve(from), systems.resolve(to), ctx);
     }
 
-    /** As above, for systems already resolved by {@link #systems()}. */
-    public Comparison compare(Systems.Resolved from, Systems.Resolved to, OpContext ctx) throws Problem {
+    /** As above, for systems resolved (and so checked) by {@link #systems()}. */
+    private Comparison compare(Systems.Resolved from, Systems.Resolved to, OpContext ctx) throws Problem {
         long started = System.nanoTime();
         Future<ClosureQuery.Closure> closureFrom = pool.submit(() -> closures.of(from.path()));
         Future<ClosureQuery.Closure> closureTo = pool.submit(() -> closures.of(to.path()));
@@ -141,6 +143,7 @@ public final class InspectService {
             }
         }
         InspectResult.Reboot reboot = RebootCheck.check(base.root(), baseLabel, to.root());
+        checkCancelled(ctx);
         progress(ctx, "closure", "Comparing the closures (" + from.label() + " → " + to.label() + ")");
         ClosureQuery.Closure a = join(closureFrom);
         ClosureQuery.Closure b = join(closureTo);
@@ -238,6 +241,12 @@ public final class InspectService {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw Problem.internal("Interrupted while inspecting", e);
+        }
+    }
+
+    private static void checkCancelled(OpContext ctx) throws Problem {
+        if (ctx != null) {
+            ctx.checkCancelled();
         }
     }
 

@@ -14,7 +14,6 @@ import org.saferebuild.engine.EngineConfig;
 import org.saferebuild.engine.OpContext;
 import org.saferebuild.engine.inspect.InspectService;
 import org.saferebuild.engine.inspect.PackageDiff;
-import org.saferebuild.engine.inspect.Systems;
 import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.proc.Command;
 import org.saferebuild.engine.proc.Exec;
@@ -58,6 +57,7 @@ public final class ClosureDiffBenchmark {
         EngineConfig config = new EngineConfig(List.of(base.toString()), null, base.resolve("state").toString(),
                 null, null, null, null, null, null, null, null, null, null, null, null);
         Files.createDirectories(config.state().resolve("home"));
+        Files.createDirectories(config.state().resolve("gcroots/builds"));
         Tools tools = new Tools(config.toolDirs());
         NixEnv nixEnv = new NixEnv(config);
         System.out.println("building the two closures with nix (cached after the first run)…");
@@ -67,8 +67,10 @@ public final class ClosureDiffBenchmark {
         Command diffClosures = Command.of(tools.require("nix"))
                 .args("store", "diff-closures", "--extra-experimental-features", "nix-command", a, b)
                 .env(nixEnv.hostEnv()).timeout(Duration.ofMinutes(2)).build();
-        Systems.Resolved ra = new Systems.Resolved(SystemRef.path(a), a, "closure a", null, false, false);
-        Systems.Resolved rb = new Systems.Resolved(SystemRef.path(b), b, "closure b", null, false, false);
+        // nix-build's out links are in the engine's GC-root directory, so the engine accepts both
+        // as systems it built (the comparison goes through the same checks as the protocol's).
+        SystemRef ra = SystemRef.path(a);
+        SystemRef rb = SystemRef.path(b);
         InspectService warm = new InspectService(config, tools, nixEnv);
         warm.closures().of(a);
         warm.closures().of(b);
@@ -153,7 +155,8 @@ public final class ClosureDiffBenchmark {
 
     private static String build(Tools tools, NixEnv nixEnv, Path nixFile, String variant, Path base) throws Exception {
         Command c = Command.of(tools.require("nix-build"))
-                .args(nixFile.toString(), "--argstr", "variant", variant, "-o", base.resolve("result-" + variant).toString())
+                .args(nixFile.toString(), "--argstr", "variant", variant, "-o",
+                        base.resolve("state/gcroots/builds/bench-" + variant).toString())
                 .env(nixEnv.hostEnv()).timeout(Duration.ofMinutes(10)).build();
         Exec.Outcome out = Exec.run(c);
         if (!out.ok()) {

@@ -35,5 +35,7 @@ derivation {
   name = "nixos-system-bench-${if b then "24.05.2" else "24.05.1"}";
   system = builtins.currentSystem;
   builder = "/bin/sh";
-  args = [ "-c" "echo ${builtins.concatStringsSep " " (groups ++ added ++ python)} > $out" ];
+  PATH = "/usr/bin:/bin";
+  # a directory, as a system is
+  args = [ "-c" "mkdir $out && echo ${builtins.concatStringsSep " " (groups ++ added ++ python)} > $out/references" ];
 }
