@@ -494,13 +494,17 @@ public final class NixService {
             // still running: killed below
         }
         for (int round = 0; round < 10; round++) {
-            List<ProcessHandle> left = new ArrayList<>(run.handle().descendants().toList());
+            List<ProcessHandle> left = new ArrayList<>(run.handle().descendants().filter(h -> !zombie(h.pid()))
+                    .toList());
             // The PID namespace, not the mount namespace: nix may unshare a mount namespace of
             // its own (to remount the store writable), but it cannot leave the sandbox's PIDs.
             for (long pid : Posix.namespace(s.holderPid(), "pid").map(ns -> Posix.processesIn("pid", ns))
                     .orElse(List.of())) {
                 if (pid == s.holderPid()) {
                     continue;
+                }
+                if (zombie(pid)) {
+                    continue; // already dead; the holder reaps nothing, the kernel drops it at close
                 }
                 ProcessHandle.of(pid).ifPresent(h -> {
                     boolean orphan = h.parent().map(p -> p.pid() == s.holderPid()).orElse(false);
@@ -527,6 +531,17 @@ public final class NixService {
     }
 
     // Helpers
+
+    /** State Z in /proc/&lt;pid&gt;/stat: exited, waiting to be reaped; it holds no files or mounts. */
+    static boolean zombie(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            int close = stat.lastIndexOf(')');
+            return close > 0 && stat.length() > close + 2 && stat.charAt(close + 2) == 'Z';
+        } catch (IOException e) {
+            return true; // gone
+        }
+    }
 
     private static String outPath(String stdout) throws Problem {
         try {

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -47,6 +48,7 @@ class NixBuildTest {
     private static DemoSystem demo;
     private static EngineHarness engine;
     private static List<String> hostMountsBefore;
+    private static final List<SandboxResult.Opened> stillOpen = new CopyOnWriteArrayList<>();
 
     @BeforeAll
     static void start() throws Exception {
@@ -66,12 +68,24 @@ class NixBuildTest {
         assertThat(Mounts.hostTable()).as("host mount table after the tests").isEqualTo(hostMountsBefore);
     }
 
+    /** A test that fails half-way must not leave its sandbox open for the next one. */
+    @AfterEach
+    void closeLeftovers() throws Exception {
+        for (SandboxResult.Opened s : stillOpen) {
+            engine.call(id -> new SandboxRequest.Close(id, s.sandbox(), true), SandboxResult.Closed.class);
+        }
+        stillOpen.clear();
+    }
+
     private static SandboxResult.Opened open(Variant v) throws Exception {
-        return engine.call(id -> new SandboxRequest.Open(id, demo.configDir(v).toString(), "debian-test",
-                Network.ISOLATED), SandboxResult.Opened.class);
+        SandboxResult.Opened s = engine.call(id -> new SandboxRequest.Open(id, demo.configDir(v).toString(),
+                "debian-test", Network.ISOLATED), SandboxResult.Opened.class);
+        stillOpen.add(s);
+        return s;
     }
 
     private static SandboxResult.Closed close(SandboxResult.Opened s) throws Exception {
+        stillOpen.remove(s);
         SandboxResult.Closed c = engine.call(id -> new SandboxRequest.Close(id, s.sandbox(), false),
                 SandboxResult.Closed.class);
         assertThat(c.workDirRemoved()).as("work directory removed, left: %s", c.left()).isTrue();
@@ -301,8 +315,8 @@ class NixBuildTest {
     }
 
     /**
-     * Command names of the processes in a sandbox's PID namespace (nix may make a mount namespace
-     * of its own, but it cannot leave the PID namespace).
+     * Command names of the live processes in a sandbox's PID namespace (nix may make a mount
+     * namespace of its own, but it cannot leave the PID namespace; zombies hold nothing).
      */
     private static List<String> inSandbox(SandboxResult.Opened s) throws Exception {
         String ns = Files.readSymbolicLink(Path.of("/proc/" + s.holderPid() + "/ns/pid")).toString();
@@ -310,7 +324,8 @@ class NixBuildTest {
         try (var procs = Files.list(Path.of("/proc"))) {
             for (Path p : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
                 try {
-                    if (Files.readSymbolicLink(p.resolve("ns/pid")).toString().equals(ns)) {
+                    if (Files.readSymbolicLink(p.resolve("ns/pid")).toString().equals(ns)
+                            && !NixService.zombie(Long.parseLong(p.getFileName().toString()))) {
                         out.add(Files.readString(p.resolve("comm")).strip());
                     }
                 } catch (java.io.IOException gone) {
