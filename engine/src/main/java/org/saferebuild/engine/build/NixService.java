@@ -167,7 +167,7 @@ public final class NixService {
             argv.addAll(t.kind() == ConfigKind.FLAKE ? NixEnv.lockArgs() : List.of());
             argv.addAll(offline(s));
             argv.addAll(t.systemArgs());
-            log.line("# " + String.join(" ", argv));
+            log.line("# " + String.join(" ", argv.stream().map(NixService::shellQuoted).toList()));
             BuildMonitor monitor = new BuildMonitor(plan.dry().toBuild().size(), line -> {
                 log.line(line);
                 ctx.log(STREAM, line);
@@ -567,6 +567,11 @@ public final class NixService {
     private static List<NixResult.StoreItem> items(List<String> paths) {
         return paths.stream().map(NixResult.StoreItem::of).sorted(Comparator.comparing(NixResult.StoreItem::name))
                 .toList();
+    }
+
+    /** For the log's record of the command (it is never run through a shell). */
+    static String shellQuoted(String arg) {
+        return arg.matches("[A-Za-z0-9_./:#=+@%^,-]+") ? arg : "'" + arg.replace("'", "'\\''") + "'";
     }
 
     private static String safeName(String host) {
