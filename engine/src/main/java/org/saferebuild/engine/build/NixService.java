@@ -272,7 +272,7 @@ public final class NixService {
                 "builtins.attrNames"));
         Captured c = run(s, argv, EVAL_TIMEOUT, ctx, false);
         if (!c.outcome().ok()) {
-            throw failedEvaluation(c, dir, ctx);
+            throw NixErrors.evaluation(c.stderrText(), dir);
         }
         try {
             String[] names = Json.mapper().readValue(c.stdout(), String[].class);
@@ -292,7 +292,7 @@ public final class NixService {
         argv.addAll(List.of("--apply", APPLY));
         Captured c = run(s, argv, EVAL_TIMEOUT, ctx, true);
         if (!c.outcome().ok()) {
-            throw failedEvaluation(c, t.configDir(), ctx);
+            throw NixErrors.evaluation(c.stderrText(), t.configDir());
         }
         JsonNode n;
         try {
@@ -347,10 +347,6 @@ public final class NixService {
     }
 
     // Failures
-
-    private Problem failedEvaluation(Captured c, Path configDir, OpContext ctx) {
-        return NixErrors.evaluation(c.stderrText(), configDir);
-    }
 
     private Problem failure(BuildMonitor monitor, Exec.Outcome o, Sandbox s, Path logFile) {
         if (!s.holderAlive()) {
