@@ -6,6 +6,8 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.List;
+import org.saferebuild.engine.build.BuiltSystems;
+import org.saferebuild.engine.build.NixService;
 import org.saferebuild.engine.inspect.InspectService;
 import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.preflight.PreflightService;
@@ -15,6 +17,7 @@ import org.saferebuild.engine.sandbox.WorkDirs;
 import org.saferebuild.engine.sys.Posix;
 import org.saferebuild.protocol.Event;
 import org.saferebuild.protocol.InspectRequest;
+import org.saferebuild.protocol.NixRequest;
 import org.saferebuild.protocol.Protocol;
 import org.saferebuild.protocol.Request;
 import org.saferebuild.protocol.SandboxRequest;
@@ -34,6 +37,8 @@ public final class Engine {
     private final NixEnv nixEnv;
     private final SandboxManager sandboxes;
     private final PreflightService preflight;
+    private final BuiltSystems builtSystems;
+    private final NixService nix;
     private final InspectService inspect;
     private final Operations operations = new Operations();
     /** Work that must finish before the engine exits, even when the app is gone (an apply, a revert timer). */
@@ -49,12 +54,16 @@ public final class Engine {
         this.nixEnv = new NixEnv(config);
         this.sandboxes = new SandboxManager(config, tools);
         this.preflight = new PreflightService(config, tools, nixEnv);
-        this.inspect = new InspectService(config, tools, nixEnv);
+        this.builtSystems = new BuiltSystems(config, tools, nixEnv);
+        this.nix = new NixService(config, nixEnv, sandboxes, builtSystems);
+        this.inspect = new InspectService(config, tools, nixEnv, builtSystems);
 
         operations.register(Request.Preflight.class, preflight::run)
                 .register(SandboxRequest.Open.class, sandboxes::open)
                 .register(SandboxRequest.Mounts.class, (r, ctx) -> sandboxes.mounts(r))
                 .register(SandboxRequest.Close.class, sandboxes::close)
+                .register(NixRequest.Validate.class, nix::validate)
+                .register(NixRequest.Build.class, nix::build)
                 .register(InspectRequest.Inspect.class, inspect::inspect)
                 .register(InspectRequest.Compare.class, inspect::compare);
     }
@@ -83,6 +92,11 @@ public final class Engine {
 
     public SandboxManager sandboxes() {
         return sandboxes;
+    }
+
+    /** The systems this engine built (GC roots); apply accepts only these or profile generations. */
+    public BuiltSystems builtSystems() {
+        return builtSystems;
     }
 
     /** Inspect and compare systems; apply and rollback use {@link InspectService#compare}. */

@@ -16,8 +16,10 @@ import java.util.List;
         @JsonSubTypes.Type(value = Event.Log.class, name = "log"),
         @JsonSubTypes.Type(value = Event.Result.class, name = "result"),
         @JsonSubTypes.Type(value = Event.Failure.class, name = "error"),
+        @JsonSubTypes.Type(NixEvent.class),
 })
-public sealed interface Event permits Event.Welcome, Event.Progress, Event.Log, Event.Result, Event.Failure {
+public sealed interface Event permits Event.Welcome, Event.Progress, Event.Log, Event.Result, Event.Failure,
+        NixEvent {
 
     long id();
 

@@ -15,10 +15,11 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
         @JsonSubTypes.Type(value = Request.Cancel.class, name = "cancel"),
         @JsonSubTypes.Type(value = Request.Preflight.class, name = "preflight"),
         @JsonSubTypes.Type(SandboxRequest.class),
+        @JsonSubTypes.Type(NixRequest.class),
         @JsonSubTypes.Type(InspectRequest.class),
 })
 public sealed interface Request permits Request.Hello, Request.Cancel, Request.Preflight, SandboxRequest,
-        InspectRequest {
+        NixRequest, InspectRequest {
 
     long id();
 

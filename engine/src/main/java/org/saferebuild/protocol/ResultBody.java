@@ -9,10 +9,11 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
         @JsonSubTypes.Type(value = ResultBody.Ack.class, name = "ack"),
         @JsonSubTypes.Type(value = PreflightReport.class, name = "preflight"),
         @JsonSubTypes.Type(SandboxResult.class),
+        @JsonSubTypes.Type(NixResult.class),
         @JsonSubTypes.Type(InspectResult.class),
 })
 public sealed interface ResultBody permits ResultBody.Ack, PreflightReport, SandboxResult,
-        InspectResult {
+        NixResult, InspectResult {
 
     /** A request that has nothing to report beyond having been done. */
     record Ack(String message) implements ResultBody {

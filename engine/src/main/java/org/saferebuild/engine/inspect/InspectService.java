@@ -16,6 +16,7 @@ import java.util.regex.Pattern;
 import org.saferebuild.engine.EngineConfig;
 import org.saferebuild.engine.OpContext;
 import org.saferebuild.engine.Problem;
+import org.saferebuild.engine.build.BuiltSystems;
 import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.proc.Command;
 import org.saferebuild.engine.proc.Exec;
@@ -53,10 +54,10 @@ public final class InspectService {
         return t;
     });
 
-    public InspectService(EngineConfig config, Tools tools, NixEnv nixEnv) {
+    public InspectService(EngineConfig config, Tools tools, NixEnv nixEnv, BuiltSystems built) {
         this.config = config;
         this.nixEnv = nixEnv;
-        this.systems = new Systems(config);
+        this.systems = new Systems(config, built);
         this.closures = new ClosureQuery(tools, nixEnv, config.state().resolve("closures"));
     }
 

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.saferebuild.engine.EngineConfig;
 import org.saferebuild.engine.OpContext;
+import org.saferebuild.engine.build.BuiltSystems;
 import org.saferebuild.engine.inspect.InspectService;
 import org.saferebuild.engine.inspect.PackageDiff;
 import org.saferebuild.engine.nix.NixEnv;
@@ -57,7 +58,6 @@ public final class ClosureDiffBenchmark {
         EngineConfig config = new EngineConfig(List.of(base.toString()), null, base.resolve("state").toString(),
                 null, null, null, null, null, null, null, null, null, null, null, null);
         Files.createDirectories(config.state().resolve("home"));
-        Files.createDirectories(config.state().resolve("gcroots/builds"));
         Tools tools = new Tools(config.toolDirs());
         NixEnv nixEnv = new NixEnv(config);
         System.out.println("building the two closures with nix (cached after the first run)…");
@@ -67,11 +67,14 @@ public final class ClosureDiffBenchmark {
         Command diffClosures = Command.of(tools.require("nix"))
                 .args("store", "diff-closures", "--extra-experimental-features", "nix-command", a, b)
                 .env(nixEnv.hostEnv()).timeout(Duration.ofMinutes(2)).build();
-        // nix-build's out links are in the engine's GC-root directory, so the engine accepts both
-        // as systems it built (the comparison goes through the same checks as the protocol's).
+        // Rooted as the build step roots what it built, so the engine accepts both as systems it
+        // built: the comparison goes through the same checks as the protocol's.
+        BuiltSystems built = new BuiltSystems(config, tools, nixEnv);
+        built.register(a);
+        built.register(b);
         SystemRef ra = SystemRef.path(a);
         SystemRef rb = SystemRef.path(b);
-        InspectService warm = new InspectService(config, tools, nixEnv);
+        InspectService warm = new InspectService(config, tools, nixEnv, built);
         warm.closures().of(a);
         warm.closures().of(b);
 
@@ -80,7 +83,7 @@ public final class ClosureDiffBenchmark {
         long[] whole = new long[rounds];
         long[] disk = new long[rounds];
         long[] cached = new long[rounds];
-        InspectService cold = new InspectService(config, tools, nixEnv);
+        InspectService cold = new InspectService(config, tools, nixEnv, built);
         String theirOutput = null;
         InspectResult.Packages ourPackages = null;
         InspectResult.Comparison comparison = null;
@@ -97,13 +100,13 @@ public final class ClosureDiffBenchmark {
                         }
                         theirOutput = out.stdout();
                     }
-                    case 1 -> ourPackages = new InspectService(config, tools, nixEnv).diffClosures(a, b);
+                    case 1 -> ourPackages = new InspectService(config, tools, nixEnv, built).diffClosures(a, b);
                     case 2 -> {
                         cold.closures().forget();
                         t0 = System.nanoTime();
                         comparison = cold.compare(ra, rb, OpContext.detached());
                     }
-                    case 3 -> new InspectService(config, tools, nixEnv).compare(ra, rb, OpContext.detached());
+                    case 3 -> new InspectService(config, tools, nixEnv, built).compare(ra, rb, OpContext.detached());
                     default -> warm.compare(ra, rb, OpContext.detached());
                 }
                 t[which] = System.nanoTime() - t0;
@@ -156,7 +159,7 @@ public final class ClosureDiffBenchmark {
     private static String build(Tools tools, NixEnv nixEnv, Path nixFile, String variant, Path base) throws Exception {
         Command c = Command.of(tools.require("nix-build"))
                 .args(nixFile.toString(), "--argstr", "variant", variant, "-o",
-                        base.resolve("state/gcroots/builds/bench-" + variant).toString())
+                        base.resolve("result-" + variant).toString())
                 .env(nixEnv.hostEnv()).timeout(Duration.ofMinutes(10)).build();
         Exec.Outcome out = Exec.run(c);
         if (!out.ok()) {

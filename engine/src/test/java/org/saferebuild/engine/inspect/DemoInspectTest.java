@@ -15,6 +15,7 @@ import org.saferebuild.demo.DemoSystem;
 import org.saferebuild.demo.DemoSystem.Variant;
 import org.saferebuild.engine.EngineConfig;
 import org.saferebuild.engine.OpContext;
+import org.saferebuild.engine.build.BuiltSystems;
 import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.testing.EngineHarness;
@@ -49,8 +50,9 @@ class DemoInspectTest {
     /** Builds a variant and roots it where the engine's build step roots what it built. */
     private static String built(Variant v) throws Exception {
         String path = demo.buildOnHost(v);
-        Path root = demo.buildRoots().resolve(v.dirName());
-        ShapedSystems.run(List.of("nix-store", "--realise", path, "--add-root", root.toString(), "--indirect"));
+        // rooted where and how the engine's build step roots what it built (BuiltSystems)
+        Path root = demo.buildRoots().resolve(Path.of(path).getFileName());
+        ShapedSystems.run(List.of("nix-store", "--realise", "--add-root", root.toString(), path));
         return path;
     }
 
@@ -202,7 +204,9 @@ class DemoInspectTest {
     @Test
     void otherEngineCodeComparesThroughTheJavaApi() throws Exception {
         EngineConfig config = EngineConfig.load(demo.settingsFile());
-        InspectService inspect = new InspectService(config, new Tools(config.toolDirs()), new NixEnv(config));
+        Tools tools = new Tools(config.toolDirs());
+        NixEnv nixEnv = new NixEnv(config);
+        InspectService inspect = new InspectService(config, tools, nixEnv, new BuiltSystems(config, tools, nixEnv));
         // a rollback preview: from the running system to a generation (here: itself, so nothing changes)
         Comparison same = inspect.compare(SystemRef.current(), SystemRef.generation(1), OpContext.detached());
         assertThat(same.units()).isEmpty();

@@ -57,8 +57,8 @@ public final class InspectDemoReport {
 
     private static String rooted(DemoSystem demo, Variant v) throws Exception {
         String path = demo.buildOnHost(v);
-        ShapedSystems.run(List.of("nix-store", "--realise", path, "--add-root",
-                demo.buildRoots().resolve(v.dirName()).toString(), "--indirect"));
+        ShapedSystems.run(List.of("nix-store", "--realise", "--add-root",
+                demo.buildRoots().resolve(Path.of(path).getFileName()).toString(), path));
         return path;
     }
 

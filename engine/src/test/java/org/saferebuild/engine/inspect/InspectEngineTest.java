@@ -44,8 +44,8 @@ class InspectEngineTest {
         update = systems.build("update");
         kernel = systems.build("kernel");
         systems.addGeneration(base);
-        systems.markBuilt("update", update);
-        systems.markBuilt("kernel", kernel);
+        systems.markBuilt(update);
+        systems.markBuilt(kernel);
     }
 
     private static EngineHarness engine() throws Exception {
