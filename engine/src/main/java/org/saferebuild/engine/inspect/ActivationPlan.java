@@ -68,6 +68,9 @@ final class ActivationPlan {
             if (unit.contains("@.")) {
                 continue; // a template never runs itself; its instances are listed
             }
+            if (isAlias(from, unit) || isAlias(to, unit)) {
+                continue; // systemd acts on the unit an alias names, under that name
+            }
             Optional<UnitScan.UnitFile> of = from.file(unit).filter(f -> !f.masked() && f.file() != null);
             Optional<UnitScan.UnitFile> nf = to.file(unit).filter(f -> !f.masked() && f.file() != null);
             String type = UnitScan.typeOf(unit);
@@ -215,6 +218,11 @@ final class ActivationPlan {
                 + " which compares it with the running units; units that are new in the new system and wanted by"
                 + " a target were added from the unit files, because dry-activate does not list them.", actions,
                 notes);
+    }
+
+    private static boolean isAlias(UnitScan.Units units, String unit) {
+        UnitScan.UnitFile f = units.files().get(unit);
+        return f != null && f.aliasOf() != null;
     }
 
     /** The unit files' reason when they lead to the same action dry-activate reports, else {@code plain}. */
