@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.tuple;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -20,6 +21,10 @@ import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.testing.EngineHarness;
 import org.saferebuild.protocol.InspectRequest;
+import org.saferebuild.protocol.NixRequest;
+import org.saferebuild.protocol.NixResult;
+import org.saferebuild.protocol.SandboxRequest;
+import org.saferebuild.protocol.SandboxResult;
 import org.saferebuild.protocol.InspectResult;
 import org.saferebuild.protocol.InspectResult.Action;
 import org.saferebuild.protocol.InspectResult.Change;
@@ -198,6 +203,30 @@ class DemoInspectTest {
                     InspectResult.Package::after).containsExactly(
                     tuple("initrd-linux", List.of("6.1.69"), List.of("6.6.8")),
                     tuple("linux", List.of("6.1.69", "6.1.69-modules"), List.of("6.6.8", "6.6.8-modules")));
+        }
+    }
+
+    @Test
+    void whatTheBuildStepBuiltInItsSandboxIsInspectedAndCompared() throws Exception {
+        try (EngineHarness engine = engine()) {
+            SandboxResult.Opened s = engine.call(id -> new SandboxRequest.Open(id,
+                    demo.configDir(Variant.UPDATE).toString(), "debian-test", SandboxRequest.Network.ISOLATED),
+                    SandboxResult.Opened.class);
+            NixResult.Built built = engine.call(id -> new NixRequest.Build(id, s.sandbox(), "BearsiMac"),
+                    NixResult.Built.class, Duration.ofMinutes(5));
+            engine.call(id -> new SandboxRequest.Close(id, s.sandbox(), false), SandboxResult.Closed.class);
+            assertThat(built.storePath()).isEqualTo(update);
+
+            Inspection i = engine.call(id -> new InspectRequest.Inspect(id, SystemRef.path(built.storePath())),
+                    Inspection.class);
+            assertThat(i.system().label()).isEqualTo("built system");
+            assertThat(i.watched()).extracting(InspectResult.WatchedService::units).containsExactly(
+                    List.of("muladhara-chakra.service", "svadhisthana-chakra.service"),
+                    List.of("field-translator.service"));
+            Comparison c = engine.call(id -> new InspectRequest.Compare(id, SystemRef.current(),
+                    SystemRef.path(built.storePath())), Comparison.class);
+            assertThat(c.units()).extracting(UnitAction::unit).containsExactly("field-beacon.service",
+                    "field-translator.service", "dbus.service", "svadhisthana-chakra.service");
         }
     }
 
