@@ -136,8 +136,9 @@ final class ActivationPlan {
         return new Plan(Source.UNIT_FILES, "Computed from the unit files of both systems, the way"
                 + " switch-to-configuration decides" + (why == null ? "" : " (" + why + ")")
                 + ": new units that a target wants start, removed units stop, changed units restart, or reload for"
-                + " mount units, dbus and X-ReloadIfChanged, or stay running for X-RestartIfChanged=false;"
-                + " units that nothing wants are assumed not to be running.", actions, List.of());
+                + " mount units, dbus and X-ReloadIfChanged, or stay running for X-RestartIfChanged=false."
+                + " Which units run is not known this way: units that nothing in the system wants are listed"
+                + " \"if it is running\".", actions, List.of());
     }
 
     /** The units named in dry-activate's "would …" lines, by the word after "would". */
