@@ -33,9 +33,20 @@ public final class EventSink {
 
     public EventSink(FrameWriter writer) {
         this.writer = writer;
+        if (writer == null) {
+            this.writerThread = null;
+            return;
+        }
         this.writerThread = new Thread(this::writeLoop, "events-out");
         writerThread.setDaemon(true);
         writerThread.start();
+    }
+
+    /** A sink for work nobody is listening to (engine-internal clean-up, benchmarks). */
+    public static EventSink discarding() {
+        EventSink s = new EventSink(null);
+        s.connected = false;
+        return s;
     }
 
     public void send(Event event) {
@@ -72,7 +83,8 @@ public final class EventSink {
      * has stopped reading cannot hold the engine here.
      */
     public void close() {
-        if (!connected) {
+        if (!connected || writer == null) {
+            connected = false;
             return;
         }
         connected = false;

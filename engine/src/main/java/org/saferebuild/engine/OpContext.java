@@ -30,6 +30,11 @@ public final class OpContext {
         this.sink = sink;
     }
 
+    /** A context whose events go nowhere, for engine-internal work. */
+    public static OpContext detached() {
+        return new OpContext(0, EventSink.discarding());
+    }
+
     public long id() {
         return id;
     }

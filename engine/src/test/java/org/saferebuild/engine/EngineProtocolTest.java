@@ -14,7 +14,9 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.saferebuild.engine.testing.EngineHarness;
 import org.saferebuild.engine.testing.Mounts;
+import org.saferebuild.protocol.EngineConnection;
 import org.saferebuild.protocol.Event;
+import org.saferebuild.protocol.PreflightReport;
 import org.saferebuild.protocol.FrameReader;
 import org.saferebuild.protocol.Json;
 import org.saferebuild.protocol.ProblemCode;
@@ -41,6 +43,48 @@ class EngineProtocolTest {
                     "sandbox.close");
             assertThat(engine.closeAndWait()).isZero();
         }
+    }
+
+    @Test
+    void aWholeIsolationSessionOverTheProtocol() throws Exception {
+        Path base = EngineHarness.privateBase();
+        Path config = Files.createDirectories(base.resolve("config"));
+        Files.writeString(config.resolve("configuration.nix"), "{ }\n");
+        List<String> hostBefore = Mounts.hostTable();
+        try (EngineHarness engine = EngineHarness.builder().base(base)
+                .set("configDirs", List.of(config.toString())).start()) {
+            assertThat(engine.handshake().capabilities()).contains("preflight", "sandbox.open");
+
+            PreflightReport pre = engine.call(id -> new Request.Preflight(id, null), PreflightReport.class);
+            assertThat(pre.ready()).as("preflight checks %s", pre.checks()).isTrue();
+            assertThat(pre.config().kind()).isEqualTo(PreflightReport.ConfigKind.CLASSIC);
+
+            EngineConnection.Call open = engine.send(id -> new SandboxRequest.Open(id, config.toString(),
+                    "debian-test", SandboxRequest.Network.ISOLATED));
+            List<Event> openEvents = new java.util.concurrent.CopyOnWriteArrayList<>();
+            open.onEvent(openEvents::add);
+            SandboxResult.Opened opened = open.result(SandboxResult.Opened.class, java.time.Duration.ofSeconds(60));
+            // Progress counts the mounts as the kernel reports them made.
+            List<Event.Progress> progress = openEvents.stream().filter(Event.Progress.class::isInstance)
+                    .map(Event.Progress.class::cast).filter(p -> p.message().startsWith("Mounted")).toList();
+            assertThat(progress).isNotEmpty();
+            assertThat(progress.get(progress.size() - 1).done()).isEqualTo(progress.get(progress.size() - 1).total());
+
+            SandboxResult.MountTree tree = engine.call(id -> new SandboxRequest.Mounts(id, opened.sandbox()),
+                    SandboxResult.MountTree.class);
+            assertThat(tree.holderPid()).isEqualTo(opened.holderPid());
+            assertThat(tree.mounts()).extracting(SandboxResult.Mount::mountPoint)
+                    .startsWith("/").contains("/nix", "/etc/nixos", "/tmp");
+
+            SandboxResult.Closed closed = engine.call(id -> new SandboxRequest.Close(id, opened.sandbox(), false),
+                    SandboxResult.Closed.class);
+            assertThat(closed.workDirRemoved()).isTrue();
+            assertThat(Path.of(opened.workDir())).doesNotExist();
+            Event.Failure again = engine.fail(id -> new SandboxRequest.Mounts(id, opened.sandbox()));
+            assertThat(again.code()).isEqualTo(ProblemCode.NOT_FOUND);
+            assertThat(engine.closeAndWait()).isZero();
+        }
+        assertThat(Mounts.hostTable()).isEqualTo(hostBefore);
     }
 
     @Test
@@ -154,6 +198,30 @@ class EngineProtocolTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor()).isEqualTo(Main.EXIT_USAGE);
         assertThat(out).contains("unknown argument \"--shell\"");
+    }
+
+    @Test
+    void theEngineRefusesToRunAsAnOrdinaryUser() throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"));
+        cmd.addAll(EngineHarness.engineCommand(null));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).isEqualTo(Main.EXIT_NOT_ROOT);
+        assertThat(out).contains("must run as root (uid 0), but runs as uid 65534").contains("pkexec");
+    }
+
+    @Test
+    void aSettingsFileOthersCanWriteIsRefused() throws Exception {
+        Path base = EngineHarness.privateBase();
+        Path cfg = base.resolve("engine.json");
+        Files.writeString(cfg, "{}");
+        Files.setPosixFilePermissions(cfg, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+        Process p = new ProcessBuilder(EngineHarness.engineCommand(cfg)).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).isEqualTo(Main.EXIT_CONFIG);
+        assertThat(out).contains("is not trusted").contains("writable by group or others").contains("chmod go-w");
     }
 
     private static String hello() {

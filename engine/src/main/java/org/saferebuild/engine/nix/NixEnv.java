@@ -19,9 +19,20 @@ public final class NixEnv {
         this.config = config;
     }
 
-    /** Flags that make flakes and the nix command available on Nix 2.8 through current releases. */
+    /**
+     * Global flags (before the subcommand) that make flakes and the nix command available on
+     * Nix 2.8 through current releases.
+     */
     public List<String> flakeArgs() {
-        return List.of("--extra-experimental-features", "nix-command flakes", "--no-write-lock-file");
+        return List.of("--extra-experimental-features", "nix-command flakes");
+    }
+
+    /**
+     * Subcommand flags (after "eval"/"build") for installables: never write flake.lock — the
+     * configuration is read-only in the sandbox, and evaluating must not change it.
+     */
+    public static List<String> lockArgs() {
+        return List.of("--no-write-lock-file");
     }
 
     /** Flags for running without a network: fail fast instead of waiting on substituters. */

@@ -1,7 +1,6 @@
 package org.saferebuild.engine.preflight;
 
 import java.io.IOException;
-import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,6 +16,7 @@ import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.proc.Command;
 import org.saferebuild.engine.proc.Exec;
 import org.saferebuild.engine.proc.Tools;
+import org.saferebuild.engine.sys.DiskSpace;
 import org.saferebuild.engine.sys.Posix;
 import org.saferebuild.protocol.PreflightReport;
 import org.saferebuild.protocol.PreflightReport.Check;
@@ -88,18 +88,14 @@ public final class PreflightService {
 
         ctx.progress("preflight", "Checking free space", null, null);
         List<PreflightReport.Disk> disks = new ArrayList<>();
-        disks.add(disk("Nix store", existingAncestor(Path.of("/nix/store"))));
-        disks.add(disk("work directory", existingAncestor(config.state())));
+        disks.add(DiskSpace.measure("Nix store", Path.of("/nix/store"), config.minFreeBytes()));
+        disks.add(DiskSpace.measure("work directory", config.state(), config.minFreeBytes()));
         for (PreflightReport.Disk d : disks) {
             checks.add(d.ok()
                     ? new Check("space:" + d.label(), Status.PASS, "Free on " + d.label() + " (" + d.path() + "): "
-                            + human(d.freeBytes()) + " of " + human(d.totalBytes()) + "; needed "
-                            + human(d.thresholdBytes()) + ".", null)
-                    : new Check("space:" + d.label(), Status.FAIL, "No space left: only " + human(d.freeBytes())
-                            + " free on " + d.label() + " (" + d.path() + "); at least "
-                            + human(d.thresholdBytes()) + " is needed.",
-                            "Free space: nix-collect-garbage --delete-older-than 30d removes old generations"
-                                    + " (pin your rollback target first), or move the work directory to a larger disk."));
+                            + DiskSpace.human(d.freeBytes()) + " of " + DiskSpace.human(d.totalBytes()) + "; needed "
+                            + DiskSpace.human(d.thresholdBytes()) + ".", null)
+                    : new Check("space:" + d.label(), Status.FAIL, DiskSpace.shortage(d), DiskSpace.FIX));
         }
 
         boolean runSystemd = Files.isDirectory(Path.of("/run/systemd"));
@@ -186,24 +182,6 @@ public final class PreflightService {
         return new Check("nix", Status.FAIL, version + " is older than Nix 2.8.", "Upgrade Nix to 2.8 or newer.");
     }
 
-    private PreflightReport.Disk disk(String label, Path path) {
-        try {
-            FileStore store = Files.getFileStore(path);
-            return new PreflightReport.Disk(label, path.toString(), store.getUsableSpace(), store.getTotalSpace(),
-                    config.minFreeBytes());
-        } catch (IOException e) {
-            return new PreflightReport.Disk(label, path.toString(), 0, 0, config.minFreeBytes());
-        }
-    }
-
-    private static Path existingAncestor(Path p) {
-        Path cur = p;
-        while (cur != null && !Files.exists(cur)) {
-            cur = cur.getParent();
-        }
-        return cur == null ? Path.of("/") : cur;
-    }
-
     private PreflightReport.ConfigDir configDir(String dir) {
         Path p = Path.of(dir);
         if (!Files.isDirectory(p)) {
@@ -227,7 +205,8 @@ public final class PreflightService {
         Path nix = tools.require("nix");
         try {
             Exec.Outcome o = Exec.run(Command.of(nix).args(nixEnv.flakeArgs())
-                    .args("eval", "--json", "path:" + dir + "#nixosConfigurations", "--apply", "builtins.attrNames")
+                    .args("eval").args(NixEnv.lockArgs())
+                    .args("--json", "path:" + dir + "#nixosConfigurations", "--apply", "builtins.attrNames")
                     .env(nixEnv.hostEnv()).timeout(Duration.ofMinutes(2)).build());
             if (!o.ok()) {
                 throw new Problem(org.saferebuild.protocol.ProblemCode.EVALUATION_FAILED,
@@ -238,16 +217,5 @@ public final class PreflightService {
         } catch (IOException e) {
             throw Problem.internal("could not run nix eval: " + e.getMessage(), e);
         }
-    }
-
-    static String human(long bytes) {
-        double v = bytes;
-        String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
-        int u = 0;
-        while (v >= 1024 && u < units.length - 1) {
-            v /= 1024;
-            u++;
-        }
-        return u == 0 ? bytes + " B" : String.format(java.util.Locale.ROOT, "%.1f %s", v, units[u]);
     }
 }
