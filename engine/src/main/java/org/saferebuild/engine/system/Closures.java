@@ -85,7 +85,7 @@ public final class Closures {
         if (storePaths.isEmpty()) {
             return out;
         }
-        Exec.Outcome o = run(Command.of(tools.require("nix")).args(nixEnv.flakeArgs().subList(0, 2))
+        Exec.Outcome o = run(Command.of(tools.require("nix")).args(nixEnv.flakeArgs())
                 .args("path-info", "--json", "--closure-size").args(storePaths));
         if (!o.ok()) {
             return out;

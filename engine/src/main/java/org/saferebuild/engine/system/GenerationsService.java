@@ -150,8 +150,10 @@ public final class GenerationsService {
 
     /** The kernel-modules/lib/modules/&lt;version&gt; directory name, or the kernel package's. */
     static String kernelVersion(String system) {
-        for (Path modules : List.of(Path.of(system, "kernel-modules", "lib", "modules"), kernelPackageModules(system))) {
-            if (modules != null && Files.isDirectory(modules)) {
+        List<Path> places = new ArrayList<>(List.of(Path.of(system, "kernel-modules", "lib", "modules")));
+        kernelPackageModules(system).ifPresent(places::add);
+        for (Path modules : places) {
+            if (Files.isDirectory(modules)) {
                 try (Stream<Path> s = Files.list(modules)) {
                     Optional<String> v = s.map(p -> p.getFileName().toString()).sorted().findFirst();
                     if (v.isPresent()) {
@@ -165,11 +167,12 @@ public final class GenerationsService {
         return null;
     }
 
-    private static Path kernelPackageModules(String system) {
+    private static Optional<Path> kernelPackageModules(String system) {
         try {
-            return Path.of(system, "kernel").toRealPath().getParent().resolve("lib").resolve("modules");
-        } catch (IOException | NullPointerException e) {
-            return null;
+            Path parent = Path.of(system, "kernel").toRealPath().getParent();
+            return parent == null ? Optional.empty() : Optional.of(parent.resolve("lib").resolve("modules"));
+        } catch (IOException e) {
+            return Optional.empty();
         }
     }
 
