@@ -6,16 +6,30 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.List;
+import java.nio.file.Path;
+import org.saferebuild.engine.audit.AuditLog;
+import org.saferebuild.engine.audit.AuditService;
+import org.saferebuild.engine.audit.AuditTrail;
 import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.preflight.PreflightService;
 import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.sandbox.SandboxManager;
 import org.saferebuild.engine.sandbox.WorkDirs;
 import org.saferebuild.engine.sys.Posix;
+import org.saferebuild.engine.system.Activation;
+import org.saferebuild.engine.system.ApplyService;
+import org.saferebuild.engine.system.BaselineService;
+import org.saferebuild.engine.system.BuiltSystems;
+import org.saferebuild.engine.system.Closures;
+import org.saferebuild.engine.system.GenerationsService;
+import org.saferebuild.engine.system.SystemProfile;
+import org.saferebuild.engine.system.VerifyService;
+import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.Event;
 import org.saferebuild.protocol.Protocol;
 import org.saferebuild.protocol.Request;
 import org.saferebuild.protocol.SandboxRequest;
+import org.saferebuild.protocol.SystemRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +46,9 @@ public final class Engine {
     private final NixEnv nixEnv;
     private final SandboxManager sandboxes;
     private final PreflightService preflight;
+    private final SystemProfile profile;
+    private final AuditTrail audit;
+    private final ApplyService apply;
     private final Operations operations = new Operations();
     /** Work that must finish before the engine exits, even when the app is gone (an apply, a revert timer). */
     private final List<Runnable> beforeExit = new CopyOnWriteArrayList<>();
@@ -47,10 +64,35 @@ public final class Engine {
         this.sandboxes = new SandboxManager(config, tools);
         this.preflight = new PreflightService(config, tools, nixEnv);
 
-        operations.register(Request.Preflight.class, preflight::run)
+        this.profile = new SystemProfile(Path.of(config.systemProfile()), tools, nixEnv);
+        this.audit = new AuditTrail(new AuditLog(Path.of(config.auditLog()), config.state().resolve("audit-head.json")),
+                () -> profile.current().orElse(null));
+        Closures closures = new Closures(tools, nixEnv);
+        Activation activation = new Activation(config, tools);
+        this.apply = new ApplyService(config, profile, closures, activation, new BuiltSystems(config.state()), audit);
+        BaselineService baselines = new BaselineService(config, profile, activation, tools);
+        VerifyService verify = new VerifyService(config, profile, activation, baselines, apply, tools);
+        GenerationsService generations = new GenerationsService(config, profile, closures, tools, nixEnv);
+        AuditService audits = new AuditService(audit);
+        beforeExit(apply::awaitIdle);
+
+        // register(): privileged, recorded in the audit trail by the dispatcher; query(): only reads.
+        operations.query(Request.Preflight.class, preflight::run)
                 .register(SandboxRequest.Open.class, sandboxes::open)
-                .register(SandboxRequest.Mounts.class, (r, ctx) -> sandboxes.mounts(r))
-                .register(SandboxRequest.Close.class, sandboxes::close);
+                .query(SandboxRequest.Mounts.class, (r, ctx) -> sandboxes.mounts(r))
+                .register(SandboxRequest.Close.class, sandboxes::close)
+                .register(SystemRequest.Baseline.class, baselines::take)
+                .register(SystemRequest.Apply.class, apply::apply)
+                .register(SystemRequest.Confirm.class, apply::confirm)
+                .register(SystemRequest.Revert.class, apply::revert)
+                .register(SystemRequest.Verify.class, verify::verify)
+                .query(SystemRequest.Generations.class, generations::list)
+                .register(SystemRequest.Pin.class, generations::pin)
+                .register(SystemRequest.Unpin.class, generations::unpin)
+                .register(SystemRequest.Rollback.class, apply::rollback)
+                .query(SystemRequest.Signoff.class, audits::signoff) // the sign-off writes its own line
+                .query(SystemRequest.AuditRead.class, audits::read)
+                .query(SystemRequest.AuditVerify.class, audits::verify);
     }
 
     /** Creates the state directory and removes what a killed engine left behind. */
@@ -58,6 +100,7 @@ public final class Engine {
         WorkDirs.ensurePrivateDir(config.state());
         WorkDirs.ensurePrivateDir(nixEnv.home());
         sandboxes.sweepStale();
+        apply.resume();
     }
 
     public EngineConfig config() {
@@ -78,6 +121,21 @@ public final class Engine {
 
     public Operations operations() {
         return operations;
+    }
+
+    public AuditTrail audit() {
+        return audit;
+    }
+
+    /** The app is connected: unsolicited notices (the confirm-or-revert countdown) go to it. */
+    void attach(EventSink sink) {
+        apply.attach(sink);
+    }
+
+    /** Who the audit trail names for a connection: the handshake's operator, or the engine's own user. */
+    static AuditRecord.Who operator(Event.Welcome w) {
+        int uid = w.operatorUid() != null ? w.operatorUid() : Posix.statusIds("Uid:")[0];
+        return new AuditRecord.Who(uid, w.operatorName(), w.launchedVia());
     }
 
     /** Registers work the engine must wait for before it exits. */
@@ -106,6 +164,7 @@ public final class Engine {
     /** The app went away: stop everything it started that must not outlive it. */
     void connectionEnded() {
         sandboxes.closeAll();
+        apply.appDisconnected();
     }
 
     /** Blocks until the work registered with {@link #beforeExit} is done. */

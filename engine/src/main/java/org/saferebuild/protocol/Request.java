@@ -15,8 +15,10 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
         @JsonSubTypes.Type(value = Request.Cancel.class, name = "cancel"),
         @JsonSubTypes.Type(value = Request.Preflight.class, name = "preflight"),
         @JsonSubTypes.Type(SandboxRequest.class),
+        @JsonSubTypes.Type(SystemRequest.class),
 })
-public sealed interface Request permits Request.Hello, Request.Cancel, Request.Preflight, SandboxRequest {
+public sealed interface Request permits Request.Hello, Request.Cancel, Request.Preflight, SandboxRequest,
+        SystemRequest {
 
     long id();
 

@@ -9,8 +9,10 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
         @JsonSubTypes.Type(value = ResultBody.Ack.class, name = "ack"),
         @JsonSubTypes.Type(value = PreflightReport.class, name = "preflight"),
         @JsonSubTypes.Type(SandboxResult.class),
+        @JsonSubTypes.Type(SystemResult.class),
 })
-public sealed interface ResultBody permits ResultBody.Ack, PreflightReport, SandboxResult {
+public sealed interface ResultBody permits ResultBody.Ack, PreflightReport, SandboxResult,
+        SystemResult {
 
     /** A request that has nothing to report beyond having been done. */
     record Ack(String message) implements ResultBody {
