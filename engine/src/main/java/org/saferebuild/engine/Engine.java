@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import org.saferebuild.engine.audit.AuditLog;
 import org.saferebuild.engine.audit.AuditService;
 import org.saferebuild.engine.audit.AuditTrail;
+import org.saferebuild.engine.inspect.InspectService;
 import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.preflight.PreflightService;
 import org.saferebuild.engine.proc.Tools;
@@ -26,6 +27,7 @@ import org.saferebuild.engine.system.SystemProfile;
 import org.saferebuild.engine.system.VerifyService;
 import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.Event;
+import org.saferebuild.protocol.InspectRequest;
 import org.saferebuild.protocol.Protocol;
 import org.saferebuild.protocol.Request;
 import org.saferebuild.protocol.SandboxRequest;
@@ -49,6 +51,7 @@ public final class Engine {
     private final SystemProfile profile;
     private final AuditTrail audit;
     private final ApplyService apply;
+    private final InspectService inspect;
     private final Operations operations = new Operations();
     /** Work that must finish before the engine exits, even when the app is gone (an apply, a revert timer). */
     private final List<Runnable> beforeExit = new CopyOnWriteArrayList<>();
@@ -63,6 +66,7 @@ public final class Engine {
         this.nixEnv = new NixEnv(config);
         this.sandboxes = new SandboxManager(config, tools);
         this.preflight = new PreflightService(config, tools, nixEnv);
+        this.inspect = new InspectService(config, tools, nixEnv);
 
         this.profile = new SystemProfile(Path.of(config.systemProfile()), tools, nixEnv);
         this.audit = new AuditTrail(new AuditLog(Path.of(config.auditLog()), config.state().resolve("audit-head.json")),
@@ -92,7 +96,9 @@ public final class Engine {
                 .register(SystemRequest.Rollback.class, apply::rollback)
                 .query(SystemRequest.Signoff.class, audits::signoff) // the sign-off writes its own line
                 .query(SystemRequest.AuditRead.class, audits::read)
-                .query(SystemRequest.AuditVerify.class, audits::verify);
+                .query(SystemRequest.AuditVerify.class, audits::verify)
+                .query(InspectRequest.Inspect.class, inspect::inspect)
+                .query(InspectRequest.Compare.class, inspect::compare);
     }
 
     /** Creates the state directory and removes what a killed engine left behind. */
@@ -117,6 +123,11 @@ public final class Engine {
 
     public SandboxManager sandboxes() {
         return sandboxes;
+    }
+
+    /** Inspect and compare systems; apply and rollback use {@link InspectService#compare}. */
+    public InspectService inspect() {
+        return inspect;
     }
 
     public Operations operations() {
