@@ -11,6 +11,7 @@ import org.saferebuild.engine.audit.AuditLog;
 import org.saferebuild.engine.audit.AuditService;
 import org.saferebuild.engine.audit.AuditTrail;
 import org.saferebuild.engine.inspect.InspectService;
+import org.saferebuild.engine.build.NixService;
 import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.preflight.PreflightService;
 import org.saferebuild.engine.proc.Tools;
@@ -28,6 +29,7 @@ import org.saferebuild.engine.system.VerifyService;
 import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.Event;
 import org.saferebuild.protocol.InspectRequest;
+import org.saferebuild.protocol.NixRequest;
 import org.saferebuild.protocol.Protocol;
 import org.saferebuild.protocol.Request;
 import org.saferebuild.protocol.SandboxRequest;
@@ -52,6 +54,8 @@ public final class Engine {
     private final AuditTrail audit;
     private final ApplyService apply;
     private final InspectService inspect;
+    private final org.saferebuild.engine.build.BuiltSystems builtSystems;
+    private final NixService nix;
     private final Operations operations = new Operations();
     /** Work that must finish before the engine exits, even when the app is gone (an apply, a revert timer). */
     private final List<Runnable> beforeExit = new CopyOnWriteArrayList<>();
@@ -67,6 +71,8 @@ public final class Engine {
         this.sandboxes = new SandboxManager(config, tools);
         this.preflight = new PreflightService(config, tools, nixEnv);
         this.inspect = new InspectService(config, tools, nixEnv);
+        this.builtSystems = new org.saferebuild.engine.build.BuiltSystems(config, tools, nixEnv);
+        this.nix = new NixService(config, nixEnv, sandboxes, builtSystems);
 
         this.profile = new SystemProfile(Path.of(config.systemProfile()), tools, nixEnv);
         this.audit = new AuditTrail(new AuditLog(Path.of(config.auditLog()), config.state().resolve("audit-head.json")),
@@ -98,7 +104,9 @@ public final class Engine {
                 .query(SystemRequest.AuditRead.class, audits::read)
                 .query(SystemRequest.AuditVerify.class, audits::verify)
                 .query(InspectRequest.Inspect.class, inspect::inspect)
-                .query(InspectRequest.Compare.class, inspect::compare);
+                .query(InspectRequest.Compare.class, inspect::compare)
+                .register(NixRequest.Validate.class, nix::validate)
+                .register(NixRequest.Build.class, nix::build);
     }
 
     /** Creates the state directory and removes what a killed engine left behind. */
@@ -128,6 +136,11 @@ public final class Engine {
     /** Inspect and compare systems; apply and rollback use {@link InspectService#compare}. */
     public InspectService inspect() {
         return inspect;
+    }
+
+    /** The systems this engine built (GC roots); apply accepts only these or profile generations. */
+    public org.saferebuild.engine.build.BuiltSystems builtSystems() {
+        return builtSystems;
     }
 
     public Operations operations() {

@@ -17,9 +17,10 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
         @JsonSubTypes.Type(SandboxRequest.class),
         @JsonSubTypes.Type(SystemRequest.class),
         @JsonSubTypes.Type(InspectRequest.class),
+        @JsonSubTypes.Type(NixRequest.class),
 })
 public sealed interface Request permits Request.Hello, Request.Cancel, Request.Preflight, SandboxRequest,
-        SystemRequest, InspectRequest {
+        SystemRequest, InspectRequest, NixRequest {
 
     long id();
 

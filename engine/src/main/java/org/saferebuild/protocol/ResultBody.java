@@ -11,9 +11,10 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
         @JsonSubTypes.Type(SandboxResult.class),
         @JsonSubTypes.Type(SystemResult.class),
         @JsonSubTypes.Type(InspectResult.class),
+        @JsonSubTypes.Type(NixResult.class),
 })
 public sealed interface ResultBody permits ResultBody.Ack, PreflightReport, SandboxResult,
-        SystemResult, InspectResult {
+        SystemResult, InspectResult, NixResult {
 
     /** A request that has nothing to report beyond having been done. */
     record Ack(String message) implements ResultBody {
