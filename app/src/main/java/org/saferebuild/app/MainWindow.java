@@ -30,6 +30,8 @@ import org.saferebuild.app.history.HistoryView;
 import org.saferebuild.app.history.HistoryViewModel;
 import org.saferebuild.app.step.apply.ApplyView;
 import org.saferebuild.app.step.apply.ApplyViewModel;
+import org.saferebuild.app.step.build.BuildView;
+import org.saferebuild.app.step.build.BuildViewModel;
 import org.saferebuild.app.step.inspect.InspectView;
 import org.saferebuild.app.step.inspect.InspectViewModel;
 import org.saferebuild.app.step.signoff.SignoffView;
@@ -65,6 +67,7 @@ public final class MainWindow extends BorderPane {
         this.ctx = ctx;
         TargetViewModel target = new TargetViewModel(ctx);
         IsolateViewModel isolate = new IsolateViewModel(ctx);
+        BuildViewModel build = new BuildViewModel(ctx);
         InspectViewModel inspect = new InspectViewModel(ctx);
         SignoffViewModel signoff = new SignoffViewModel(ctx, operatorName(ctx.client().welcome()));
         ApplyViewModel apply = new ApplyViewModel(ctx);
@@ -73,6 +76,7 @@ public final class MainWindow extends BorderPane {
         history = new HistoryViewModel(ctx);
         steps.add(new Step(target, () -> WizardView.scroll(new TargetView(target))));
         steps.add(new Step(isolate, () -> new IsolateView(isolate)));
+        steps.add(new Step(build, () -> new BuildView(build, ctx.opener())));
         steps.add(new Step(inspect, () -> new InspectView(inspect)));
         steps.add(new Step(signoff, () -> WizardView.scroll(new SignoffView(signoff, ctx.checklist()))));
         steps.add(new Step(apply, () -> new ApplyView(apply, ctx.opener())));

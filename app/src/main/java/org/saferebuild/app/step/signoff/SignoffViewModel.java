@@ -106,11 +106,11 @@ public final class SignoffViewModel extends StepModel {
         ctx.session().baselineTaken(b);
         SystemResult.Backup k = b.backup();
         ctx.checklist().record(Key.BACKUP, k != null && k.files() > 0, k == null ? "No backup was made."
-                : "Backed up " + k.files() + " files (" + TargetViewModel.human(k.bytes()) + ") of " + k.configDir()
-                        + " to " + k.dir() + "; tree SHA-256 " + abbreviate(k.treeSha256())
+                : k.files() + " files (" + TargetViewModel.human(k.bytes()) + ") copied to the engine's state with"
+                        + " their SHA-256; tree " + abbreviate(k.treeSha256())
                         + (k.gitCommit() == null ? "" : "; git " + abbreviate(k.gitCommit())
                         + (Boolean.TRUE.equals(k.gitDirty()) ? " (dirty)" : "")) + ".");
-        StringBuilder sb = new StringBuilder("Taken at " + b.takenAt() + ": generation " + b.generation() + " running");
+        StringBuilder sb = new StringBuilder("Taken " + shortDate(b.takenAt()) + ": generation " + b.generation());
         if (b.services() != null) {
             sb.append(", ").append(b.services().size()).append(" watched service states");
         }
@@ -134,10 +134,9 @@ public final class SignoffViewModel extends StepModel {
         }
         var c = current.get();
         boolean ok = c.onDisk() && c.closureComplete();
-        ctx.checklist().record(Key.ROLLBACK, ok, "Rollback target: generation " + c.number() + " (" + c.date()
-                + (c.nixosVersion() == null ? "" : ", NixOS " + c.nixosVersion()) + ") — "
+        ctx.checklist().record(Key.ROLLBACK, ok, "Generation " + c.number() + " (" + shortDate(c.date()) + ") is "
                 + (ok ? "on disk with its complete closure" : "NOT complete on disk") + (c.pinned() ? ", pinned" : "")
-                + ". One click in Generations rolls back to it.");
+                + "; Generations rolls back to it in one click.");
     }
 
     /** Records the sign-off through the engine's audit trail. */
@@ -164,6 +163,10 @@ public final class SignoffViewModel extends StepModel {
                     status.set("Signed off by " + name + " (OS user " + s.osUser() + "), audit line " + s.line()
                             + ". Apply is unlocked.");
                 }));
+    }
+
+    static String shortDate(String iso) {
+        return iso != null && iso.length() >= 16 ? iso.substring(0, 10) + " " + iso.substring(11, 16) : iso;
     }
 
     static String abbreviate(String s) {
