@@ -97,7 +97,7 @@ public final class GenerationsView extends VBox {
         keep.setId("rollback-cancel");
         keep.setOnAction(e -> model.cancelRollback());
         VBox preview = Ui.slot(model.previewProperty(), GenerationsView::preview);
-        VBox box = new VBox(8, Ui.section("Roll back to generation " + g.number() + " (" + g.date() + ")"), preview,
+        VBox box = new VBox(8, Ui.section("Roll back to generation " + g.number() + " (" + shortDate(g.date()) + ")"), preview,
                 new HBox(8, now, boot, keep));
         box.setId("rollback-confirmation");
         return box;

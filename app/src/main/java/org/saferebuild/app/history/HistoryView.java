@@ -18,18 +18,41 @@ import org.saferebuild.protocol.SystemResult;
 
 /** The History page: the audit trail (newest first), its verdict, and the change-record export. */
 public final class HistoryView extends VBox {
+    /** A field of an audit line (a JSON object), "a.b" for nested ones; "" when absent or unreadable. */
+    static String field(SystemResult.AuditLine l, String path) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode n = org.saferebuild.protocol.Json.mapper().readTree(l.text());
+            for (String part : path.split("\\.")) {
+                n = n == null ? null : n.get(part);
+            }
+            return n == null || n.isNull() ? "" : n.asText();
+        } catch (java.io.IOException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    static TableColumn<SystemResult.AuditLine, String> col(String name, double width,
+            java.util.function.Function<SystemResult.AuditLine, String> value) {
+        TableColumn<SystemResult.AuditLine, String> c = new TableColumn<>(name);
+        c.setPrefWidth(width);
+        c.setCellValueFactory(p -> new ReadOnlyStringWrapper(value.apply(p.getValue())));
+        return c;
+    }
+
     public HistoryView(HistoryViewModel model, java.util.function.Consumer<java.nio.file.Path> opener) {
         setSpacing(8);
         TableView<SystemResult.AuditLine> table = new TableView<>(model.lines());
         table.setId("audit-table");
         table.getStyleClass().addAll(Styles.DENSE, Tweaks.EDGE_TO_EDGE, Styles.STRIPED);
-        TableColumn<SystemResult.AuditLine, String> n = new TableColumn<>("Line");
-        n.setPrefWidth(60);
-        n.setCellValueFactory(p -> new ReadOnlyStringWrapper(Long.toString(p.getValue().number())));
-        TableColumn<SystemResult.AuditLine, String> text = new TableColumn<>("Record");
-        text.setCellValueFactory(p -> new ReadOnlyStringWrapper(p.getValue().text()));
-        table.getColumns().add(n);
-        table.getColumns().add(text);
+        table.getColumns().add(col("Line", 50, l -> Long.toString(l.number())));
+        table.getColumns().add(col("When (UTC)", 150, l -> field(l, "when").replace('T', ' ').replaceAll("\\.\\d+Z$", "")));
+        table.getColumns().add(col("Who", 110, l -> field(l, "who.name") + " (uid " + field(l, "who.uid") + ", "
+                + field(l, "who.via") + ")"));
+        table.getColumns().add(col("What", 130, l -> field(l, "what")));
+        table.getColumns().add(col("Generation", 90, l -> field(l, "generationBefore").isEmpty() ? ""
+                : field(l, "generationBefore") + " → " + field(l, "generationAfter")));
+        table.getColumns().add(col("Outcome", 90, l -> field(l, "outcome")));
+        table.getColumns().add(col("Message", 300, l -> field(l, "message")));
         table.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         VBox.setVgrow(table, Priority.ALWAYS);
 

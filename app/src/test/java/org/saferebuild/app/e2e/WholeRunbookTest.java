@@ -94,6 +94,9 @@ class WholeRunbookTest {
                     .contains("RESTART field-translator.service", "START svadhisthana-chakra.service",
                             "STOP field-beacon.service", "RELOAD dbus.service");
             w.screenshot("05-inspect");
+            w.click("theme-toggle");
+            w.screenshot("05-inspect-dark");
+            w.click("theme-toggle");
             w.robot().clickOn(next);
 
             // Sign off: Apply stays out of reach until the checklist is signed.

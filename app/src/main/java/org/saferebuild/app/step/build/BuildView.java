@@ -110,12 +110,22 @@ public final class BuildView extends VBox {
         logView.setMinHeight(240);
         VBox.setVgrow(logView, Priority.ALWAYS);
 
+        // Details scroll above the log; the divider lets the operator give the log more room.
+        VBox details = new VBox(8, status, progressRow, current, summary, failure, result);
+        javafx.scene.control.ScrollPane detailsPane = new javafx.scene.control.ScrollPane(details);
+        detailsPane.setFitToWidth(true);
+        detailsPane.getStyleClass().add(Styles.FLAT);
+        javafx.scene.control.SplitPane split = new javafx.scene.control.SplitPane(detailsPane, logView);
+        split.setOrientation(javafx.geometry.Orientation.VERTICAL);
+        split.setDividerPositions(0.36);
+        logView.setMinHeight(120);
+        VBox.setVgrow(split, Priority.ALWAYS);
         getChildren().addAll(
                 Ui.header("Validate and build", model.runbookStep(),
                         "Nix evaluates and builds the configuration inside the isolated environment (nothing is "
                                 + "activated). The result is kept as a GC root of the engine, never as a 'result' "
                                 + "link in a directory that is about to be removed."),
-                actions, status, progressRow, current, summary, failure, result, logView);
+                actions, split);
     }
 
     private static javafx.scene.Node validationSummary(NixResult.Validation v) {

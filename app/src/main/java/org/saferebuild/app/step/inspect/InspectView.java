@@ -57,8 +57,8 @@ public final class InspectView extends VBox {
         SplitPane actions = unitActions();
         TableView<InspectResult.ConfigHit> hits = hitsTable();
 
-        TabPane tabs = new TabPane(new Tab("_Units", units), new Tab("_Packages", packages),
-                new Tab("Unit _actions", actions), new Tab("_Configuration search", hits));
+        TabPane tabs = new TabPane(new Tab("Units", units), new Tab("Packages", packages),
+                new Tab("Unit actions", actions), new Tab("Configuration search", hits));
         tabs.setId("inspect-tabs");
         tabs.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
         tabs.getStyleClass().add(Styles.TABS_FLOATING);
@@ -97,7 +97,7 @@ public final class InspectView extends VBox {
         String text = c.packages().added().size() + " added, " + c.packages().removed().size() + " removed, "
                 + c.packages().changed().size() + " changed packages; closure " + size + " ("
                 + c.closureFrom().paths() + " → " + c.closureTo().paths() + " paths). " + c.units().size()
-                + " unit action" + (c.units().size() == 1 ? "" : "s") + " (" + c.unitMethod() + ").";
+                + " unit action" + (c.units().size() == 1 ? "" : "s") + ".";
         long critical = c.units().stream().filter(u -> u.sessionCritical() != null).count();
         if (critical > 0) {
             text += " " + critical + " of them touch your desktop session (flagged below).";
@@ -116,12 +116,14 @@ public final class InspectView extends VBox {
         TableView<InspectResult.Unit> t = new TableView<>();
         t.setId("units-table");
         t.getStyleClass().addAll(Styles.DENSE, Tweaks.EDGE_TO_EDGE, Styles.STRIPED);
-        t.getColumns().add(col("Unit", 240, InspectResult.Unit::name));
+        t.getColumns().add(col("Unit", 250, InspectResult.Unit::name));
         t.getColumns().add(col("Type", 70, InspectResult.Unit::type));
-        t.getColumns().add(col("Enabled by", 180, u -> String.join(", ", u.wantedBy())));
-        t.getColumns().add(col("Watched", 70, u -> watchedUnits().contains(u.name()) ? "watched" : ""));
-        t.getColumns().add(col("Session", 80, u -> u.sessionCritical() == null ? "" : "critical"));
-        t.getColumns().add(col("ExecStart", 360, u -> String.join(" ; ", u.execStart())));
+        t.getColumns().add(col("Enabled by", 150, u -> String.join(", ", u.wantedBy())));
+        t.getColumns().add(col("Marked", 150, u -> watchedUnits().contains(u.name()) ? "watched service"
+                : u.sessionCritical() != null ? "session-critical" : ""));
+        t.getColumns().add(col("ExecStart", 300, u -> String.join(" ; ", u.execStart().stream()
+                .map(x -> x.replaceAll("/nix/store/[0-9a-z]{32}-", "…/")).toList())));
+        t.getColumns().forEach(c -> c.setMinWidth(c.getPrefWidth() * 0.8));
         t.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         t.setRowFactory(v -> new TableRow<>() {
             @Override
@@ -204,7 +206,11 @@ public final class InspectView extends VBox {
                 t.getSelectionModel().select(0);
             }
         });
-        SplitPane split = new SplitPane(t, new VirtualizedScrollPane<>(diff));
+        Label method = Ui.muted("");
+        model.comparisonProperty().addListener((o, a, c) -> method.setText(c == null ? "" : c.unitMethod()));
+        VBox top = new VBox(4, method, t);
+        VBox.setVgrow(t, Priority.ALWAYS);
+        SplitPane split = new SplitPane(top, new VirtualizedScrollPane<>(diff));
         split.setOrientation(Orientation.VERTICAL);
         split.setDividerPositions(0.45);
         return split;

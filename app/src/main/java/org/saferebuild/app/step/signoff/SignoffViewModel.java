@@ -119,7 +119,9 @@ public final class SignoffViewModel extends StepModel {
         }
         sb.append(", ").append(b.logSizes().size()).append(" watched logs");
         if (!b.notObserved().isEmpty()) {
-            sb.append(". Not observed here: ").append(String.join("; ", b.notObserved()));
+            // The engine says why for each; the checklist names what, the details are in the change record.
+            sb.append(". Not observed here: ").append(String.join(", ", b.notObserved().stream()
+                    .map(x -> x.contains(":") ? x.substring(0, x.indexOf(':')) : x).toList()));
         }
         ctx.checklist().record(Key.BASELINE, true, sb.append('.').toString());
     }

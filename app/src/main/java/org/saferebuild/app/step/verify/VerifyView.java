@@ -51,13 +51,18 @@ public final class VerifyView extends VBox {
             };
             Label name = new Label(c.name() + (c.status() == SystemResult.CheckStatus.NOT_RUN ? " (not run)" : ""));
             name.getStyleClass().add(Styles.TEXT_BOLD);
-            name.setMinWidth(200);
+            name.setMinWidth(230);
+            name.setPrefWidth(230);
+            name.setWrapText(true);
             Label detail = Ui.wrap(c.detail() + (c.fix() == null ? "" : "\nWhat to do: " + c.fix()));
             box.getChildren().add(new HBox(10, icon, name, detail));
         }
         if (r.logs() != null) {
             for (SystemResult.LogTail t : r.logs()) {
-                box.getChildren().add(Ui.section(t.file() + " — new lines since the baseline: " + t.newLines().size()));
+                Label head = Ui.section(java.nio.file.Path.of(t.file()).getFileName() + " — " + t.newLines().size()
+                        + " new line" + (t.newLines().size() == 1 ? "" : "s") + " since the baseline");
+                head.setTooltip(new javafx.scene.control.Tooltip(t.file()));
+                box.getChildren().add(head);
                 Label lines = Ui.muted(String.join("\n", t.newLines().isEmpty() ? t.tail() : t.newLines()));
                 lines.getStyleClass().add("mono");
                 box.getChildren().add(lines);
