@@ -117,8 +117,7 @@ public final class InspectView extends VBox {
         t.setId("units-table");
         t.getStyleClass().addAll(Styles.DENSE, Tweaks.EDGE_TO_EDGE, Styles.STRIPED);
         t.getColumns().add(col("Unit", 250, InspectResult.Unit::name));
-        t.getColumns().add(col("Type", 70, InspectResult.Unit::type));
-        t.getColumns().add(col("Enabled by", 150, u -> String.join(", ", u.wantedBy())));
+        t.getColumns().add(col("Enabled by", 170, u -> String.join(", ", u.wantedBy())));
         t.getColumns().add(col("Marked", 150, u -> watchedUnits().contains(u.name()) ? "watched service"
                 : u.sessionCritical() != null ? "session-critical" : ""));
         t.getColumns().add(col("ExecStart", 300, u -> String.join(" ; ", u.execStart().stream()

@@ -107,7 +107,13 @@ public final class InspectViewModel extends StepModel {
             if (sb.length() > 0) {
                 sb.append("; ");
             }
-            sb.append(w.glob()).append(": ").append(w.present() ? String.join(", ", w.units()) : "MISSING");
+            if (!w.present()) {
+                sb.append(w.glob()).append(" MISSING");
+            } else if (w.units().equals(java.util.List.of(w.glob()))) {
+                sb.append(w.glob()).append(" found");
+            } else {
+                sb.append(w.glob()).append(" → ").append(String.join(", ", w.units()));
+            }
         }
         ctx.checklist().record(Key.SERVICES, all, "In the built system: " + sb + ".");
     }
