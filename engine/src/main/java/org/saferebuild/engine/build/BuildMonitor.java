@@ -80,7 +80,7 @@ final class BuildMonitor {
         }
     }
 
-    /** @param planned derivations the dry run said would be built, until nix says itself */
+    /** @param planned derivations the dry run said would be built; -1 when unknown (nix's count is used) */
     BuildMonitor(int planned, Consumer<String> lines) {
         this.plannedByUs = planned;
         this.lines = lines;
@@ -271,9 +271,11 @@ final class BuildMonitor {
         int failed;
         if (builds != null) {
             done = builds[0];
-            planned = Math.max(builds[1], plannedByUs);
             running = builds[2];
             failed = builds[3];
+            // nix's own expectation rises and falls while it checks what is valid already; the
+            // dry run's answer is what it will build, unless it ends up building more.
+            planned = plannedByUs >= 0 ? Math.max(plannedByUs, done + running + failed) : builds[1];
         } else if (structured) {
             failed = failedDrvs.size();
             done = finished.size();

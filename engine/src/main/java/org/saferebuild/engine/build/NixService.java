@@ -167,7 +167,7 @@ public final class NixService {
             argv.addAll(t.kind() == ConfigKind.FLAKE ? NixEnv.lockArgs() : List.of());
             argv.addAll(offline(s));
             argv.addAll(t.systemArgs());
-            log.line("# " + String.join(" ", argv));
+            log.line("# " + String.join(" ", argv.stream().map(NixService::shellQuoted).toList()));
             BuildMonitor monitor = new BuildMonitor(plan.dry().toBuild().size(), line -> {
                 log.line(line);
                 ctx.log(STREAM, line);
@@ -272,7 +272,7 @@ public final class NixService {
                 "builtins.attrNames"));
         Captured c = run(s, argv, EVAL_TIMEOUT, ctx, false);
         if (!c.outcome().ok()) {
-            throw failedEvaluation(c, dir, ctx);
+            throw NixErrors.evaluation(c.stderrText(), dir);
         }
         try {
             String[] names = Json.mapper().readValue(c.stdout(), String[].class);
@@ -292,7 +292,7 @@ public final class NixService {
         argv.addAll(List.of("--apply", APPLY));
         Captured c = run(s, argv, EVAL_TIMEOUT, ctx, true);
         if (!c.outcome().ok()) {
-            throw failedEvaluation(c, t.configDir(), ctx);
+            throw NixErrors.evaluation(c.stderrText(), t.configDir());
         }
         JsonNode n;
         try {
@@ -347,10 +347,6 @@ public final class NixService {
     }
 
     // Failures
-
-    private Problem failedEvaluation(Captured c, Path configDir, OpContext ctx) {
-        return NixErrors.evaluation(c.stderrText(), configDir);
-    }
 
     private Problem failure(BuildMonitor monitor, Exec.Outcome o, Sandbox s, Path logFile) {
         if (!s.holderAlive()) {
@@ -567,6 +563,11 @@ public final class NixService {
     private static List<NixResult.StoreItem> items(List<String> paths) {
         return paths.stream().map(NixResult.StoreItem::of).sorted(Comparator.comparing(NixResult.StoreItem::name))
                 .toList();
+    }
+
+    /** For the log's record of the command (it is never run through a shell). */
+    static String shellQuoted(String arg) {
+        return arg.matches("[A-Za-z0-9_./:#=+@%^,-]+") ? arg : "'" + arg.replace("'", "'\\''") + "'";
     }
 
     private static String safeName(String host) {

@@ -193,6 +193,8 @@ class NixBuildTest {
                 .anyMatch(p -> p.active().stream().anyMatch(a -> a.name().equals("firefox-121.0")
                         && "buildPhase".equals(a.phase())));
         assertThat(progress).as("counts go up").extracting(NixEvent.BuildProgress::done).isSorted();
+        assertThat(progress).as("the plan does not flicker").extracting(NixEvent.BuildProgress::planned)
+                .containsOnly(last.planned());
 
         List<String> lines = logLines(events);
         assertThat(lines).anyMatch(l -> l.matches("building '/nix/store/[0-9a-z]{32}-firefox-121\\.0\\.drv'\\.\\.\\."))
