@@ -8,6 +8,11 @@ SAFE_REBUILD_PACKAGES=(
   "util-linux:/usr/bin/unshare"
   "mount:/usr/bin/mount"
   "coreutils:/usr/sbin/chroot"
+  # The wizard's TestFX tests and script/demo: a real X server (Xvfb), GTK for JavaFX's glass, fonts.
+  "xvfb:/usr/bin/Xvfb"
+  "xauth:/usr/bin/xauth"
+  "libgtk-3-0:/usr/lib/x86_64-linux-gnu/libgtk-3.so.0"
+  "fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 )
 
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }

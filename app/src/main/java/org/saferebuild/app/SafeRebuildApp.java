@@ -1,16 +1,122 @@
 package org.saferebuild.app;
 
+import atlantafx.base.theme.PrimerDark;
+import atlantafx.base.theme.PrimerLight;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import javafx.application.Application;
+import javafx.application.Platform;
+import javafx.geometry.Insets;
 import javafx.scene.Scene;
+import javafx.scene.control.Button;
 import javafx.scene.control.Label;
+import javafx.scene.control.ProgressIndicator;
+import javafx.scene.layout.VBox;
 import javafx.stage.Stage;
+import org.saferebuild.app.checklist.ChecklistModel;
+import org.saferebuild.app.client.EngineClient;
+import org.saferebuild.app.client.Problems;
+import org.saferebuild.app.client.UiBatcher;
+import org.saferebuild.app.session.RunSession;
+import org.saferebuild.app.ui.Ui;
+import org.saferebuild.protocol.Event;
 
-/** The operator's wizard. (Skeleton: the screens arrive with issue 5.) */
+/** The operator's wizard: starts the engine in the background, then shows the runbook's steps. */
 public final class SafeRebuildApp extends Application {
+    private final ExecutorService background = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "app-background");
+        t.setDaemon(true);
+        return t;
+    });
+    private EngineClient client;
+    private MainWindow window;
+
     @Override
     public void start(Stage stage) {
+        AppSettings settings;
+        try {
+            settings = AppSettings.parse(getParameters().getRaw());
+        } catch (IllegalArgumentException e) {
+            System.err.println("safe-rebuild: " + e.getMessage());
+            Platform.exit();
+            return;
+        }
+        setUserAgentStylesheet(settings.dark() ? new PrimerDark().getUserAgentStylesheet()
+                : new PrimerLight().getUserAgentStylesheet());
+        Path home = Path.of(System.getProperty("user.home"), ".cache", "safe-rebuild");
+        Path engineLog = home.resolve("engine.log");
+        try {
+            Files.createDirectories(home);
+        } catch (IOException e) {
+            // the engine then logs nowhere; the app still works
+        }
+
+        ProgressIndicator spinner = new ProgressIndicator();
+        Label starting = new Label("Starting the engine…");
+        VBox splash = new VBox(14, spinner, starting);
+        splash.setAlignment(javafx.geometry.Pos.CENTER);
+        Scene scene = new Scene(splash, 1280, 820);
+        scene.getStylesheets().add(Objects.requireNonNull(
+                SafeRebuildApp.class.getResource("/org/saferebuild/app/app.css")).toExternalForm());
         stage.setTitle("Safe Rebuild");
-        stage.setScene(new Scene(new Label("Safe Rebuild"), 1100, 760));
+        stage.setScene(scene);
         stage.show();
+
+        background.execute(() -> {
+            try {
+                EngineClient c = EngineClient.connect(Launchers.choose(settings, engineLog), Duration.ofSeconds(60));
+                Platform.runLater(() -> showWizard(stage, scene, settings, c, home));
+            } catch (Exception e) {
+                Event.Failure f = Problems.of(e);
+                Platform.runLater(() -> {
+                    Button quit = new Button("Quit");
+                    quit.setOnAction(x -> Platform.exit());
+                    VBox box = new VBox(14, Ui.failure("The engine could not be started", f,
+                            "The engine's log is " + engineLog + "."), quit);
+                    box.setPadding(new Insets(40));
+                    scene.setRoot(box);
+                });
+            }
+        });
+    }
+
+    private void showWizard(Stage stage, Scene scene, AppSettings settings, EngineClient c, Path home) {
+        client = c;
+        AppContext ctx = new AppContext(c, background, Platform::runLater, new UiBatcher(Platform::runLater),
+                new RunSession(), new ChecklistModel(), settings.configDirs(), settings.plan(), home.resolve("logs"),
+                this::open);
+        window = new MainWindow(ctx);
+        scene.setRoot(window);
+        c.closed().thenAccept(reason -> Platform.runLater(() -> stage.setTitle("Safe Rebuild — engine stopped: "
+                + reason)));
+    }
+
+    /** Opens a file with the desktop's viewer (xdg-open), in the background. */
+    private void open(Path file) {
+        background.execute(() -> {
+            try {
+                new ProcessBuilder("xdg-open", file.toString()).inheritIO().start();
+            } catch (IOException e) {
+                System.err.println("safe-rebuild: cannot open " + file + ": " + e.getMessage());
+            }
+        });
+    }
+
+    @Override
+    public void stop() {
+        if (client != null) {
+            client.close();
+            try {
+                client.awaitExit(Duration.ofSeconds(30));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        background.shutdownNow();
     }
 }

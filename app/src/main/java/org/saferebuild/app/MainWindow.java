@@ -1,0 +1,137 @@
+package org.saferebuild.app;
+
+import atlantafx.base.theme.PrimerDark;
+import atlantafx.base.theme.PrimerLight;
+import atlantafx.base.theme.Styles;
+import java.util.ArrayList;
+import java.util.List;
+import javafx.application.Application;
+import javafx.geometry.Insets;
+import javafx.geometry.Pos;
+import javafx.scene.Node;
+import javafx.scene.control.Button;
+import javafx.scene.control.Label;
+import javafx.scene.control.ScrollPane;
+import javafx.scene.control.Separator;
+import javafx.scene.control.ToggleButton;
+import javafx.scene.control.Tooltip;
+import javafx.scene.layout.BorderPane;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.Priority;
+import javafx.scene.layout.Region;
+import javafx.scene.layout.StackPane;
+import javafx.scene.layout.VBox;
+import org.kordamp.ikonli.feather.Feather;
+import org.kordamp.ikonli.javafx.FontIcon;
+import org.saferebuild.app.checklist.ChecklistView;
+import org.saferebuild.app.step.isolate.IsolateView;
+import org.saferebuild.app.step.isolate.IsolateViewModel;
+import org.saferebuild.app.step.target.TargetView;
+import org.saferebuild.app.step.target.TargetViewModel;
+import org.saferebuild.app.wizard.Step;
+import org.saferebuild.app.wizard.StepModel;
+import org.saferebuild.app.wizard.WizardFlow;
+import org.saferebuild.app.wizard.WizardView;
+import org.saferebuild.protocol.Event;
+
+/**
+ * The window's content: a header (target, engine, Generations and History, theme), the wizard,
+ * and the checklist beside every screen.
+ */
+public final class MainWindow extends BorderPane {
+    private final AppContext ctx;
+    private final WizardFlow flow;
+    private final StackPane center = new StackPane();
+    private final WizardView wizardView;
+    private final List<Step> steps = new ArrayList<>();
+
+    public MainWindow(AppContext ctx) {
+        this.ctx = ctx;
+        TargetViewModel target = new TargetViewModel(ctx);
+        IsolateViewModel isolate = new IsolateViewModel(ctx);
+        steps.add(new Step(target, () -> WizardView.scroll(new TargetView(target))));
+        steps.add(new Step(isolate, () -> new IsolateView(isolate)));
+        flow = new WizardFlow(steps.stream().map(Step::model).toList());
+        wizardView = new WizardView(flow, steps);
+        createView();
+        // Changing the target sends the operator back to the first step that depends on it.
+        ctx.session().targetChangesProperty().addListener((o, a, b) -> flow.returnTo(0));
+        flow.steps().get(0).entered();
+    }
+
+    public WizardFlow flow() {
+        return flow;
+    }
+
+    public StepModel step(int i) {
+        return flow.steps().get(i);
+    }
+
+    private void createView() {
+        getStyleClass().add("main-window");
+        Event.Welcome w = ctx.client().welcome();
+        Label app = new Label("Safe Rebuild", new FontIcon(Feather.SHIELD));
+        app.getStyleClass().add(Styles.TITLE_3);
+        Label target = new Label();
+        target.setId("header-target");
+        target.getStyleClass().add(Styles.TEXT_MUTED);
+        target.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(() ->
+                ctx.session().target() == null ? "No configuration chosen yet" : ctx.session().target().describe(),
+                ctx.session().targetProperty()));
+        Label engine = new Label("engine " + w.engineVersion() + " · " + w.launchedVia() + " · uid " + w.euid(),
+                new FontIcon(Feather.CPU));
+        engine.setId("header-engine");
+        engine.getStyleClass().addAll(Styles.TEXT_SMALL, Styles.TEXT_MUTED);
+        engine.setTooltip(new Tooltip("The root engine was started " + switch (w.launchedVia()) {
+            case "pkexec" -> "through pkexec (polkit authorized it)";
+            case "sudo" -> "through sudo";
+            default -> "directly, because the app itself runs as root";
+        } + (w.operatorName() == null ? "" : "; operator: " + w.operatorName()) + "."));
+
+        ToggleButton dark = new ToggleButton(null, new FontIcon(Feather.MOON));
+        dark.setId("theme-toggle");
+        dark.setTooltip(new Tooltip("Dark theme"));
+        dark.getStyleClass().add(Styles.BUTTON_ICON);
+        dark.setSelected(isDark());
+        dark.selectedProperty().addListener((o, a, b) -> Application.setUserAgentStylesheet(b
+                ? new PrimerDark().getUserAgentStylesheet() : new PrimerLight().getUserAgentStylesheet()));
+
+        Region grow = new Region();
+        HBox.setHgrow(grow, Priority.ALWAYS);
+        HBox header = new HBox(14, app, new Separator(javafx.geometry.Orientation.VERTICAL), target, grow,
+                engine, dark);
+        header.setAlignment(Pos.CENTER_LEFT);
+        header.setPadding(new Insets(10, 16, 10, 16));
+        header.getStyleClass().add("app-header");
+        setTop(header);
+
+        center.getChildren().add(wizardView);
+        setCenter(center);
+
+        ScrollPane side = new ScrollPane(new ChecklistView(ctx.checklist(), operatorName(w)));
+        side.setFitToWidth(true);
+        side.setHbarPolicy(ScrollPane.ScrollBarPolicy.NEVER);
+        side.getStyleClass().add("checklist-pane");
+        setRight(side);
+    }
+
+    /** Shows a page (Generations, History) over the wizard, with a way back. */
+    public void showPage(Node page) {
+        Button back = new Button("Back to the _wizard", new FontIcon(Feather.ARROW_LEFT));
+        back.setId("page-back");
+        back.setOnAction(e -> center.getChildren().setAll(wizardView));
+        VBox box = new VBox(10, back, page);
+        VBox.setVgrow(page, Priority.ALWAYS);
+        box.setPadding(new Insets(14, 22, 12, 22));
+        center.getChildren().setAll(box);
+    }
+
+    static String operatorName(Event.Welcome w) {
+        return w.operatorName() != null ? w.operatorName() : System.getProperty("user.name");
+    }
+
+    static boolean isDark() {
+        String ua = Application.getUserAgentStylesheet();
+        return ua != null && ua.contains("dark");
+    }
+}

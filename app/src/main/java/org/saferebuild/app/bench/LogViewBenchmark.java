@@ -1,0 +1,266 @@
+package org.saferebuild.app.bench;
+
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import javafx.application.Platform;
+import javafx.scene.Scene;
+import javafx.scene.control.TextArea;
+import javafx.stage.Stage;
+import org.saferebuild.app.Launchers;
+import org.saferebuild.app.client.EngineClient;
+import org.saferebuild.app.launch.DirectLauncher;
+import org.saferebuild.app.log.LogModel;
+import org.saferebuild.app.log.LogView;
+import org.saferebuild.protocol.Event;
+import org.saferebuild.protocol.Request;
+import org.saferebuild.protocol.ResultBody;
+
+/**
+ * Benchmark (not a test) for the build log: N lines (default 1,000,000) come from a separate
+ * process over the real protocol, through {@link EngineClient}, into the {@link LogView} on a
+ * visible stage. It prints the longest FX-thread stall, lines per second and the heap used, and
+ * runs a naive peer (a JavaFX TextArea that appends every batch with runLater) on the same lines
+ * for comparison, capped at a tenth of N because it does not bound its memory.
+ *
+ * <pre>xvfb-run -a java -cp … org.saferebuild.app.bench.LogViewBenchmark [N]</pre>
+ */
+public final class LogViewBenchmark {
+    private LogViewBenchmark() {
+    }
+
+    record Figures(String name, long lines, double seconds, double maxStallMs, double maxWorkMs, long heapPeakMb,
+                   long heapAfterGcMb) {
+        String print() {
+            return String.format(Locale.ROOT, "%-34s %,10d lines  %8.0f lines/s  longest FX stall %7.1f ms"
+                            + "  longest frame work %6.1f ms  heap peak %5d MiB  after GC %5d MiB",
+                    name, lines, lines / seconds, maxStallMs, maxWorkMs, heapPeakMb, heapAfterGcMb);
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        long n = args.length > 0 ? Long.parseLong(args[0]) : 1_000_000;
+        CountDownLatch up = new CountDownLatch(1);
+        Platform.startup(up::countDown);
+        up.await();
+        Platform.setImplicitExit(false);
+        Path dir = Files.createTempDirectory("saferebuild-logbench");
+
+        Figures ours = runOurs(n, dir);
+        System.out.println(ours.print());
+        if (!Boolean.parseBoolean(System.getProperty("bench.peer", "true"))) {
+            Platform.exit();
+            System.exit(0);
+        }
+        Figures peer = runPeer(Math.max(1, n / 10));
+        System.out.println(ours.print());
+        System.out.println(peer.print());
+        System.out.println(String.format(Locale.ROOT,
+                "ratio (peer/ours): lines/s %.2fx slower, longest stall %.1fx longer, heap peak %.1fx"
+                        + " (peer fed %,d lines, ours %,d)",
+                (ours.lines / ours.seconds) / (peer.lines / peer.seconds), peer.maxStallMs / ours.maxStallMs,
+                (double) peer.heapPeakMb / ours.heapPeakMb, peer.lines, ours.lines));
+        System.out.println(ours.maxStallMs <= 16.7 ? "goal met: no FX-thread stall over one frame (16.7 ms)"
+                : "goal missed: an FX-thread stall exceeded one frame (16.7 ms)");
+        Files.deleteIfExists(dir.resolve("bench.log"));
+        Files.deleteIfExists(dir);
+        Platform.exit();
+        System.exit(0);
+    }
+
+    private static Figures runOurs(long n, Path dir) throws Exception {
+        LogModel model = new LogModel();
+        LogView[] view = new LogView[1];
+        onFx(() -> {
+            model.reset(dir.resolve("bench.log"));
+            view[0] = new LogView(model);
+            Stage s = new Stage();
+            s.setScene(new Scene(view[0], 1100, 700));
+            s.show();
+        });
+        List<String> cmd = new ArrayList<>(Launchers.engineCommand(null));
+        cmd.set(cmd.indexOf("org.saferebuild.engine.Main"), LogFlood.class.getName());
+        cmd.add(Long.toString(n));
+        Probe probe = new Probe();
+        HeapSampler heap = new HeapSampler();
+        EngineClient client = EngineClient.connect(new DirectLauncher(cmd, null), Duration.ofSeconds(30));
+        long start = System.nanoTime();
+        probe.start();
+        heap.start();
+        var op = client.run(id -> new Request.Preflight(id, null), ResultBody.Ack.class, e -> {
+            if (e instanceof Event.Log l) {
+                model.append(l.stream(), l.lines());
+            }
+        });
+        op.result().get(10, TimeUnit.MINUTES);
+        // Ingested = every line received, counted, written to the file, and the view caught up.
+        while (true) {
+            boolean[] pending = new boolean[1];
+            onFx(() -> pending[0] = model.hasPending());
+            if (!pending[0]) {
+                break;
+            }
+            Thread.sleep(5);
+        }
+        double secs = (System.nanoTime() - start) / 1e9;
+        probe.stop();
+        heap.stop();
+        long received = model.receivedNow();
+        long afterGc = heapAfterGc();
+        long[] work = new long[1];
+        int[] inView = new int[1];
+        onFx(() -> {
+            work[0] = view[0].maxPulseNanos();
+            inView[0] = view[0].linesInView();
+            view[0].getScene().getWindow().hide();
+        });
+        client.close();
+        System.out.println(String.format(Locale.ROOT, "ours: %,d lines received, %,d errors and %,d warnings counted,"
+                + " %,d lines in the view (cap %,d), full log %,d bytes", received, model.errorsNow(),
+                model.warningsNow(), inView[0], model.capacity(), Files.size(dir.resolve("bench.log"))));
+        return new Figures("RichTextFX LogView (capped)", received, secs, probe.maxMs(), work[0] / 1e6, heap.peakMb(),
+                afterGc);
+    }
+
+    /** The naive way: every batch appended to a TextArea with its own runLater, nothing dropped. */
+    private static Figures runPeer(long n) throws Exception {
+        TextArea[] area = new TextArea[1];
+        onFx(() -> {
+            area[0] = new TextArea();
+            Stage s = new Stage();
+            s.setScene(new Scene(area[0], 1100, 700));
+            s.show();
+        });
+        Probe probe = new Probe();
+        HeapSampler heap = new HeapSampler();
+        AtomicLong work = new AtomicLong();
+        long start = System.nanoTime();
+        probe.start();
+        heap.start();
+        List<String> batch = new ArrayList<>(512);
+        for (long i = 1; i <= n; i++) {
+            batch.add(LogFlood.line(i));
+            if (batch.size() == 512 || i == n) {
+                String text = String.join("\n", batch) + "\n";
+                batch = new ArrayList<>(512);
+                Platform.runLater(() -> {
+                    long t = System.nanoTime();
+                    area[0].appendText(text);
+                    work.accumulateAndGet(System.nanoTime() - t, Math::max);
+                });
+            }
+        }
+        onFx(() -> { });
+        double secs = (System.nanoTime() - start) / 1e9;
+        probe.stop();
+        heap.stop();
+        long afterGc = heapAfterGc();
+        onFx(() -> area[0].getScene().getWindow().hide());
+        return new Figures("naive TextArea + runLater (peer)", n, secs, probe.maxMs(), work.get() / 1e6,
+                heap.peakMb(), afterGc);
+    }
+
+    /**
+     * Measures FX-thread stalls from outside: every 2 ms it posts a runnable and records how long
+     * the FX thread took to run it. The longest wait is the longest the UI could not respond.
+     */
+    static final class Probe {
+        private volatile boolean running;
+        private final AtomicLong maxNanos = new AtomicLong();
+        private Thread thread;
+        private final long born = System.nanoTime();
+
+        void start() {
+            running = true;
+            thread = new Thread(() -> {
+                while (running) {
+                    long posted = System.nanoTime();
+                    CountDownLatch ran = new CountDownLatch(1);
+                    Platform.runLater(() -> {
+                        long waited = System.nanoTime() - posted;
+                        if (waited > 16_700_000L && Boolean.getBoolean("bench.verbose")) {
+                            System.out.printf(Locale.ROOT, "stall %.1f ms at %.2f s%n", waited / 1e6,
+                                    (posted - born) / 1e9);
+                        }
+                        maxNanos.accumulateAndGet(waited, Math::max);
+                        ran.countDown();
+                    });
+                    try {
+                        ran.await();
+                        Thread.sleep(2);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "stall-probe");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void stop() throws InterruptedException {
+            running = false;
+            thread.join(2000);
+        }
+
+        double maxMs() {
+            return maxNanos.get() / 1e6;
+        }
+    }
+
+    static final class HeapSampler {
+        private volatile boolean running;
+        private final AtomicLong peak = new AtomicLong();
+        private Thread thread;
+
+        void start() {
+            System.gc();
+            running = true;
+            thread = new Thread(() -> {
+                while (running) {
+                    peak.accumulateAndGet(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed(), Math::max);
+                    try {
+                        Thread.sleep(50);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "heap-sampler");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void stop() throws InterruptedException {
+            running = false;
+            thread.join(2000);
+        }
+
+        long peakMb() {
+            return peak.get() / (1024 * 1024);
+        }
+    }
+
+    static long heapAfterGc() {
+        System.gc();
+        System.gc();
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / (1024 * 1024);
+    }
+
+    static void onFx(Runnable r) throws InterruptedException {
+        CountDownLatch done = new CountDownLatch(1);
+        Platform.runLater(() -> {
+            try {
+                r.run();
+            } finally {
+                done.countDown();
+            }
+        });
+        done.await();
+    }
+}

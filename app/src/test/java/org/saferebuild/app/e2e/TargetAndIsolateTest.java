@@ -1,0 +1,96 @@
+package org.saferebuild.app.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import javafx.scene.control.Button;
+import javafx.scene.control.ComboBox;
+import javafx.scene.control.Label;
+import javafx.scene.control.TreeItem;
+import javafx.scene.control.TreeTableView;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.saferebuild.app.testing.WizardHarness;
+import org.saferebuild.demo.DemoSystem;
+import org.saferebuild.protocol.SandboxResult;
+
+/** The first two screens on the demo system with the real engine: target, then the live mount tree. */
+@Tag("display")
+@Tag("root")
+@Tag("nix")
+class TargetAndIsolateTest {
+    static Path base;
+    static DemoSystem demo;
+
+    @BeforeAll
+    static void installDemo() throws Exception {
+        base = WizardHarness.privateBase();
+        demo = WizardHarness.installDemo(base);
+    }
+
+    @AfterAll
+    static void noMountsLeft() throws Exception {
+        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(base.toString());
+    }
+
+    @Test
+    void targetListsTheDeclaredHostAndNextWaitsForThePreflight() throws Exception {
+        try (WizardHarness w = WizardHarness.start(base, demo)) {
+            Button next = w.node("wizard-next");
+            ComboBox<String> host = w.node("host");
+            w.waitFor("the preflight to list the flake's hosts", Duration.ofSeconds(90),
+                    () -> host.getItems().contains("BearsiMac"));
+            assertThat(host.getValue()).isEqualTo("BearsiMac");
+            Label status = w.node("preflight-status");
+            assertThat(status.getText()).isEqualTo("Everything the runbook needs is in place.");
+            w.waitFor("Next to be enabled", Duration.ofSeconds(10), () -> !next.isDisabled());
+            Label header = w.node("header-target");
+            assertThat(header.getText()).endsWith("configs/BearsiMac#BearsiMac");
+            w.screenshot("01-target");
+        }
+    }
+
+    @Test
+    void isolateShowsTheMountTreeTheKernelReportsAndNothingStaysMounted() throws Exception {
+        try (WizardHarness w = WizardHarness.start(base, demo)) {
+            Button next = w.node("wizard-next");
+            w.waitFor("Next on Target", Duration.ofSeconds(90), () -> !next.isDisabled());
+            w.robot().clickOn(next);
+            TreeTableView<SandboxResult.Mount> tree = w.node("mount-tree");
+            w.waitFor("the sandbox's mounts", Duration.ofSeconds(60), () -> tree.getRoot() != null
+                    && !tree.getRoot().getChildren().isEmpty());
+            String shown = w.onFx(() -> flatten(tree.getRoot()));
+            // Bind mounts show the source's file system type, as the kernel reports them.
+            assertThat(shown.lines()).anyMatch(l -> l.startsWith("/nix ") && l.endsWith(" read-write"))
+                    .anyMatch(l -> l.startsWith("/etc/nixos ") && l.endsWith(" read-only"))
+                    .anyMatch(l -> l.startsWith("/usr ") && l.endsWith(" read-only"))
+                    .contains("/proc proc read-write", "/tmp tmpfs read-write", "/sys sysfs read-only");
+            Label status = w.node("sandbox-status");
+            assertThat(status.getText()).startsWith("Open: ").contains("network isolated");
+            // The host's own mount table shows none of it (the holder's namespace is private).
+            assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain("/sandboxes/sb-");
+            w.screenshot("02-isolate");
+            w.click("sandbox-close");
+            w.waitFor("the tree to empty", Duration.ofSeconds(30), () -> tree.getRoot().getChildren().isEmpty());
+            w.waitFor("the close to be reported", Duration.ofSeconds(30),
+                    () -> status.getText().startsWith("Closed: every mount is gone"));
+            assertThat(next.isDisabled()).isTrue();
+        }
+    }
+
+    /** "mountPoint fsType access" per mount, depth-first, as the operator reads the tree. */
+    static String flatten(TreeItem<SandboxResult.Mount> item) {
+        StringBuilder sb = new StringBuilder();
+        for (TreeItem<SandboxResult.Mount> c : item.getChildren()) {
+            SandboxResult.Mount m = c.getValue();
+            sb.append(m.mountPoint()).append(' ').append(m.fsType()).append(' ')
+                    .append(m.readOnly() ? "read-only" : "read-write").append('\n');
+            sb.append(flatten(c));
+        }
+        return sb.toString();
+    }
+}

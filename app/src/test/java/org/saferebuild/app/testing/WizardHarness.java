@@ -1,0 +1,161 @@
+package org.saferebuild.app.testing;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
+import javafx.application.Platform;
+import javafx.scene.Node;
+import javafx.scene.Scene;
+import javafx.stage.Stage;
+import org.saferebuild.app.AppContext;
+import org.saferebuild.app.Launchers;
+import org.saferebuild.app.MainWindow;
+import org.saferebuild.app.checklist.ChecklistModel;
+import org.saferebuild.app.client.EngineClient;
+import org.saferebuild.app.client.UiBatcher;
+import org.saferebuild.app.launch.DirectLauncher;
+import org.saferebuild.app.session.RunSession;
+import org.saferebuild.demo.DemoSystem;
+import org.testfx.api.FxRobot;
+import org.testfx.api.FxToolkit;
+import org.testfx.util.WaitForAsyncUtils;
+
+/**
+ * The real wizard on a real demo system with the real engine: the demo is installed in a private
+ * root 0700 directory, the engine is started directly (the tests run as root), and the window is
+ * shown on the Xvfb display the tests run under.
+ */
+public final class WizardHarness implements AutoCloseable {
+    private final DemoSystem demo;
+    private final EngineClient client;
+    private final ExecutorService background = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "test-background");
+        t.setDaemon(true);
+        return t;
+    });
+    private final FxRobot robot = new FxRobot();
+    private final Path base;
+    private MainWindow window;
+    private Stage stage;
+
+    private WizardHarness(Path base, DemoSystem demo, EngineClient client) {
+        this.base = base;
+        this.demo = demo;
+        this.client = client;
+    }
+
+    /** A private directory like the engine tests': root-only, and never removed over a mount. */
+    public static Path privateBase() throws IOException {
+        return Files.createTempDirectory("safe-rebuild-apptest-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    }
+
+    /** Installs a demo system in {@code base}/demo (once per test class is enough). */
+    public static DemoSystem installDemo(Path base) throws IOException {
+        return DemoSystem.install(base.resolve("demo"));
+    }
+
+    public static WizardHarness start(Path base, DemoSystem demo) throws Exception {
+        EngineClient client = EngineClient.connect(new DirectLauncher(Launchers.engineCommand(demo.settingsFile()),
+                base.resolve("engine-" + System.nanoTime() + ".log").toFile()), Duration.ofSeconds(60));
+        WizardHarness h = new WizardHarness(base, demo, client);
+        h.show();
+        return h;
+    }
+
+    private void show() throws Exception {
+        FxToolkit.registerPrimaryStage();
+        List<String> dirs = demo.configDirs().stream().map(Path::toString).toList();
+        AppContext ctx = new AppContext(client, background, Platform::runLater, new UiBatcher(Platform::runLater),
+                new RunSession(), new ChecklistModel(), dirs, "debian-test", base.resolve("logs"), p -> { });
+        stage = FxToolkit.setupStage(s -> { });
+        FxToolkit.setupFixture(() -> {
+            window = new MainWindow(ctx);
+            Scene scene = new Scene(window, 1360, 880);
+            scene.getStylesheets().add(Objects.requireNonNull(
+                    MainWindow.class.getResource("/org/saferebuild/app/app.css")).toExternalForm());
+            stage.setScene(scene);
+            stage.setTitle("Safe Rebuild");
+            stage.show();
+            stage.toFront();
+        });
+        if (javafx.application.Application.getUserAgentStylesheet() == null) {
+            FxToolkit.setupFixture(() -> javafx.application.Application.setUserAgentStylesheet(
+                    new atlantafx.base.theme.PrimerLight().getUserAgentStylesheet()));
+        }
+    }
+
+    public FxRobot robot() {
+        return robot;
+    }
+
+    public MainWindow window() {
+        return window;
+    }
+
+    public DemoSystem demo() {
+        return demo;
+    }
+
+    public EngineClient client() {
+        return client;
+    }
+
+    public Stage stage() {
+        return stage;
+    }
+
+    /** The node with this CSS id, waiting up to 10 s for it to appear. */
+    public <T extends Node> T node(String id) throws TimeoutException {
+        waitFor("#" + id + " to appear", Duration.ofSeconds(10),
+                () -> robot.lookup("#" + id).tryQuery().isPresent());
+        return robot.lookup("#" + id).query();
+    }
+
+    /** Waits for what the operator would see; the message says what did not happen. */
+    public void waitFor(String what, Duration timeout, BooleanSupplier condition) throws TimeoutException {
+        try {
+            WaitForAsyncUtils.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS, () -> onFx(condition::getAsBoolean));
+        } catch (TimeoutException e) {
+            throw new TimeoutException("waited " + timeout.toSeconds() + " s for " + what);
+        }
+    }
+
+    public <T> T onFx(java.util.concurrent.Callable<T> c) throws Exception {
+        return WaitForAsyncUtils.asyncFx(c).get(20, TimeUnit.SECONDS);
+    }
+
+    public void click(String id) throws TimeoutException {
+        Node n = node(id);
+        waitFor("#" + id + " to be enabled", Duration.ofSeconds(10), () -> !n.isDisabled());
+        robot.clickOn(n);
+    }
+
+    /** Saves what the window shows as a PNG (for docs/screenshots), at the screen's scale. */
+    public void screenshot(String name) throws Exception {
+        String dir = System.getProperty("screenshots");
+        if (dir == null) {
+            return;
+        }
+        WaitForAsyncUtils.waitForFxEvents();
+        Screenshots.save(stage.getScene(), Path.of(dir).resolve(name + ".png"));
+    }
+
+    /** Ends the session like the app does: the engine closes its sandboxes and exits. */
+    @Override
+    public void close() throws Exception {
+        client.close();
+        client.awaitExit(Duration.ofSeconds(60));
+        FxToolkit.cleanupStages();
+        background.shutdownNow();
+    }
+}
