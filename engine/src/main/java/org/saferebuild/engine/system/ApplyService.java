@@ -286,7 +286,13 @@ public final class ApplyService {
                     "To go back to an older generation, use rollback and choose the generation.");
         }
         String reason = "the operator asked to revert (" + describe(ctx.operator()) + ")";
-        Recovery rec = revertNow(p, reason, line -> ctx.log("revert", line));
+        Recovery rec;
+        try {
+            rec = revertNow(p, reason, line -> ctx.log("revert", line));
+            revertedNotice(p, reason, rec);
+        } finally {
+            release();
+        }
         if (!rec.complete()) {
             throw new Problem(ProblemCode.ACTIVATION_FAILED, "Reverting did not complete. " + rec.state(), stuckFix(p));
         }
@@ -434,26 +440,37 @@ public final class ApplyService {
         }
     }
 
-    /** A revert the engine does on its own: it writes its own audit line (no request to record it). */
+    /**
+     * A revert the engine does on its own: it writes its own audit line (no request records it),
+     * before the lock is released, since an engine whose app is gone exits as soon as it is free.
+     */
     private void revertRecorded(Pending p, String reason) {
-        Integer before = audit.generation();
-        Recovery rec = revertNow(p, reason, line -> LOG.info("revert: {}", line));
-        ObjectNode args = Json.mapper().createObjectNode();
-        args.put("reason", reason);
-        args.put("mode", p.mode().name());
-        args.put("storePath", p.storePath());
-        args.put("toGeneration", p.generationBefore());
-        AuditRecord.Who who = p.who() == null ? new AuditRecord.Who(0, "root", "engine")
-                : new AuditRecord.Who(p.who().uid(), p.who().name(), "engine");
         try {
-            audit.record(new AuditLog.Entry(who, "revert", args, before, audit.generation(),
-                    rec.complete() ? "ok" : "failed", rec.complete() ? null : ProblemCode.ACTIVATION_FAILED.name(),
-                    "Reverted because " + reason + ". " + rec.state()));
-        } catch (Problem e) {
-            LOG.error("the revert could not be recorded in the audit trail: {}", e.getMessage());
+            Integer before = audit.generation();
+            Recovery rec = revertNow(p, reason, line -> LOG.info("revert: {}", line));
+            ObjectNode args = Json.mapper().createObjectNode();
+            args.put("reason", reason);
+            args.put("mode", p.mode().name());
+            args.put("storePath", p.storePath());
+            args.put("toGeneration", p.generationBefore());
+            AuditRecord.Who who = p.who() == null ? new AuditRecord.Who(0, "root", "engine")
+                    : new AuditRecord.Who(p.who().uid(), p.who().name(), "engine");
+            try {
+                audit.record(new AuditLog.Entry(who, "revert", args, before, audit.generation(),
+                        rec.complete() ? "ok" : "failed", rec.complete() ? null : ProblemCode.ACTIVATION_FAILED.name(),
+                        "Reverted because " + reason + ". " + rec.state()));
+            } catch (Problem e) {
+                LOG.error("the revert could not be recorded in the audit trail: {}", e.getMessage());
+            }
+            revertedNotice(p, reason, rec);
+        } catch (RuntimeException e) {
+            LOG.error("reverting failed unexpectedly", e);
+        } finally {
+            release();
         }
     }
 
+    /** Puts the system back; the caller sends the final notice and releases the lock. */
     private Recovery revertNow(Pending p, String reason, Consumer<String> lines) {
         LOG.info("reverting {}: {}", describeApplied(p), reason);
         notice(p, Event.Notice.Topic.REVERTING, "Reverting " + describeApplied(p) + " because " + reason + ".",
@@ -463,12 +480,14 @@ public final class ApplyService {
             rec = putBack(p, true, lines);
         } finally {
             clearPersisted();
-            release();
         }
+        return rec;
+    }
+
+    private void revertedNotice(Pending p, String reason, Recovery rec) {
         notice(p, rec.complete() ? Event.Notice.Topic.REVERTED : Event.Notice.Topic.REVERT_FAILED,
                 (rec.complete() ? "Reverted because " + reason + ". " : "Reverting did not complete. ") + rec.state(),
                 p.generationBefore(), null);
-        return rec;
     }
 
     // Putting things back

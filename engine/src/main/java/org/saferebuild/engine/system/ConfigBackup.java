@@ -205,7 +205,8 @@ final class ConfigBackup {
     }
 
     /**
-     * {@code git status --porcelain}, run as the owner of the directory: a repository's own
+     * Whether tracked files have uncommitted changes (what nix calls a dirty flake; untracked files
+     * such as a {@code result} link do not count): {@code git status --porcelain}, run as the owner of the directory: a repository's own
      * configuration can name programs for git to run (core.fsmonitor, filters), and those must
      * never run as root for a repository someone else controls.
      */
@@ -226,7 +227,7 @@ final class ConfigBackup {
                         git.get().toString());
             }
             b.args("-c", "safe.directory=*", "-c", "core.fsmonitor=false", "--no-optional-locks", "-C",
-                    configDir.toString(), "status", "--porcelain=v1", "--untracked-files=normal")
+                    configDir.toString(), "status", "--porcelain=v1", "--untracked-files=no")
                     .env("PATH", String.join(":", toolDirs)).env("HOME", "/nonexistent")
                     .env("GIT_CONFIG_NOSYSTEM", "1").env("GIT_CONFIG_GLOBAL", "/dev/null")
                     .env("GIT_TERMINAL_PROMPT", "0").timeout(Duration.ofMinutes(1));
