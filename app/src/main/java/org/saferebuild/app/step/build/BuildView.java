@@ -38,7 +38,7 @@ public final class BuildView extends VBox {
         validate.setId("build-validate");
         validate.disableProperty().bind(model.busyProperty());
         validate.setOnAction(e -> model.validate());
-        Button build = new Button("_Build the system", new FontIcon(Feather.PACKAGE));
+        Button build = new Button("B_uild the system", new FontIcon(Feather.PACKAGE));
         build.setId("build-start");
         build.getStyleClass().add(Styles.ACCENT);
         build.setDefaultButton(true);

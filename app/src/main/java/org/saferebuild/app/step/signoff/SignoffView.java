@@ -24,13 +24,13 @@ public final class SignoffView extends VBox {
         name.setId("signoff-name");
         name.setPrefColumnCount(24);
         name.textProperty().addListener((o, a, b) -> model.nameOperator(b));
-        Label nameLabel = new Label("Operator _name");
+        Label nameLabel = new Label("Operator n_ame");
         nameLabel.setMnemonicParsing(true);
         nameLabel.setLabelFor(name);
         HBox nameRow = new HBox(10, nameLabel, name);
         nameRow.setAlignment(Pos.CENTER_LEFT);
 
-        Button again = new Button("_Gather the evidence again", new FontIcon(Feather.REFRESH_CW));
+        Button again = new Button("Gather the e_vidence again", new FontIcon(Feather.REFRESH_CW));
         again.setId("signoff-gather");
         again.disableProperty().bind(model.busyProperty());
         again.setOnAction(e -> model.gatherEvidence());
