@@ -272,7 +272,7 @@ public final class NixService {
                 "builtins.attrNames"));
         Captured c = run(s, argv, EVAL_TIMEOUT, ctx, false);
         if (!c.outcome().ok()) {
-            throw NixErrors.evaluation(c.stderrText(), dir);
+            throw killed(c.outcome(), c.stderrText()).orElseGet(() -> NixErrors.evaluation(c.stderrText(), dir));
         }
         try {
             String[] names = Json.mapper().readValue(c.stdout(), String[].class);
@@ -292,7 +292,8 @@ public final class NixService {
         argv.addAll(List.of("--apply", APPLY));
         Captured c = run(s, argv, EVAL_TIMEOUT, ctx, true);
         if (!c.outcome().ok()) {
-            throw NixErrors.evaluation(c.stderrText(), t.configDir());
+            throw killed(c.outcome(), c.stderrText())
+                    .orElseGet(() -> NixErrors.evaluation(c.stderrText(), t.configDir()));
         }
         JsonNode n;
         try {
@@ -357,6 +358,10 @@ public final class NixService {
         if (errors.isBlank()) {
             errors = o.stderr();
         }
+        Optional<Problem> killed = killed(o, errors);
+        if (killed.isPresent()) {
+            return killed.get();
+        }
         Optional<Map.Entry<String, Integer>> first = monitor.firstFailure();
         if (first.isPresent()) {
             String drv = first.get().getKey();
@@ -393,6 +398,22 @@ public final class NixService {
         return new Problem(ProblemCode.BUILD_FAILED, "nix build failed (exit code " + o.exitCode() + "): "
                 + NixErrors.summary(errors), "Read the log (" + logFile + ") for what nix reported, fix it and build"
                 + " again.");
+    }
+
+    /**
+     * nix ended by a signal before saying anything (exit status 128 + signal): it was killed from
+     * outside (the kernel's out-of-memory killer, an administrator), not by the configuration.
+     */
+    static Optional<Problem> killed(Exec.Outcome o, String stderr) {
+        if (o.exitCode() <= 128 || o.exitCode() > 128 + 64 || NixEnv.stripAnsi(stderr).contains("error:")) {
+            return Optional.empty();
+        }
+        int signal = o.exitCode() - 128;
+        return Optional.of(new Problem(ProblemCode.INTERNAL, "nix was stopped by signal " + signal
+                + (signal == 9 ? " (SIGKILL)" : signal == 15 ? " (SIGTERM)" : "")
+                + " before it reported anything: something outside Safe Rebuild ended it.",
+                "Run the step again. If it happens again, look in the kernel log (dmesg) for the out-of-memory"
+                        + " killer, and check that nothing else on the machine stops nix processes."));
     }
 
     private static final Pattern POSITION_IN = Pattern.compile("\\bat /[^\\s:]+:\\d+:\\d+");

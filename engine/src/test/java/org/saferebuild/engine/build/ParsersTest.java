@@ -106,6 +106,20 @@ class ParsersTest {
     }
 
     @Test
+    void nixKilledFromOutsideIsNotBlamedOnTheConfiguration() {
+        org.saferebuild.engine.proc.Exec.Outcome killed =
+                new org.saferebuild.engine.proc.Exec.Outcome(137, "", List.of(), false, false);
+        assertThat(NixService.killed(killed, "")).hasValueSatisfying(p -> {
+            assertThat(p.code()).isEqualTo(org.saferebuild.protocol.ProblemCode.INTERNAL);
+            assertThat(p.getMessage()).contains("signal 9 (SIGKILL)");
+            assertThat(p.fix()).contains("dmesg");
+        });
+        assertThat(NixService.killed(killed, "error: builder for '/nix/store/x.drv' failed")).isEmpty();
+        assertThat(NixService.killed(new org.saferebuild.engine.proc.Exec.Outcome(1, "", List.of(), false, false),
+                "")).isEmpty();
+    }
+
+    @Test
     void theNearestHostIsSuggestedForATypo() {
         assertThat(NixService.nearest("BearsImac", List.of("BearsiMac", "Laptop"))).isEqualTo("BearsiMac");
         assertThat(NixService.nearest("server", List.of("BearsiMac"))).isNull();
