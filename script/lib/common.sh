@@ -13,6 +13,11 @@ SAFE_REBUILD_PACKAGES=(
   "xauth:/usr/bin/xauth"
   "libgtk-3-0:/usr/lib/x86_64-linux-gnu/libgtk-3.so.0"
   "fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+  # Privilege separation (issue 6): real pkexec + polkitd on a system D-Bus; sudo for the sudo -n launcher.
+  "dbus:/usr/bin/dbus-daemon"
+  "polkitd:/usr/lib/polkit-1/polkitd"
+  "pkexec:/usr/bin/pkexec"
+  "sudo:/usr/bin/sudo"
 )
 
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }

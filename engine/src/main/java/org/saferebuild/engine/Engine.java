@@ -99,6 +99,9 @@ public final class Engine {
     public void start() throws Problem, IOException {
         WorkDirs.ensurePrivateDir(config.state());
         WorkDirs.ensurePrivateDir(nixEnv.home());
+        // Never follow a link on the engine's own paths (issue 6): GC roots and the audit log's directory too.
+        WorkDirs.ensurePrivateDir(config.state().resolve("gcroots"));
+        WorkDirs.ensurePrivateDir(java.nio.file.Path.of(config.auditLog()).getParent());
         sandboxes.sweepStale();
         apply.resume();
     }

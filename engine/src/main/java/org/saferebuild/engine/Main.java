@@ -6,8 +6,11 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.saferebuild.engine.sys.Posix;
+import org.saferebuild.engine.sys.StartGuard;
 import org.saferebuild.protocol.FrameWriter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,6 +21,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Main {
     static final int EXIT_USAGE = 64;
+    /** A variable that changes what code runs reached the engine, or its code is not root's alone. */
+    static final int EXIT_UNSAFE_START = 65;
     static final int EXIT_NOT_ROOT = 77;
     static final int EXIT_CONFIG = 78;
 
@@ -35,7 +40,13 @@ public final class Main {
         Path configFile = null;
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--config") && i + 1 < args.length && configFile == null) {
-                configFile = Path.of(args[++i]);
+                String value = args[++i];
+                if (!value.startsWith("/") || value.indexOf('\0') >= 0) {
+                    System.err.println("safe-rebuild-engine: --config needs an absolute path, not \"" + value
+                            + "\". Usage: safe-rebuild-engine [--config FILE]");
+                    return EXIT_USAGE;
+                }
+                configFile = Path.of(value);
             } else if (args[i].equals("--version") && args.length == 1) {
                 System.err.println("safe-rebuild-engine " + Engine.version());
                 return 0;
@@ -44,6 +55,24 @@ public final class Main {
                         + " Usage: safe-rebuild-engine [--config FILE]");
                 return EXIT_USAGE;
             }
+        }
+        // The installed wrapper (packaging/safe-rebuild-engine.in) starts the JVM with an empty
+        // environment; if a dangerous variable got here anyway, the way the engine was started is wrong.
+        List<String> dangerous = StartGuard.dangerousVariables(System.getenv());
+        if (!dangerous.isEmpty()) {
+            System.err.println("safe-rebuild-engine: refusing to run: its environment contains "
+                    + String.join(", ", dangerous) + ", which can change what code runs as root."
+                    + " Start the engine through its installed wrapper (it clears the environment),"
+                    + " or unset these variables.");
+            return EXIT_UNSAFE_START;
+        }
+        Optional<String> untrustedCode = StartGuard.untrustedCode(System.getProperty("java.home"),
+                System.getProperty("java.class.path", ""));
+        if (untrustedCode.isPresent()) {
+            System.err.println("safe-rebuild-engine: refusing to run: " + untrustedCode.get() + "."
+                    + " Install the engine and its Java runtime in root-owned directories that others cannot"
+                    + " write (see docs/install.md).");
+            return EXIT_UNSAFE_START;
         }
         int euid = Posix.effectiveUid();
         if (euid != 0) {

@@ -23,21 +23,22 @@ public final class DirectLauncher implements EngineLauncher {
         this.engineLog = engineLog;
     }
 
+    public List<String> command() {
+        return engineCommand;
+    }
+
     @Override
     public Launched launch() throws LaunchException {
         ProcessBuilder pb = new ProcessBuilder(engineCommand);
         Map<String, String> env = pb.environment();
         env.keySet().retainAll(List.of("PATH", "LANG"));
-        if (engineLog != null) {
-            pb.redirectError(ProcessBuilder.Redirect.appendTo(engineLog));
-        } else {
-            pb.redirectError(ProcessBuilder.Redirect.INHERIT);
-        }
+        Process p;
         try {
-            return new Launched(pb.start(), Mode.DIRECT, engineCommand);
+            p = pb.start();
         } catch (IOException e) {
             throw new LaunchException("The engine could not be started: " + e.getMessage() + ".",
                     "Check that the engine is installed (" + engineCommand.get(0) + ").", e);
         }
+        return new Launched(p, Mode.DIRECT, engineCommand, EngineOutput.pump(p.getErrorStream(), engineLog));
     }
 }

@@ -124,7 +124,11 @@ public final class SandboxManager {
             lock(sandboxesDir().resolve(id + ".lock"), channels, locks,
                     () -> Problem.internal("fresh sandbox lock was taken", null));
             Path root = workDir.resolve("root");
-            Files.createDirectory(root);
+            try {
+                Files.createDirectory(root);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                throw WorkDirs.planted(root);
+            }
             makeSkeleton(root, entries, request.configDir());
 
             ctx.progress("isolate", "Entering new mount and PID namespaces", 0L, (long) entries.size());
@@ -139,12 +143,14 @@ public final class SandboxManager {
                     .build(), line -> LOG.warn("holder: {}", line));
             long holder = awaitHolder(unshare);
             String mntNs = Posix.namespace(holder, "mnt").orElseThrow(() -> new IOException("holder vanished"));
+            List<MountInfo.Line> inherited = MountInfo.read(holder);
 
             Sandbox sandbox = new Sandbox(id, request.configDir(), plan, request.network(), workDir, unshare, holder,
                     mntNs, channels, locks, st);
             mountAll(sandbox, entries, request.configDir(), ctx);
             List<MountInfo.Line> mounts = sandbox.mounts();
             verify(entries, mounts, root);
+            verifyNothingElsewhere(inherited, MountInfo.read(holder), root);
             open.put(id, sandbox);
             long millis = (System.nanoTime() - started) / 1_000_000;
             LOG.info("sandbox {} open for {} (holder {}, {} mounts, {} ms)", id, request.configDir(), holder,
@@ -156,6 +162,7 @@ public final class SandboxManager {
             if (e instanceof Problem p) {
                 throw p;
             }
+            LOG.warn("opening a sandbox failed unexpectedly", e);
             throw Problem.internal("Opening the sandbox failed: " + e.getMessage()
                     + ". Everything it had set up was removed.", e);
         }
@@ -235,7 +242,8 @@ public final class SandboxManager {
                     continue;
                 }
                 Path lockFile = dir.resolve(id + ".lock");
-                try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                        LinkOption.NOFOLLOW_LINKS);
                      FileLock l = ch.tryLock()) {
                     if (l == null) {
                         continue; // another engine has it open
@@ -282,23 +290,33 @@ public final class SandboxManager {
         return out;
     }
 
-    /** Creates mount points and links in the fresh root, skipping targets that an earlier bind provides. */
-    private static void makeSkeleton(Path root, List<BindPlan.Entry> entries, String configDir) throws IOException {
+    /**
+     * Creates mount points and links in the fresh root, skipping targets that an earlier bind
+     * provides. Every entry is created exclusively and its parents without following links
+     * (WorkDirs.makeDirsNoFollow), so a link planted in the fresh root is refused, never followed.
+     */
+    private static void makeSkeleton(Path root, List<BindPlan.Entry> entries, String configDir)
+            throws IOException, Problem {
         List<String> bound = new ArrayList<>();
         for (BindPlan.Entry e : entries) {
             boolean inside = bound.stream().anyMatch(b -> e.target().startsWith(b + "/"));
-            Path target = root.resolve(e.target().substring(1));
+            Path relative = Path.of(e.target().substring(1));
+            Path target = root.resolve(relative);
             if (!inside) {
-                if (target.getParent() != null) {
-                    Files.createDirectories(target.getParent());
+                if (relative.getParent() != null) {
+                    WorkDirs.makeDirsNoFollow(root, relative.getParent());
                 }
-                if (e.type() == BindPlan.Type.SYMLINK) {
-                    Files.createSymbolicLink(target, Path.of(e.source()));
-                } else if (e.type() == BindPlan.Type.BIND
-                        && Files.isRegularFile(Path.of(e.resolvedSource(configDir)))) {
-                    Files.createFile(target);
-                } else {
-                    Files.createDirectory(target);
+                try {
+                    if (e.type() == BindPlan.Type.SYMLINK) {
+                        Files.createSymbolicLink(target, Path.of(e.source()));
+                    } else if (e.type() == BindPlan.Type.BIND
+                            && Files.isRegularFile(Path.of(e.resolvedSource(configDir)))) {
+                        Files.createFile(target); // O_CREAT|O_EXCL: never opens through a link
+                    } else {
+                        Files.createDirectory(target);
+                    }
+                } catch (java.nio.file.FileAlreadyExistsException ex) {
+                    throw WorkDirs.planted(target);
                 }
             }
             if (e.mounted()) {
@@ -432,6 +450,29 @@ public final class SandboxManager {
             if (!"private".equals(line.propagation())) {
                 throw Problem.internal("The kernel shows " + e.target() + " with propagation " + line.propagation()
                         + "; sandbox mounts must be private. Refusing to continue.", null);
+            }
+        }
+    }
+
+    /**
+     * mount(8) follows links in its target path. Had anything swapped a skeleton directory for a
+     * link between its creation and the mount, the mount would have landed elsewhere in the holder's
+     * namespace; the kernel's table says where every mount really went, so any new mount outside
+     * the sandbox root stops the open (the holder, and with it the mount, is then discarded).
+     */
+    private static void verifyNothingElsewhere(List<MountInfo.Line> inherited, List<MountInfo.Line> now, Path root)
+            throws Problem {
+        java.util.Set<Integer> before = new java.util.HashSet<>();
+        inherited.forEach(l -> before.add(l.mountId()));
+        String r = root.toString();
+        for (MountInfo.Line l : now) {
+            boolean underRoot = l.mountPoint().equals(r) || l.mountPoint().startsWith(r + "/");
+            if (!before.contains(l.mountId()) && !underRoot) {
+                throw new Problem(ProblemCode.NOT_AUTHORIZED, "A sandbox mount landed at " + l.mountPoint()
+                        + ", outside the sandbox root " + r + ": a link was planted in the work directory while"
+                        + " the sandbox was being set up. The sandbox was discarded with everything mounted in it.",
+                        "Find out what else writes to the engine's state directory (only root can), remove it,"
+                                + " and open the sandbox again.");
             }
         }
     }
@@ -593,8 +634,15 @@ public final class SandboxManager {
 
     private static void lock(Path file, List<FileChannel> channels, List<FileLock> locks, ProblemSupplier busy)
             throws IOException, Problem {
-        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                LinkOption.NOFOLLOW_LINKS);
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) { // ELOOP comes as a plain IOException
+            if (Files.isSymbolicLink(file)) {
+                throw WorkDirs.planted(file); // O_NOFOLLOW refused a link where the lock file belongs
+            }
+            throw e;
+        }
         FileLock l;
         try {
             l = ch.tryLock();

@@ -11,6 +11,7 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.saferebuild.engine.Problem;
 import org.saferebuild.engine.sys.Posix;
@@ -53,13 +54,28 @@ public final class WorkDirs {
         }
     }
 
-    /** A directory only root can use: created 0700 if missing; refused if it is a link or not root's. */
+    /**
+     * A directory only root can use: created 0700 if missing; refused if it is a link, not root's,
+     * or writable by group or others, or if a directory above it could be changed by someone other
+     * than root (then they could swap it for a link between our check and our use). This is the
+     * check for the state directory, the audit log's directory, GC roots and sandbox work paths.
+     */
     public static void ensurePrivateDir(Path dir) throws IOException, Problem {
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            Path parent = dir.getParent();
-            if (parent != null && !Files.exists(parent, LinkOption.NOFOLLOW_LINKS)) {
+        Path parent = dir.toAbsolutePath().getParent();
+        if (parent != null) {
+            if (!Files.exists(parent, LinkOption.NOFOLLOW_LINKS)) {
                 ensurePrivateDir(parent);
+            } else {
+                Optional<String> why = Posix.untrustedReason(parent, true);
+                if (why.isPresent()) {
+                    throw new Problem(ProblemCode.NOT_AUTHORIZED, "Not using " + dir + ": " + why.get()
+                            + ", so someone other than root could replace it with a link.",
+                            "Use a directory whose parents are owned by root and not writable by others"
+                                    + " (chown root:root; chmod go-w), or change the engine settings.");
+                }
             }
+        }
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
             try {
                 Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(
                         PosixFilePermissions.fromString("rwx------")));
@@ -67,6 +83,11 @@ public final class WorkDirs {
                 // created concurrently; checked below
             }
         }
+        requirePrivate(dir);
+    }
+
+    /** The checks of {@link #ensurePrivateDir} on {@code dir} itself: a plain directory, root's, not writable by others. */
+    private static void requirePrivate(Path dir) throws IOException, Problem {
         if (Files.isSymbolicLink(dir) || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             throw new Problem(ProblemCode.NOT_AUTHORIZED, dir + " is not a plain directory (a link or a file is there).",
                     "Something planted it; remove it as root after checking what it is, then try again.");
@@ -75,6 +96,40 @@ public final class WorkDirs {
             throw new Problem(ProblemCode.NOT_AUTHORIZED, dir + " is not owned by root.",
                     "Remove it as root after checking what it is, then try again.");
         }
+        int mode = Posix.mode(dir, LinkOption.NOFOLLOW_LINKS);
+        if ((mode & 0022) != 0) {
+            throw new Problem(ProblemCode.NOT_AUTHORIZED, dir + " is writable by group or others (mode "
+                    + Integer.toOctalString(mode & 07777) + "), so anyone could plant links in it.",
+                    "Check what is in it, then make it private as root (chmod 700 " + dir + ").");
+        }
+    }
+
+    /**
+     * Creates {@code relative} below {@code base} one component at a time without following links:
+     * a component that exists must be a plain directory (one this caller made), anything else there
+     * (a link, a file) is refused, because only something that raced us could have put it there.
+     * New components are made with mkdir, which never follows a link at the name it creates.
+     */
+    public static Path makeDirsNoFollow(Path base, Path relative) throws IOException, Problem {
+        Path current = base;
+        for (Path name : relative) {
+            current = current.resolve(name.toString());
+            try {
+                Files.createDirectory(current);
+            } catch (FileAlreadyExistsException e) {
+                if (Files.isSymbolicLink(current) || !Files.isDirectory(current, LinkOption.NOFOLLOW_LINKS)) {
+                    throw planted(current);
+                }
+            }
+        }
+        return current;
+    }
+
+    /** The Problem for an entry the engine did not make where it was about to create one. */
+    public static Problem planted(Path where) {
+        return new Problem(ProblemCode.NOT_AUTHORIZED, "Something other than the engine created " + where
+                + " (a link or a file) while the engine was setting it up. Nothing was done through it.",
+                "Find out what else writes to the engine's state directory (only root can), remove it, and try again.");
     }
 
     public static String randomSuffix(int length) {

@@ -69,6 +69,14 @@ public final class Posix {
      * cannot rename or delete root's entries in it). Returns the reason when not.
      */
     public static Optional<String> untrustedReason(Path path) {
+        return untrustedReason(path, false);
+    }
+
+    /**
+     * As {@link #untrustedReason(Path)}; with {@code stickyDirOk} the path itself may also be a
+     * sticky world-writable directory (it is the parent of something root creates there).
+     */
+    public static Optional<String> untrustedReason(Path path, boolean stickyDirOk) {
         try {
             Path real = path.toRealPath();
             for (Path p = real; p != null; p = p.getParent()) {
@@ -78,7 +86,7 @@ public final class Posix {
                     return Optional.of(p + " is owned by uid " + uid + ", not root");
                 }
                 boolean writableByOthers = (mode & (S_IWGRP | S_IWOTH)) != 0;
-                boolean stickyDir = p != real && (mode & S_ISVTX) != 0;
+                boolean stickyDir = (p != real || stickyDirOk) && (mode & S_ISVTX) != 0;
                 if (writableByOthers && !stickyDir) {
                     return Optional.of(p + " is writable by group or others (mode "
                             + Integer.toOctalString(mode & 07777) + ")");
