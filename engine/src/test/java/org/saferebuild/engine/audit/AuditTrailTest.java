@@ -97,12 +97,19 @@ class AuditTrailTest {
     void anActionThatCannotBeRecordedIsNotDone() throws Exception {
         Path base = EngineHarness.privateBase();
         Path config = Files.createDirectories(base.resolve("config"));
-        // The audit log's directory cannot be created: a file is in the way.
-        Files.writeString(base.resolve("blocked"), "not a directory\n");
         try (EngineHarness engine = EngineHarness.builder().base(base)
-                .set("configDirs", List.of(config.toString()))
-                .set("auditLog", base.resolve("blocked/audit.jsonl").toString()).start()) {
+                .set("configDirs", List.of(config.toString())).start()) {
             engine.handshake();
+            // The log's directory disappears while the engine runs, and a file takes its place
+            // (a full or broken disk looks the same to the engine: the line cannot be written).
+            Path dir = base.resolve("audit");
+            try (var left = Files.list(dir)) {
+                for (Path p : left.toList()) {
+                    Files.delete(p);
+                }
+            }
+            Files.delete(dir);
+            Files.writeString(dir, "not a directory\n");
             Event.Failure f = engine.fail(id -> new SandboxRequest.Open(id, config.toString(), "debian-test",
                     SandboxRequest.Network.ISOLATED));
             assertThat(f.code()).isEqualTo(ProblemCode.AUDIT_BROKEN);
