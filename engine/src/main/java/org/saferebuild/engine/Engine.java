@@ -6,21 +6,34 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.List;
-import org.saferebuild.engine.build.BuiltSystems;
-import org.saferebuild.engine.build.NixService;
+import java.nio.file.Path;
+import org.saferebuild.engine.audit.AuditLog;
+import org.saferebuild.engine.audit.AuditService;
+import org.saferebuild.engine.audit.AuditTrail;
 import org.saferebuild.engine.inspect.InspectService;
+import org.saferebuild.engine.build.NixService;
 import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.preflight.PreflightService;
 import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.sandbox.SandboxManager;
 import org.saferebuild.engine.sandbox.WorkDirs;
 import org.saferebuild.engine.sys.Posix;
+import org.saferebuild.engine.system.Activation;
+import org.saferebuild.engine.system.ApplyService;
+import org.saferebuild.engine.system.BaselineService;
+import org.saferebuild.engine.system.BuiltSystems;
+import org.saferebuild.engine.system.Closures;
+import org.saferebuild.engine.system.GenerationsService;
+import org.saferebuild.engine.system.SystemProfile;
+import org.saferebuild.engine.system.VerifyService;
+import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.Event;
 import org.saferebuild.protocol.InspectRequest;
 import org.saferebuild.protocol.NixRequest;
 import org.saferebuild.protocol.Protocol;
 import org.saferebuild.protocol.Request;
 import org.saferebuild.protocol.SandboxRequest;
+import org.saferebuild.protocol.SystemRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,9 +50,12 @@ public final class Engine {
     private final NixEnv nixEnv;
     private final SandboxManager sandboxes;
     private final PreflightService preflight;
-    private final BuiltSystems builtSystems;
-    private final NixService nix;
+    private final SystemProfile profile;
+    private final AuditTrail audit;
+    private final ApplyService apply;
     private final InspectService inspect;
+    private final org.saferebuild.engine.build.BuiltSystems builtSystems;
+    private final NixService nix;
     private final Operations operations = new Operations();
     /** Work that must finish before the engine exits, even when the app is gone (an apply, a revert timer). */
     private final List<Runnable> beforeExit = new CopyOnWriteArrayList<>();
@@ -54,18 +70,43 @@ public final class Engine {
         this.nixEnv = new NixEnv(config);
         this.sandboxes = new SandboxManager(config, tools);
         this.preflight = new PreflightService(config, tools, nixEnv);
-        this.builtSystems = new BuiltSystems(config, tools, nixEnv);
+        this.builtSystems = new org.saferebuild.engine.build.BuiltSystems(config, tools, nixEnv);
         this.nix = new NixService(config, nixEnv, sandboxes, builtSystems);
         this.inspect = new InspectService(config, tools, nixEnv, builtSystems);
 
-        operations.register(Request.Preflight.class, preflight::run)
+        this.profile = new SystemProfile(Path.of(config.systemProfile()), tools, nixEnv);
+        this.audit = new AuditTrail(new AuditLog(Path.of(config.auditLog()), config.state().resolve("audit-head.json")),
+                () -> profile.current().orElse(null));
+        Closures closures = new Closures(tools, nixEnv);
+        Activation activation = new Activation(config, tools);
+        this.apply = new ApplyService(config, profile, closures, activation, new BuiltSystems(config.state()), audit);
+        BaselineService baselines = new BaselineService(config, profile, activation, tools);
+        VerifyService verify = new VerifyService(config, profile, activation, baselines, apply, tools);
+        GenerationsService generations = new GenerationsService(config, profile, closures, tools, nixEnv);
+        AuditService audits = new AuditService(audit);
+        beforeExit(apply::awaitIdle);
+
+        // register(): privileged, recorded in the audit trail by the dispatcher; query(): only reads.
+        operations.query(Request.Preflight.class, preflight::run)
                 .register(SandboxRequest.Open.class, sandboxes::open)
-                .register(SandboxRequest.Mounts.class, (r, ctx) -> sandboxes.mounts(r))
+                .query(SandboxRequest.Mounts.class, (r, ctx) -> sandboxes.mounts(r))
                 .register(SandboxRequest.Close.class, sandboxes::close)
+                .register(SystemRequest.Baseline.class, baselines::take)
+                .register(SystemRequest.Apply.class, apply::apply)
+                .register(SystemRequest.Confirm.class, apply::confirm)
+                .register(SystemRequest.Revert.class, apply::revert)
+                .register(SystemRequest.Verify.class, verify::verify)
+                .query(SystemRequest.Generations.class, generations::list)
+                .register(SystemRequest.Pin.class, generations::pin)
+                .register(SystemRequest.Unpin.class, generations::unpin)
+                .register(SystemRequest.Rollback.class, apply::rollback)
+                .query(SystemRequest.Signoff.class, audits::signoff) // the sign-off writes its own line
+                .query(SystemRequest.AuditRead.class, audits::read)
+                .query(SystemRequest.AuditVerify.class, audits::verify)
+                .query(InspectRequest.Inspect.class, inspect::inspect)
+                .query(InspectRequest.Compare.class, inspect::compare)
                 .register(NixRequest.Validate.class, nix::validate)
-                .register(NixRequest.Build.class, nix::build)
-                .register(InspectRequest.Inspect.class, inspect::inspect)
-                .register(InspectRequest.Compare.class, inspect::compare);
+                .register(NixRequest.Build.class, nix::build);
     }
 
     /** Creates the state directory and removes what a killed engine left behind. */
@@ -76,6 +117,7 @@ public final class Engine {
         WorkDirs.ensurePrivateDir(config.state().resolve("gcroots"));
         WorkDirs.ensurePrivateDir(java.nio.file.Path.of(config.auditLog()).getParent());
         sandboxes.sweepStale();
+        apply.resume();
     }
 
     public EngineConfig config() {
@@ -94,18 +136,33 @@ public final class Engine {
         return sandboxes;
     }
 
-    /** The systems this engine built (GC roots); apply accepts only these or profile generations. */
-    public BuiltSystems builtSystems() {
-        return builtSystems;
-    }
-
     /** Inspect and compare systems; apply and rollback use {@link InspectService#compare}. */
     public InspectService inspect() {
         return inspect;
     }
 
+    /** The systems this engine built (GC roots); apply accepts only these or profile generations. */
+    public org.saferebuild.engine.build.BuiltSystems builtSystems() {
+        return builtSystems;
+    }
+
     public Operations operations() {
         return operations;
+    }
+
+    public AuditTrail audit() {
+        return audit;
+    }
+
+    /** The app is connected: unsolicited notices (the confirm-or-revert countdown) go to it. */
+    void attach(EventSink sink) {
+        apply.attach(sink);
+    }
+
+    /** Who the audit trail names for a connection: the handshake's operator, or the engine's own user. */
+    static AuditRecord.Who operator(Event.Welcome w) {
+        int uid = w.operatorUid() != null ? w.operatorUid() : Posix.statusIds("Uid:")[0];
+        return new AuditRecord.Who(uid, w.operatorName(), w.launchedVia());
     }
 
     /** Registers work the engine must wait for before it exits. */
@@ -134,6 +191,7 @@ public final class Engine {
     /** The app went away: stop everything it started that must not outlive it. */
     void connectionEnded() {
         sandboxes.closeAll();
+        apply.appDisconnected();
     }
 
     /** Blocks until the work registered with {@link #beforeExit} is done. */

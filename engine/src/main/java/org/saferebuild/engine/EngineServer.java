@@ -9,6 +9,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.saferebuild.engine.audit.AuditTrail;
+import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.Event;
 import org.saferebuild.protocol.FrameException;
 import org.saferebuild.protocol.FrameReader;
@@ -37,6 +39,8 @@ public final class EngineServer {
     private final Map<Long, OpContext> inFlight = new ConcurrentHashMap<>();
     private boolean greeted;
     private long lastId;
+    /** Who the audit trail names for this connection's actions (from the handshake). */
+    private AuditRecord.Who operator;
 
     public EngineServer(InputStream in, EventSink sink, Engine engine) {
         this.reader = new FrameReader(in, Protocol.MAX_REQUEST_BYTES);
@@ -88,7 +92,10 @@ public final class EngineServer {
             }
             greeted = true;
             lastId = hello.id();
-            sink.send(engine.welcome(hello.id()));
+            Event.Welcome welcome = engine.welcome(hello.id());
+            operator = Engine.operator(welcome);
+            sink.send(welcome);
+            engine.attach(sink);
             LOG.info("handshake with {}", hello.client());
             return true;
         }
@@ -117,7 +124,12 @@ public final class EngineServer {
                     "It has probably finished already; its result has been sent."));
             return;
         }
-        target.cancel();
+        if (!target.cancel()) {
+            sink.send(new Event.Failure(cancel.id(), ProblemCode.BUSY,
+                    "Request " + cancel.target() + " can no longer be cancelled: it has begun changing the system.",
+                    "Wait for it to finish; an apply can then be reverted."));
+            return;
+        }
         sink.send(new Event.Result(cancel.id(), new ResultBody.Ack("Cancelling request " + cancel.target() + ".")));
     }
 
@@ -125,6 +137,7 @@ public final class EngineServer {
         @SuppressWarnings("unchecked")
         Handler<R> handler = engine.operations().lookup((Class<R>) request.getClass());
         OpContext ctx = new OpContext(request.id(), sink);
+        ctx.setOperator(operator);
         if (handler == null) {
             sink.send(new Event.Failure(request.id(), ProblemCode.INVALID_ARGUMENT,
                     "This engine does not offer the operation \"" + opName(request) + "\".",
@@ -134,7 +147,12 @@ public final class EngineServer {
         inFlight.put(request.id(), ctx);
         workers.execute(() -> {
             Event terminal;
+            AuditTrail.Pending audit = null;
             try {
+                // Privileged operations are recorded here, not by each handler (issue 4).
+                if (engine.operations().audited(request.getClass())) {
+                    audit = engine.audit().begin(operator, engine.operations().nameOf(request.getClass()), request);
+                }
                 ResultBody body = handler.handle(request, ctx);
                 terminal = ctx.cancelled()
                         ? cancelledFailure(request.id())
@@ -148,6 +166,9 @@ public final class EngineServer {
                 terminal = new Event.Failure(request.id(), p.code(), p.getMessage(), p.fix());
             }
             ctx.flush();
+            if (audit != null) {
+                engine.audit().end(audit, terminal);
+            }
             inFlight.remove(request.id());
             sink.send(terminal);
         });

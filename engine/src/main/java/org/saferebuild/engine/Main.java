@@ -109,6 +109,9 @@ public final class Main {
             return EXIT_CONFIG;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(engine::shutdown, "shutdown"));
+        // The app's terminal or session going away must not stop an apply or its confirm-or-revert
+        // timer (issue 4, docs/apply.md): the JVM would otherwise exit on SIGHUP.
+        sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sun.misc.SignalHandler.SIG_IGN);
         log.info("engine {} ready (state {}, pid {})", Engine.version(), config.stateDir(),
                 ProcessHandle.current().pid());
         EventSink sink = new EventSink(new FrameWriter(protocolOut));

@@ -2,6 +2,7 @@ package org.saferebuild.engine;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.Event;
 import org.saferebuild.protocol.ProblemCode;
 
@@ -18,9 +19,11 @@ public final class OpContext {
     private final EventSink sink;
     private final List<Runnable> cancelHooks = new ArrayList<>();
     private volatile boolean cancelled;
+    private boolean uncancellable;
     private String batchStream;
     private List<String> batch = new ArrayList<>();
     private long batchStarted;
+    private volatile AuditRecord.Who operator;
 
     public OpContext(long id, EventSink sink) {
         this.id = id;
@@ -34,6 +37,15 @@ public final class OpContext {
 
     public long id() {
         return id;
+    }
+
+    /** The operator this connection's handshake named, as the audit trail records them. */
+    public AuditRecord.Who operator() {
+        return operator;
+    }
+
+    void setOperator(AuditRecord.Who who) {
+        this.operator = who;
     }
 
     public void progress(String phase, String message, Long done, Long total) {
@@ -111,15 +123,32 @@ public final class OpContext {
         }
     }
 
-    void cancel() {
+    /**
+     * From here on the operation cannot be stopped halfway (an activation has begun): later cancel
+     * requests, including the one the end of the connection makes, are refused. Throws if it was
+     * cancelled before this point.
+     */
+    public void uncancellable() throws Problem {
+        synchronized (cancelHooks) {
+            checkCancelled();
+            uncancellable = true;
+        }
+    }
+
+    /** Returns false when the operation can no longer be cancelled. */
+    boolean cancel() {
         List<Runnable> hooks;
         synchronized (cancelHooks) {
+            if (uncancellable) {
+                return false;
+            }
             if (cancelled) {
-                return;
+                return true;
             }
             cancelled = true;
             hooks = List.copyOf(cancelHooks);
         }
         hooks.forEach(Runnable::run);
+        return true;
     }
 }

@@ -2,20 +2,61 @@ package org.saferebuild.engine;
 
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.saferebuild.protocol.Request;
 
-/** The fixed set of operations: request type → handler. Nothing outside this table runs. */
+/**
+ * The fixed set of operations: request type → handler. Nothing outside this table runs.
+ * Operations are privileged by default: {@link #register} makes the dispatcher record each one in
+ * the audit trail (issue 4). Only operations that change nothing use {@link #query}.
+ */
 public final class Operations {
     private final Map<Class<? extends Request>, Handler<? extends Request>> handlers = new LinkedHashMap<>();
+    private final Set<Class<? extends Request>> queries = new HashSet<>();
 
+    /** A privileged operation: recorded in the audit trail by the dispatcher. */
     public <R extends Request> Operations register(Class<R> type, Handler<R> handler) {
         if (handlers.putIfAbsent(type, handler) != null) {
             throw new IllegalStateException("two handlers for " + type.getSimpleName());
         }
         return this;
+    }
+
+    /** An operation that only reads (the mount tree, the generations, the audit trail): not recorded. */
+    public <R extends Request> Operations query(Class<R> type, Handler<R> handler) {
+        register(type, handler);
+        queries.add(type);
+        return this;
+    }
+
+    /** Whether the dispatcher records this operation in the audit trail. */
+    public boolean audited(Class<? extends Request> type) {
+        return handlers.containsKey(type) && !queries.contains(type);
+    }
+
+    /** The operation's protocol name ("sandbox.open"), as the audit trail records it. */
+    public String nameOf(Class<? extends Request> type) {
+        return nameIn(Request.class, type);
+    }
+
+    private static String nameIn(Class<?> parent, Class<?> type) {
+        JsonSubTypes subs = parent.getAnnotation(JsonSubTypes.class);
+        if (subs != null) {
+            for (JsonSubTypes.Type t : subs.value()) {
+                if (t.value() == type && !t.name().isEmpty()) {
+                    return t.name();
+                }
+                String inner = nameIn(t.value(), type);
+                if (inner != null) {
+                    return inner;
+                }
+            }
+        }
+        return parent == Request.class ? type.getSimpleName() : null;
     }
 
     @SuppressWarnings("unchecked")

@@ -16,10 +16,11 @@ import java.util.List;
         @JsonSubTypes.Type(value = Event.Log.class, name = "log"),
         @JsonSubTypes.Type(value = Event.Result.class, name = "result"),
         @JsonSubTypes.Type(value = Event.Failure.class, name = "error"),
+        @JsonSubTypes.Type(value = Event.Notice.class, name = "notice"),
         @JsonSubTypes.Type(NixEvent.class),
 })
 public sealed interface Event permits Event.Welcome, Event.Progress, Event.Log, Event.Result, Event.Failure,
-        NixEvent {
+        Event.Notice, NixEvent {
 
     long id();
 
@@ -101,6 +102,31 @@ public sealed interface Event permits Event.Welcome, Event.Progress, Event.Log, 
         @Override
         public boolean terminal() {
             return true;
+        }
+    }
+
+    /**
+     * Something the engine did on its own, not as the answer to a request: the confirm-or-revert
+     * countdown, and its end (confirmed, reverting, reverted, revert failed). {@code id} is 0;
+     * {@code apply} is the id of the apply request the notice is about (0 when the engine resumed
+     * a pending apply after a restart). Never terminal.
+     *
+     * @param generation  the generation the notice is about (the applied one, or the one reverted to)
+     * @param secondsLeft for COUNTDOWN: seconds until the engine reverts
+     * @param deadline    for COUNTDOWN: when it reverts, ISO-8601 UTC
+     */
+    record Notice(long id, long apply, Topic topic, String message, Integer generation, Long secondsLeft,
+                  String deadline) implements Event {
+        public enum Topic { COUNTDOWN, CONFIRMED, REVERTING, REVERTED, REVERT_FAILED }
+
+        public Notice {
+            if (id != 0) {
+                throw new IllegalArgumentException("a notice belongs to the connection: id 0");
+            }
+            if (topic == null) {
+                throw new IllegalArgumentException("topic is required");
+            }
+            Values.require(message, "message");
         }
     }
 }

@@ -15,11 +15,12 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
         @JsonSubTypes.Type(value = Request.Cancel.class, name = "cancel"),
         @JsonSubTypes.Type(value = Request.Preflight.class, name = "preflight"),
         @JsonSubTypes.Type(SandboxRequest.class),
-        @JsonSubTypes.Type(NixRequest.class),
+        @JsonSubTypes.Type(SystemRequest.class),
         @JsonSubTypes.Type(InspectRequest.class),
+        @JsonSubTypes.Type(NixRequest.class),
 })
 public sealed interface Request permits Request.Hello, Request.Cancel, Request.Preflight, SandboxRequest,
-        NixRequest, InspectRequest {
+        SystemRequest, InspectRequest, NixRequest {
 
     long id();
 

@@ -9,11 +9,12 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
         @JsonSubTypes.Type(value = ResultBody.Ack.class, name = "ack"),
         @JsonSubTypes.Type(value = PreflightReport.class, name = "preflight"),
         @JsonSubTypes.Type(SandboxResult.class),
-        @JsonSubTypes.Type(NixResult.class),
+        @JsonSubTypes.Type(SystemResult.class),
         @JsonSubTypes.Type(InspectResult.class),
+        @JsonSubTypes.Type(NixResult.class),
 })
 public sealed interface ResultBody permits ResultBody.Ack, PreflightReport, SandboxResult,
-        NixResult, InspectResult {
+        SystemResult, InspectResult, NixResult {
 
     /** A request that has nothing to report beyond having been done. */
     record Ack(String message) implements ResultBody {

@@ -1,0 +1,777 @@
+package org.saferebuild.engine.system;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.saferebuild.engine.EngineConfig;
+import org.saferebuild.engine.EventSink;
+import org.saferebuild.engine.OpContext;
+import org.saferebuild.engine.Problem;
+import org.saferebuild.engine.audit.AuditLog;
+import org.saferebuild.engine.audit.AuditTrail;
+import org.saferebuild.engine.sandbox.WorkDirs;
+import org.saferebuild.protocol.AuditRecord;
+import org.saferebuild.protocol.Event;
+import org.saferebuild.protocol.Json;
+import org.saferebuild.protocol.ProblemCode;
+import org.saferebuild.protocol.SystemRequest;
+import org.saferebuild.protocol.SystemRequest.Mode;
+import org.saferebuild.protocol.SystemResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runbook step 6 and "Emergency Rollback": apply (test, switch, boot), confirm-or-revert, and
+ * rollback to a chosen generation, under one lock.
+ *
+ * <p>The lock is held from the start of an apply until it is confirmed or reverted, so a second
+ * apply or a rollback in between is refused. It is both in memory and a file lock in the state
+ * directory (two engines on one machine exclude each other too).
+ *
+ * <p>What an apply may have to undo is written to {@code <stateDir>/apply/pending.json} before the
+ * system is touched. The confirm-or-revert timer runs in the engine, which outlives the app (its
+ * stdin closing, SIGHUP, a broken or stalled output pipe: docs/apply.md); if the engine itself is
+ * killed, the next engine start finds the file and reverts (or resumes the countdown).
+ */
+public final class ApplyService {
+    private static final Logger LOG = LoggerFactory.getLogger(ApplyService.class);
+
+    /** Where an apply is. Persisted: a restarted engine decides from it what to put back. */
+    public enum Phase { ACTIVATING, AWAITING_CONFIRM, REVERTING }
+
+    /**
+     * Everything needed to put the system back as it was before an apply.
+     *
+     * @param applyId           the apply request's id (0 after a restart)
+     * @param generationBefore  the profile's generation before
+     * @param pathBefore        its store path
+     * @param runningBefore     what the running-system link pointed at before (may differ after a test)
+     * @param generationAfter   the profile's generation after nix-env --set (null until then)
+     * @param createdGeneration whether nix-env --set made a new generation (it does not for the current path)
+     * @param activationPid     the switch-to-configuration process while it runs
+     */
+    public record Pending(long applyId, Mode mode, String storePath, int generationBefore, String pathBefore,
+                          String runningBefore, Integer generationAfter, boolean createdGeneration, Phase phase,
+                          String deadline, Integer confirmSeconds, AuditRecord.Who who, long enginePid,
+                          Long activationPid) {
+        Pending with(Phase p) {
+            return new Pending(applyId, mode, storePath, generationBefore, pathBefore, runningBefore, generationAfter,
+                    createdGeneration, p, deadline, confirmSeconds, who, enginePid, activationPid);
+        }
+
+        Pending withProfile(Integer after, boolean created) {
+            return new Pending(applyId, mode, storePath, generationBefore, pathBefore, runningBefore, after, created,
+                    phase, deadline, confirmSeconds, who, enginePid, activationPid);
+        }
+
+        Pending withActivation(Long pid) {
+            return new Pending(applyId, mode, storePath, generationBefore, pathBefore, runningBefore, generationAfter,
+                    createdGeneration, phase, deadline, confirmSeconds, who, enginePid, pid);
+        }
+
+        Pending awaiting(Instant until, int seconds) {
+            return new Pending(applyId, mode, storePath, generationBefore, pathBefore, runningBefore, generationAfter,
+                    createdGeneration, Phase.AWAITING_CONFIRM, until.toString(), seconds, who, enginePid, null);
+        }
+
+        /** The system that ran before: the running-system link, or the profile's if there was none. */
+        String previousRunning() {
+            return runningBefore != null ? runningBefore : pathBefore;
+        }
+    }
+
+    /** The outcome of putting things back, in the words the operator reads. */
+    record Recovery(boolean complete, String state) {
+    }
+
+    private final EngineConfig config;
+    private final SystemProfile profile;
+    private final Closures closures;
+    private final Activation activation;
+    private final BuiltSystems built;
+    private final AuditTrail audit;
+    private final Path stateFile;
+    private final Path lockFile;
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "confirm-or-revert");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private final Object monitor = new Object();
+    /** What holds the lock, in words ("an apply of … requested by bear"); null when free. */
+    private String busy;
+    private Pending current;
+    private ScheduledFuture<?> tick;
+    private FileChannel lockChannel;
+    private FileLock fileLock;
+    private volatile EventSink sink;
+    private volatile Instant appGoneAt;
+
+    public ApplyService(EngineConfig config, SystemProfile profile, Closures closures, Activation activation,
+                        BuiltSystems built, AuditTrail audit) {
+        this.config = config;
+        this.profile = profile;
+        this.closures = closures;
+        this.activation = activation;
+        this.built = built;
+        this.audit = audit;
+        this.stateFile = config.state().resolve("apply").resolve("pending.json");
+        this.lockFile = config.state().resolve("locks").resolve("apply.lock");
+    }
+
+    /** Notices (countdown, confirmed, reverted) go to the app connected now. */
+    public void attach(EventSink eventSink) {
+        this.sink = eventSink;
+        this.appGoneAt = null;
+    }
+
+    /** The app has gone: the timer keeps running; the reason for a revert will say so. */
+    public void appDisconnected() {
+        this.appGoneAt = Instant.now();
+    }
+
+    /** Blocks until no apply, confirm window or revert is in progress (Engine.beforeExit). */
+    public void awaitIdle() {
+        synchronized (monitor) {
+            while (busy != null) {
+                try {
+                    monitor.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    public Optional<Pending> pending() {
+        synchronized (monitor) {
+            return Optional.ofNullable(current);
+        }
+    }
+
+    // Commands
+
+    public SystemResult.Applied apply(SystemRequest.Apply r, OpContext ctx) throws Problem {
+        String action = r.mode().name().toLowerCase(Locale.ROOT);
+        acquire("an apply (" + action + ") requested by " + describe(ctx.operator()));
+        boolean handedToTimer = false;
+        boolean touched = false;
+        boolean activated = false;
+        Pending p = null;
+        try {
+            String target = resolveTarget(r, ctx);
+            int genBefore = profile.current().orElseThrow(() -> Problem.notFound("The system profile "
+                    + profile.path() + " has no current generation, so there would be nothing to return to.",
+                    "Check the engine's systemProfile setting; on NixOS it is /nix/var/nix/profiles/system."));
+            String pathBefore = profile.currentPath().orElseThrow();
+            String runningBefore = readLink(config.currentSystem());
+            ctx.uncancellable();
+            p = new Pending(ctx.id(), r.mode(), target, genBefore, pathBefore, runningBefore, null, false,
+                    Phase.ACTIVATING, null, null, ctx.operator(), ProcessHandle.current().pid(), null);
+            // Written before anything changes: a restarted engine knows what to put back.
+            persist(p);
+            touched = true;
+            if (r.mode() != Mode.TEST) {
+                ctx.progress("profile", "nix-env -p " + profile.path() + " --set " + target, null, null);
+                int after = profile.set(target);
+                p = p.withProfile(after, after != genBefore);
+            } else {
+                p = p.withProfile(genBefore, false);
+            }
+            persist(p);
+            ctx.progress("activate", "switch-to-configuration " + action, null, null);
+            activated = true;
+            final Pending activating = p;
+            Activation.Result res = activation.run(target, action, line -> ctx.log("activation", line),
+                    pid -> persistQuietly(activating.withActivation(pid)));
+            if (!res.ok()) {
+                ctx.progress("recover", "Activation failed; putting the previous system back", null, null);
+                Recovery rec = putBack(p, true, line -> ctx.log("recovery", line));
+                touched = false;
+                clearPersisted();
+                throw new Problem(ProblemCode.ACTIVATION_FAILED, "switch-to-configuration " + action + " of "
+                        + target + " failed (" + ended(res) + "). " + rec.state(),
+                        rec.complete()
+                                ? "The system is as it was before the apply. The activation's output says what"
+                                        + " failed; fix the configuration, build it again and apply the new result."
+                                : stuckFix(p));
+            }
+            String running = readLink(config.currentSystem());
+            if (r.mode() == Mode.BOOT) {
+                touched = false;
+                clearPersisted();
+                return new SystemResult.Applied(r.mode(), target, genBefore, p.generationAfter(), running, false,
+                        null, null, "Generation " + p.generationAfter() + " is the boot default from the next boot on;"
+                        + " the running system is unchanged (" + running + ").");
+            }
+            int seconds = r.confirmSeconds() != null ? r.confirmSeconds() : config.confirmSeconds();
+            Instant deadline = Instant.now().plusSeconds(seconds).truncatedTo(ChronoUnit.MILLIS);
+            p = p.awaiting(deadline, seconds);
+            persist(p);
+            startTimer(p, "an apply requested by " + describe(ctx.operator()));
+            handedToTimer = true;
+            String what = r.mode() == Mode.SWITCH ? "generation " + p.generationAfter() : target + " (test)";
+            return new SystemResult.Applied(r.mode(), target, genBefore, p.generationAfter(), running, true,
+                    deadline.toString(), seconds, "Activated " + what + ". Confirm within " + seconds
+                    + " s to keep it; otherwise the engine goes back to generation " + genBefore + " at " + deadline
+                    + ".");
+        } catch (Problem | RuntimeException e) {
+            if (!touched) {
+                throw e;
+            }
+            // Failed after the system was touched but before the activation ended: put it back first.
+            Pending undo = p.generationAfter() == null ? p.withProfile(profile.current().orElse(null), true) : p;
+            Recovery rec = putBack(undo, activated, line -> ctx.log("recovery", line));
+            clearPersisted();
+            Problem why = e instanceof Problem pr ? pr : Problem.internal("The apply failed unexpectedly: " + e, e);
+            throw new Problem(why.code(), why.getMessage() + " " + rec.state(),
+                    rec.complete() ? why.fix() : stuckFix(p), e);
+        } finally {
+            if (!handedToTimer) {
+                release();
+            }
+        }
+    }
+
+    public SystemResult.Confirmed confirm(SystemRequest.Confirm r, OpContext ctx) throws Problem {
+        Pending p;
+        synchronized (monitor) {
+            p = current;
+            if (p == null) {
+                throw Problem.notFound("Nothing is waiting for confirmation.",
+                        "Confirm right after an apply in switch or test mode; a boot apply needs none.");
+            }
+            if (p.phase() != Phase.AWAITING_CONFIRM) {
+                throw new Problem(ProblemCode.BUSY, "It is too late to confirm: the engine is already "
+                        + (p.phase() == Phase.REVERTING ? "reverting" : "activating") + ".",
+                        "Wait until it has finished, then look at the generations and apply again if wanted.");
+            }
+            stopTimer();
+            clearPersisted();
+            releaseLocked();
+        }
+        String what = describeApplied(p);
+        notice(p, Event.Notice.Topic.CONFIRMED, "Confirmed: " + what + " stays.", p.generationAfter(), null);
+        return new SystemResult.Confirmed(p.mode(), p.storePath(), p.generationAfter(), "Confirmed: " + what
+                + " stays.");
+    }
+
+    public SystemResult.Reverted revert(SystemRequest.Revert r, OpContext ctx) throws Problem {
+        Pending p = takeForRevert();
+        if (p == null) {
+            throw Problem.notFound("There is no unconfirmed apply to revert.",
+                    "To go back to an older generation, use rollback and choose the generation.");
+        }
+        String reason = "the operator asked to revert (" + describe(ctx.operator()) + ")";
+        Recovery rec;
+        try {
+            rec = revertNow(p, reason, line -> ctx.log("revert", line));
+            revertedNotice(p, reason, rec);
+        } finally {
+            release();
+        }
+        if (!rec.complete()) {
+            throw new Problem(ProblemCode.ACTIVATION_FAILED, "Reverting did not complete. " + rec.state(), stuckFix(p));
+        }
+        return new SystemResult.Reverted(p.mode(), p.generationBefore(), readLink(config.currentSystem()), reason,
+                "Reverted: " + rec.state());
+    }
+
+    /** "Emergency Rollback": generation N becomes current, now (switch) or from the next boot. */
+    public SystemResult.RolledBack rollback(SystemRequest.Rollback r, OpContext ctx) throws Problem {
+        String action = r.mode().name().toLowerCase(Locale.ROOT);
+        acquire("a rollback to generation " + r.generation() + " requested by " + describe(ctx.operator()));
+        Pending p = null;
+        boolean activated = false;
+        try {
+            SystemProfile.Link target = profile.require(r.generation());
+            closures.requireComplete(target.storePath(), "generation " + r.generation());
+            activation.switchScript(target.storePath());
+            int genBefore = profile.current().orElseThrow(() -> Problem.notFound("The system profile "
+                    + profile.path() + " has no current generation.", "Check the engine's systemProfile setting."));
+            String pathBefore = profile.currentPath().orElseThrow();
+            String runningBefore = readLink(config.currentSystem());
+            ctx.uncancellable();
+            Mode mode = r.mode() == SystemRequest.RollbackMode.SWITCH ? Mode.SWITCH : Mode.BOOT;
+            p = new Pending(ctx.id(), mode, target.storePath(), genBefore, pathBefore, runningBefore,
+                    r.generation(), false, Phase.ACTIVATING, null, null, ctx.operator(),
+                    ProcessHandle.current().pid(), null);
+            ctx.progress("profile", "nix-env -p " + profile.path() + " --switch-generation " + r.generation(), null,
+                    null);
+            profile.switchTo(r.generation());
+            ctx.progress("activate", "switch-to-configuration " + action, null, null);
+            activated = true;
+            Activation.Result res = activation.run(target.storePath(), action, line -> ctx.log("activation", line),
+                    pid -> { });
+            if (!res.ok()) {
+                Recovery rec = putBack(p, true, line -> ctx.log("recovery", line));
+                p = null;
+                throw new Problem(ProblemCode.ACTIVATION_FAILED, "switch-to-configuration " + action + " of generation "
+                        + r.generation() + " failed (" + ended(res) + "). " + rec.state(),
+                        rec.complete() ? "The system is as it was before. Choose another generation."
+                                : stuckFix(new Pending(0, mode, target.storePath(), genBefore, pathBefore, runningBefore,
+                                        r.generation(), false, Phase.ACTIVATING, null, null, null, 0, null)));
+            }
+            String running = readLink(config.currentSystem());
+            String message = mode == Mode.SWITCH
+                    ? "Rolled back to generation " + r.generation() + "; it is running now (" + running
+                            + ") and is the boot default."
+                    : "Generation " + r.generation() + " is the boot default from the next boot on; the running system"
+                            + " is unchanged (" + running + ").";
+            return new SystemResult.RolledBack(r.mode(), genBefore, r.generation(), target.storePath(), running,
+                    message);
+        } catch (Problem | RuntimeException e) {
+            if (p == null) {
+                throw e;
+            }
+            Recovery rec = putBack(p, activated, line -> ctx.log("recovery", line));
+            Problem why = e instanceof Problem pr ? pr : Problem.internal("The rollback failed unexpectedly: " + e, e);
+            throw new Problem(why.code(), why.getMessage() + " " + rec.state(),
+                    rec.complete() ? why.fix() : stuckFix(p), e);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Called once at engine start: an apply that a killed engine left unconfirmed is reverted now,
+     * or its countdown resumes if its deadline is still ahead.
+     */
+    public void resume() {
+        Pending p;
+        try {
+            p = readPersisted();
+        } catch (IOException e) {
+            LOG.error("cannot read {}: {}; not resuming", stateFile, e.toString());
+            return;
+        }
+        if (p == null) {
+            return;
+        }
+        try {
+            acquire("finishing an apply that a previous engine (pid " + p.enginePid() + ") left");
+        } catch (Problem e) {
+            LOG.info("another engine holds the apply lock; it finishes the pending apply");
+            return;
+        }
+        Instant deadline = p.deadline() == null ? null : Instant.parse(p.deadline());
+        if (p.phase() == Phase.AWAITING_CONFIRM && deadline != null && deadline.isAfter(Instant.now())) {
+            LOG.info("resuming the confirm-or-revert countdown of generation {} until {}", p.generationAfter(),
+                    deadline);
+            startTimer(p, "an apply resumed after the engine restarted");
+            return;
+        }
+        synchronized (monitor) {
+            current = p.with(Phase.REVERTING);
+        }
+        String reason = p.phase() == Phase.AWAITING_CONFIRM
+                ? "the engine (pid " + p.enginePid() + ") stopped while waiting for confirmation and no confirmation"
+                        + " came by " + p.deadline()
+                : "the engine (pid " + p.enginePid() + ") stopped during the activation, before the operator could"
+                        + " confirm";
+        timer.execute(() -> {
+            awaitActivation(p);
+            revertRecorded(p.with(Phase.REVERTING), reason);
+        });
+    }
+
+    // The confirm-or-revert timer
+
+    private void startTimer(Pending p, String origin) {
+        synchronized (monitor) {
+            current = p;
+            Instant deadline = Instant.parse(p.deadline());
+            tick = timer.scheduleAtFixedRate(() -> tick(p, deadline), 1, 1, TimeUnit.SECONDS);
+        }
+        LOG.info("waiting for confirmation of {} until {} ({})", describeApplied(p), p.deadline(), origin);
+    }
+
+    private void tick(Pending p, Instant deadline) {
+        long left = Duration.between(Instant.now(), deadline).toMillis();
+        if (left > 0) {
+            notice(p, Event.Notice.Topic.COUNTDOWN, "Reverting to generation " + p.generationBefore() + " in "
+                    + ((left + 999) / 1000) + " s unless confirmed.", p.generationAfter(), (left + 999) / 1000);
+            return;
+        }
+        Pending taken = takeForRevert();
+        if (taken == null) {
+            return; // confirmed or reverted in the meantime
+        }
+        Instant gone = appGoneAt;
+        String reason = "no confirmation within " + p.confirmSeconds() + " s"
+                + (gone != null ? " (the app disconnected at " + gone.truncatedTo(ChronoUnit.SECONDS) + ")"
+                        : sink == null || !sink.connected() ? " (no app was connected)" : "");
+        revertRecorded(taken, reason);
+    }
+
+    /** Takes the pending apply for reverting (stops the countdown), or null if there is none to revert. */
+    private Pending takeForRevert() {
+        synchronized (monitor) {
+            if (current == null || current.phase() != Phase.AWAITING_CONFIRM) {
+                return null;
+            }
+            stopTimer();
+            current = current.with(Phase.REVERTING);
+            persistQuietly(current);
+            return current;
+        }
+    }
+
+    /**
+     * A revert the engine does on its own: it writes its own audit line (no request records it),
+     * before the lock is released, since an engine whose app is gone exits as soon as it is free.
+     */
+    private void revertRecorded(Pending p, String reason) {
+        try {
+            Integer before = audit.generation();
+            Recovery rec = revertNow(p, reason, line -> LOG.info("revert: {}", line));
+            ObjectNode args = Json.mapper().createObjectNode();
+            args.put("reason", reason);
+            args.put("mode", p.mode().name());
+            args.put("storePath", p.storePath());
+            args.put("toGeneration", p.generationBefore());
+            AuditRecord.Who who = p.who() == null ? new AuditRecord.Who(0, "root", "engine")
+                    : new AuditRecord.Who(p.who().uid(), p.who().name(), "engine");
+            try {
+                audit.record(new AuditLog.Entry(who, "revert", args, before, audit.generation(),
+                        rec.complete() ? "ok" : "failed", rec.complete() ? null : ProblemCode.ACTIVATION_FAILED.name(),
+                        "Reverted because " + reason + ". " + rec.state()));
+            } catch (Problem e) {
+                LOG.error("the revert could not be recorded in the audit trail: {}", e.getMessage());
+            }
+            revertedNotice(p, reason, rec);
+        } catch (RuntimeException e) {
+            LOG.error("reverting failed unexpectedly", e);
+        } finally {
+            release();
+        }
+    }
+
+    /** Puts the system back; the caller sends the final notice and releases the lock. */
+    private Recovery revertNow(Pending p, String reason, Consumer<String> lines) {
+        LOG.info("reverting {}: {}", describeApplied(p), reason);
+        notice(p, Event.Notice.Topic.REVERTING, "Reverting " + describeApplied(p) + " because " + reason + ".",
+                p.generationBefore(), null);
+        Recovery rec;
+        try {
+            rec = putBack(p, true, lines);
+        } finally {
+            clearPersisted();
+        }
+        return rec;
+    }
+
+    private void revertedNotice(Pending p, String reason, Recovery rec) {
+        notice(p, rec.complete() ? Event.Notice.Topic.REVERTED : Event.Notice.Topic.REVERT_FAILED,
+                (rec.complete() ? "Reverted because " + reason + ". " : "Reverting did not complete. ") + rec.state(),
+                p.generationBefore(), null);
+    }
+
+    // Putting things back
+
+    /**
+     * Undoes an apply or rollback as far as it got: the profile goes back to its generation (a
+     * generation the apply made is removed), then the previous system is activated again; what is
+     * running afterwards is read back from the running-system link, never assumed.
+     */
+    Recovery putBack(Pending p, boolean reactivate, Consumer<String> lines) {
+        List<String> said = new ArrayList<>();
+        boolean complete = true;
+        Integer after = p.generationAfter();
+        if (p.mode() != Mode.TEST && after != null && after != p.generationBefore()) {
+            try {
+                profile.switchTo(p.generationBefore());
+                said.add("The system profile is back at generation " + p.generationBefore() + ".");
+                if (p.createdGeneration()) {
+                    profile.delete(after);
+                    said.add("Generation " + after + ", which the apply made, was removed.");
+                }
+            } catch (Problem e) {
+                complete = false;
+                said.add("The system profile could NOT be put back to generation " + p.generationBefore() + ": "
+                        + e.getMessage() + " It is at generation " + profile.current().map(String::valueOf).orElse("?")
+                        + ".");
+            }
+        } else if (p.mode() != Mode.TEST) {
+            said.add("The system profile is at generation " + p.generationBefore() + ", as before.");
+        }
+        String prevRunning = p.previousRunning();
+        List<String[]> steps = new ArrayList<>();
+        switch (p.mode()) {
+            case SWITCH -> {
+                if (prevRunning.equals(p.pathBefore())) {
+                    steps.add(new String[] {p.pathBefore(), "switch"});
+                } else {
+                    steps.add(new String[] {p.pathBefore(), "boot"});
+                    steps.add(new String[] {prevRunning, "test"});
+                }
+            }
+            case TEST -> steps.add(new String[] {prevRunning, "test"});
+            case BOOT -> steps.add(new String[] {p.pathBefore(), "boot"});
+        }
+        for (String[] step : reactivate ? steps : List.<String[]>of()) {
+            try {
+                Activation.Result res = activation.run(step[0], step[1], lines);
+                if (res.ok()) {
+                    said.add("The previous system's switch-to-configuration " + step[1] + " succeeded.");
+                } else {
+                    complete = false;
+                    said.add("The previous system's switch-to-configuration " + step[1] + " FAILED (" + ended(res)
+                            + ").");
+                }
+            } catch (Problem e) {
+                complete = false;
+                said.add("The previous system could not be activated again: " + e.getMessage());
+            }
+        }
+        String running = readLink(config.currentSystem());
+        if (p.mode() != Mode.BOOT) {
+            if (running != null && running.equals(prevRunning)) {
+                said.add("The running system is " + running + ", as before the change.");
+            } else {
+                complete = false;
+                said.add("The running system is " + (running == null ? "unknown (" + config.currentSystem()
+                        + " is missing)" : running) + ", NOT the one that ran before (" + prevRunning + ").");
+            }
+        } else {
+            said.add("The running system is " + running + " (a boot apply does not change it).");
+        }
+        return new Recovery(complete, String.join(" ", said));
+    }
+
+    private String stuckFix(Pending p) {
+        return "The system may be half-activated. To fix this, use rollback to generation " + p.generationBefore()
+                + " (or reboot and choose generation " + p.generationBefore() + " in the boot menu); the activation"
+                + " output above says what failed.";
+    }
+
+    // Checks
+
+    private String resolveTarget(SystemRequest.Apply r, OpContext ctx) throws Problem {
+        String target;
+        String what;
+        if (r.generation() != null) {
+            target = profile.require(r.generation()).storePath();
+            what = "generation " + r.generation();
+        } else {
+            target = r.storePath();
+            what = target;
+            if (!built.built(target)) {
+                throw Problem.invalid(target + " was not built by this engine (there is no GC root for it under "
+                        + built.roots() + "). The engine applies only systems it built or existing generations.");
+            }
+        }
+        ctx.progress("check", "Checking that the closure of " + what + " is complete", null, null);
+        closures.requireComplete(target, what);
+        Optional<String> changed = closures.contentsChanged(target);
+        if (changed.isPresent()) {
+            throw new Problem(ProblemCode.CLOSURE_INCOMPLETE, "The contents of " + target + " no longer match what"
+                    + " nix recorded: " + changed.get() + ". Nothing was changed.",
+                    "Rebuild the configuration (the store path may have been modified on disk); run"
+                            + " nix-store --verify --check-contents to find other damage.");
+        }
+        activation.switchScript(target);
+        ctx.checkCancelled();
+        return target;
+    }
+
+    // The lock
+
+    private void acquire(String what) throws Problem {
+        synchronized (monitor) {
+            if (busy != null) {
+                throw busyProblem();
+            }
+            try {
+                WorkDirs.ensurePrivateDir(lockFile.getParent());
+                lockChannel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                fileLock = lockChannel.tryLock();
+            } catch (IOException | OverlappingFileLockException e) {
+                fileLock = null;
+            }
+            if (fileLock == null) {
+                closeLockChannel();
+                throw new Problem(ProblemCode.BUSY, "Another Safe Rebuild engine is applying or rolling back on this"
+                        + " machine (it holds " + lockFile + ").",
+                        "Wait for it to finish (its confirm-or-revert window ends by itself), then try again.");
+            }
+            busy = what;
+        }
+    }
+
+    private Problem busyProblem() {
+        Pending p = current;
+        if (p != null && p.phase() == Phase.AWAITING_CONFIRM) {
+            return new Problem(ProblemCode.BUSY, "The apply of " + describeApplied(p)
+                    + " is waiting for confirmation until " + p.deadline() + ".",
+                    "Confirm it or revert it first; a second apply or a rollback would lose track of what to go"
+                            + " back to.");
+        }
+        return new Problem(ProblemCode.BUSY, "The engine is busy with " + busy + ".",
+                "Wait until it has finished; one apply or rollback runs at a time.");
+    }
+
+    private void release() {
+        synchronized (monitor) {
+            releaseLocked();
+        }
+    }
+
+    private void releaseLocked() {
+        stopTimer();
+        busy = null;
+        current = null;
+        try {
+            if (fileLock != null) {
+                fileLock.release();
+            }
+        } catch (IOException e) {
+            LOG.warn("releasing {}: {}", lockFile, e.toString());
+        }
+        fileLock = null;
+        closeLockChannel();
+        monitor.notifyAll();
+    }
+
+    private void stopTimer() {
+        if (tick != null) {
+            tick.cancel(false);
+            tick = null;
+        }
+    }
+
+    private void closeLockChannel() {
+        if (lockChannel != null) {
+            try {
+                lockChannel.close();
+            } catch (IOException e) {
+                LOG.debug("closing {}: {}", lockFile, e.toString());
+            }
+            lockChannel = null;
+        }
+    }
+
+    // Persisted state
+
+    private void persist(Pending p) throws Problem {
+        try {
+            WorkDirs.ensurePrivateDir(stateFile.getParent());
+            Path tmp = stateFile.resolveSibling("pending.json.tmp");
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                ch.write(java.nio.ByteBuffer.wrap(Json.encode(p).getBytes(StandardCharsets.UTF_8)));
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, stateFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, stateFile, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            throw Problem.internal("Cannot write " + stateFile + ": " + e.getMessage() + ". Nothing was changed"
+                    + " after this point.", e);
+        }
+    }
+
+    private void persistQuietly(Pending p) {
+        try {
+            persist(p);
+        } catch (Problem e) {
+            LOG.error("{}", e.getMessage());
+        }
+    }
+
+    private Pending readPersisted() throws IOException {
+        try {
+            return Json.mapper().readValue(Files.readString(stateFile), Pending.class);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
+    private void clearPersisted() {
+        try {
+            Files.deleteIfExists(stateFile);
+        } catch (IOException e) {
+            LOG.error("cannot remove {}: {}", stateFile, e.toString());
+        }
+    }
+
+    /** After a restart: if the old engine's switch-to-configuration is still running, let it finish first. */
+    private static void awaitActivation(Pending p) {
+        if (p.activationPid() == null) {
+            return;
+        }
+        ProcessHandle.of(p.activationPid()).ifPresent(h -> {
+            String cmd = h.info().commandLine().orElse("");
+            if (cmd.contains("switch-to-configuration")) {
+                LOG.info("waiting for the activation the previous engine started (pid {})", h.pid());
+                h.onExit().join();
+            }
+        });
+    }
+
+    // Words
+
+    private void notice(Pending p, Event.Notice.Topic topic, String message, Integer generation, Long secondsLeft) {
+        EventSink s = sink;
+        if (s != null) {
+            s.send(new Event.Notice(0, p.applyId(), topic, message, generation, secondsLeft,
+                    topic == Event.Notice.Topic.COUNTDOWN ? p.deadline() : null));
+        }
+    }
+
+    private static String describeApplied(Pending p) {
+        return p.mode() == Mode.TEST ? p.storePath() + " (test)" : "generation " + p.generationAfter() + " ("
+                + p.storePath() + ")";
+    }
+
+    static String describe(AuditRecord.Who who) {
+        if (who == null) {
+            return "the engine";
+        }
+        return (who.name() != null ? who.name() : "uid " + who.uid()) + " via " + who.via();
+    }
+
+    private static String ended(Activation.Result res) {
+        String how = res.timedOut() ? "it did not finish in time and was stopped" : "exit code " + res.exitCode();
+        if (!res.lastLines().isEmpty()) {
+            how += "; last output: " + res.lastLines().get(res.lastLines().size() - 1);
+        }
+        return how;
+    }
+
+    /** Where a link points, made absolute (the demo's links may be relative); null if it is not a link. */
+    static String readLink(String link) {
+        try {
+            Path l = Path.of(link);
+            Path target = Files.readSymbolicLink(l);
+            return (target.isAbsolute() ? target : l.resolveSibling(target)).normalize().toString();
+        } catch (IOException | UnsupportedOperationException e) {
+            return null;
+        }
+    }
+}
