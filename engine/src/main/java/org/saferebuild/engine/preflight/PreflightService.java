@@ -32,7 +32,7 @@ import org.saferebuild.protocol.Values;
  */
 public final class PreflightService {
     /** Tools without which no sandbox can open or nothing can be built. */
-    static final List<String> REQUIRED_TOOLS = List.of("unshare", "nsenter", "chroot", "mount", "umount", "cat",
+    static final List<String> REQUIRED_TOOLS = List.of("unshare", "nsenter", "chroot", "mount", "umount", "cat", "env",
             "nix", "nix-store", "nix-env");
     private static final Pattern NIX_VERSION = Pattern.compile("(\\d+)\\.(\\d+)(?:\\.(\\d+))?");
     private static final Path USERNS_SYSCTL = Path.of("/proc/sys/kernel/unprivileged_userns_clone");

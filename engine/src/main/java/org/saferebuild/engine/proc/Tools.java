@@ -25,7 +25,7 @@ public final class Tools {
 
     /** Tools the sandbox, nix and apply steps need. */
     public static final List<String> KNOWN = List.of(
-            "unshare", "nsenter", "chroot", "mount", "umount", "cat", "true",
+            "unshare", "nsenter", "chroot", "mount", "umount", "cat", "true", "env",
             "nix", "nix-store", "nix-env", "nix-instantiate", "nix-build",
             "systemctl", "systemd-run", "journalctl");
 
@@ -77,7 +77,7 @@ public final class Tools {
         return switch (name) {
             case "unshare", "nsenter", "mount", "umount" ->
                     "Install util-linux (on NixOS it is part of every system; on Debian: apt-get install util-linux mount).";
-            case "chroot", "cat", "true" -> "Install coreutils.";
+            case "chroot", "cat", "true", "env" -> "Install coreutils.";
             case "nix", "nix-store", "nix-env", "nix-instantiate", "nix-build" ->
                     "Install Nix (on Debian: apt-get install nix-bin); on NixOS check /run/current-system/sw/bin.";
             case "systemctl", "systemd-run", "journalctl" ->

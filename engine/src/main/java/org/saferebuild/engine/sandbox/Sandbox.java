@@ -32,6 +32,7 @@ public final class Sandbox {
     private final Path root;
     private final Exec.Running unshare;
     private final long holderPid;
+    private final ProcessHandle holder;
     private final String mountNamespace;
     private final List<FileLock> locks;
     private final List<FileChannel> lockChannels;
@@ -50,6 +51,9 @@ public final class Sandbox {
         this.root = workDir.resolve("root");
         this.unshare = unshare;
         this.holderPid = holderPid;
+        // Captured now, while the pid is certainly the holder: a handle carries the start time, so
+        // killing through it can never hit a later process that reuses the pid.
+        this.holder = ProcessHandle.of(holderPid).orElse(null);
         this.mountNamespace = mountNamespace;
         this.lockChannels = lockChannels;
         this.locks = locks;
@@ -87,6 +91,27 @@ public final class Sandbox {
 
     public long holderPid() {
         return holderPid;
+    }
+
+    /** The holder as it was when the sandbox opened (empty if it was already gone). */
+    public java.util.Optional<ProcessHandle> holder() {
+        return java.util.Optional.ofNullable(holder);
+    }
+
+    /**
+     * Handles of every process in the sandbox's mount namespace, taken only while the holder
+     * keeps that namespace alive: once it is freed its inode number can be given to a new
+     * namespace (another sandbox), and a scan by number would find that sandbox's processes.
+     */
+    public List<ProcessHandle> processHandles() {
+        if (!holderAlive()) {
+            return List.of();
+        }
+        List<ProcessHandle> out = new ArrayList<>();
+        for (long pid : processes()) {
+            ProcessHandle.of(pid).ifPresent(out::add);
+        }
+        return holderAlive() ? out : List.of();
     }
 
     public long openedAtMillis() {

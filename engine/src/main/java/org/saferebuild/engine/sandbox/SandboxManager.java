@@ -104,6 +104,7 @@ public final class SandboxManager {
                 tools.require("umount").toString());
         Path unshareTool = tools.require("unshare");
         Path holderTool = tools.require(HOLDER_COMM);
+        Path envTool = tools.require("env");
 
         List<BindPlan.Entry> entries = checkSources(plan, request.configDir(), ctx);
         // Runbook checklist: "Disk space sufficient". The build writes the store and the work directory.
@@ -138,6 +139,10 @@ public final class SandboxManager {
                 unshareArgs.add("--net");
             }
             unshareArgs.add("--");
+            // The holder is the PID namespace's init, so orphans (a cancelled build's builders) are
+            // re-parented to it; with SIGCHLD ignored the kernel reaps them instead of leaving zombies.
+            unshareArgs.add(envTool.toString());
+            unshareArgs.add("--ignore-signal=CHLD");
             unshareArgs.add(holderTool.toString());
             unshare = Exec.startTethered(Command.of(unshareTool).args(unshareArgs).timeout(Duration.ofDays(365))
                     .build(), line -> LOG.warn("holder: {}", line));
@@ -543,6 +548,7 @@ public final class SandboxManager {
 
     /** Ends the holder by closing its tether; the kernel then ends everything in its PID namespace. */
     private static void stopHolder(Sandbox s) {
+        List<ProcessHandle> inside = s.processHandles();
         s.unshareProcess().closeStdin();
         try {
             s.unshareProcess().await(2000);
@@ -550,8 +556,9 @@ public final class SandboxManager {
             LOG.warn("waiting for holder: {}", e.toString());
         }
         if (s.unshareProcess().alive()) {
+            inside.forEach(ProcessHandle::destroyForcibly);
             s.unshareProcess().kill();
-            awaitEmpty(s);
+            awaitExit(s, inside);
         }
         // Otherwise unshare has exited, so its child (the PID namespace's init) is gone and the
         // kernel has killed everything in that namespace; close() checked nothing else was inside.
@@ -560,13 +567,13 @@ public final class SandboxManager {
     /**
      * SIGKILLs every process in the sandbox, the holder first (the kernel then kills the rest of
      * its PID namespace), and lets unshare reap the holder before the engine reaps unshare, so no
-     * zombie is left holding a pid.
+     * zombie is left holding a pid. Processes are identified before anything dies, by handle
+     * (pid + start time), never by namespace number afterwards.
      */
     private static void killEverythingIn(Sandbox s) {
-        ProcessHandle.of(s.holderPid()).ifPresent(ProcessHandle::destroyForcibly);
-        for (long pid : s.processes()) {
-            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-        }
+        List<ProcessHandle> inside = s.processHandles();
+        s.holder().ifPresent(ProcessHandle::destroyForcibly);
+        inside.forEach(ProcessHandle::destroyForcibly);
         try {
             s.unshareProcess().await(2000);
         } catch (IOException e) {
@@ -575,21 +582,23 @@ public final class SandboxManager {
         if (s.unshareProcess().alive()) {
             s.unshareProcess().kill();
         }
-        awaitEmpty(s);
+        awaitExit(s, inside);
     }
 
-    private static void awaitEmpty(Sandbox s) {
+    private static void awaitExit(Sandbox s, List<ProcessHandle> processes) {
         long deadline = System.nanoTime() + 5_000_000_000L;
-        while (!s.processes().isEmpty() && System.nanoTime() < deadline) {
+        for (ProcessHandle p : processes) {
+            long left = deadline - System.nanoTime();
             try {
-                Thread.sleep(5);
+                p.onExit().get(Math.max(left, 1), java.util.concurrent.TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                LOG.warn("process {} in sandbox {} still running after 5 s", p.pid(), s.id());
+            } catch (java.util.concurrent.ExecutionException e) {
+                LOG.debug("waiting for {}: {}", p.pid(), e.toString());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             }
-        }
-        if (!s.processes().isEmpty()) {
-            LOG.warn("processes still in sandbox {} after 5 s: {}", s.id(), s.processes());
         }
     }
 

@@ -253,6 +253,22 @@ class SandboxSafetyTest {
     }
 
     @Test
+    void orphansInsideTheSandboxAreReapedNotLeftAsZombies() throws Exception {
+        SandboxResult.Opened s = open(config, Network.ISOLATED);
+        // A subshell starts a short sleep in the background and exits: the sleep is orphaned and
+        // re-parented to the holder, the PID namespace's init (as a cancelled build's builders are).
+        Result r = inside(s, "/bin/sh", "-c", "(sleep 0.2 &); echo started");
+        assertThat(r.output).contains("started");
+        Path children = Path.of("/proc/" + s.holderPid() + "/task/" + s.holderPid() + "/children");
+        long deadline = System.nanoTime() + 3_000_000_000L;
+        while (!Files.readString(children).isBlank() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(Files.readString(children)).as("children (zombies) left under the holder").isBlank();
+        close(s);
+    }
+
+    @Test
     void networkIsolationIsReal() throws Exception {
         SandboxResult.Opened isolated = open(config, Network.ISOLATED);
         String netNs = Files.readSymbolicLink(Path.of("/proc/" + isolated.holderPid() + "/ns/net")).toString();
