@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import org.saferebuild.engine.audit.AuditLog;
 import org.saferebuild.engine.audit.AuditService;
 import org.saferebuild.engine.audit.AuditTrail;
+import org.saferebuild.engine.build.BuiltSystems;
+import org.saferebuild.engine.build.NixService;
 import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.preflight.PreflightService;
 import org.saferebuild.engine.proc.Tools;
@@ -19,13 +21,13 @@ import org.saferebuild.engine.sys.Posix;
 import org.saferebuild.engine.system.Activation;
 import org.saferebuild.engine.system.ApplyService;
 import org.saferebuild.engine.system.BaselineService;
-import org.saferebuild.engine.system.BuiltSystems;
 import org.saferebuild.engine.system.Closures;
 import org.saferebuild.engine.system.GenerationsService;
 import org.saferebuild.engine.system.SystemProfile;
 import org.saferebuild.engine.system.VerifyService;
 import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.Event;
+import org.saferebuild.protocol.NixRequest;
 import org.saferebuild.protocol.Protocol;
 import org.saferebuild.protocol.Request;
 import org.saferebuild.protocol.SandboxRequest;
@@ -49,6 +51,8 @@ public final class Engine {
     private final SystemProfile profile;
     private final AuditTrail audit;
     private final ApplyService apply;
+    private final BuiltSystems builtSystems;
+    private final NixService nix;
     private final Operations operations = new Operations();
     /** Work that must finish before the engine exits, even when the app is gone (an apply, a revert timer). */
     private final List<Runnable> beforeExit = new CopyOnWriteArrayList<>();
@@ -63,13 +67,15 @@ public final class Engine {
         this.nixEnv = new NixEnv(config);
         this.sandboxes = new SandboxManager(config, tools);
         this.preflight = new PreflightService(config, tools, nixEnv);
+        this.builtSystems = new BuiltSystems(config, tools, nixEnv);
+        this.nix = new NixService(config, nixEnv, sandboxes, builtSystems);
 
         this.profile = new SystemProfile(Path.of(config.systemProfile()), tools, nixEnv);
         this.audit = new AuditTrail(new AuditLog(Path.of(config.auditLog()), config.state().resolve("audit-head.json")),
                 () -> profile.current().orElse(null));
         Closures closures = new Closures(tools, nixEnv);
         Activation activation = new Activation(config, tools);
-        this.apply = new ApplyService(config, profile, closures, activation, new BuiltSystems(config.state()), audit);
+        this.apply = new ApplyService(config, profile, closures, activation, builtSystems, audit);
         BaselineService baselines = new BaselineService(config, profile, activation, tools);
         VerifyService verify = new VerifyService(config, profile, activation, baselines, apply, tools);
         GenerationsService generations = new GenerationsService(config, profile, closures, tools, nixEnv);
@@ -81,6 +87,8 @@ public final class Engine {
                 .register(SandboxRequest.Open.class, sandboxes::open)
                 .query(SandboxRequest.Mounts.class, (r, ctx) -> sandboxes.mounts(r))
                 .register(SandboxRequest.Close.class, sandboxes::close)
+                .register(NixRequest.Validate.class, nix::validate)
+                .register(NixRequest.Build.class, nix::build)
                 .register(SystemRequest.Baseline.class, baselines::take)
                 .register(SystemRequest.Apply.class, apply::apply)
                 .register(SystemRequest.Confirm.class, apply::confirm)
@@ -120,6 +128,11 @@ public final class Engine {
 
     public SandboxManager sandboxes() {
         return sandboxes;
+    }
+
+    /** The systems this engine built (GC roots); apply accepts only these or profile generations. */
+    public BuiltSystems builtSystems() {
+        return builtSystems;
     }
 
     public Operations operations() {

@@ -53,6 +53,18 @@ public final class OpContext {
         sink.send(new Event.Progress(id, phase, message, done, total));
     }
 
+    /**
+     * Sends an event of the operation's own kind (such as build progress), after the log lines
+     * logged before it.
+     */
+    public void event(Event event) {
+        if (event.id() != id || event.terminal()) {
+            throw new IllegalArgumentException("an operation may only send its own non-terminal events");
+        }
+        flush();
+        sink.send(event);
+    }
+
     public synchronized void log(String stream, String line) {
         if (batchStream != null && !batchStream.equals(stream)) {
             flushLocked();

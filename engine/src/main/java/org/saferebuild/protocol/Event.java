@@ -17,9 +17,10 @@ import java.util.List;
         @JsonSubTypes.Type(value = Event.Result.class, name = "result"),
         @JsonSubTypes.Type(value = Event.Failure.class, name = "error"),
         @JsonSubTypes.Type(value = Event.Notice.class, name = "notice"),
+        @JsonSubTypes.Type(NixEvent.class),
 })
 public sealed interface Event permits Event.Welcome, Event.Progress, Event.Log, Event.Result, Event.Failure,
-        Event.Notice {
+        Event.Notice, NixEvent {
 
     long id();
 

@@ -16,9 +16,10 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
         @JsonSubTypes.Type(value = Request.Preflight.class, name = "preflight"),
         @JsonSubTypes.Type(SandboxRequest.class),
         @JsonSubTypes.Type(SystemRequest.class),
+        @JsonSubTypes.Type(NixRequest.class),
 })
 public sealed interface Request permits Request.Hello, Request.Cancel, Request.Preflight, SandboxRequest,
-        SystemRequest {
+        SystemRequest, NixRequest {
 
     long id();
 

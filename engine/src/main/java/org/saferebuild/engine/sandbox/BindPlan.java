@@ -35,7 +35,9 @@ public record BindPlan(String name, String description, Map<String, String> env,
         @JsonProperty("symlink") SYMLINK,
         @JsonProperty("proc") PROC,
         @JsonProperty("sysfs") SYSFS,
-        @JsonProperty("tmpfs") TMPFS
+        @JsonProperty("tmpfs") TMPFS,
+        /** A new, private devpts instance: nix gives every builder a terminal through /dev/ptmx. */
+        @JsonProperty("devpts") DEVPTS
     }
 
     /**

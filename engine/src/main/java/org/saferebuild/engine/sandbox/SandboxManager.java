@@ -380,6 +380,10 @@ public final class SandboxManager {
                 case SYSFS -> fstabLine("sysfs", target, "sysfs",
                         (e.readOnly() ? "ro," : "") + "nosuid,nodev,noexec" + extra);
                 case TMPFS -> fstabLine("tmpfs", target, "tmpfs", "nosuid,nodev" + extra);
+                // newinstance: the sandbox's own ptys, not the host's terminals; /dev/ptmx finds
+                // the instance mounted at pts/ beside it (Linux 4.7 and later).
+                case DEVPTS -> fstabLine("devpts", target, "devpts",
+                        "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620" + extra);
                 default -> throw new IllegalStateException(e.type().toString());
             });
         }
