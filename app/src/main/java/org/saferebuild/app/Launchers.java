@@ -5,11 +5,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.saferebuild.app.launch.DirectLauncher;
-import org.saferebuild.app.launch.EngineLauncher;
-import org.saferebuild.app.launch.LaunchException;
 
-/** Chooses how to start the engine for this process. */
+/**
+ * The engine's command line from this app's class path (tests, the benchmark). How the app itself
+ * starts the engine is {@link org.saferebuild.app.launch.EngineLaunchers#choose}.
+ */
 public final class Launchers {
     private Launchers() {
     }
@@ -31,19 +31,6 @@ public final class Launchers {
             cmd.add(engineConfig.toString());
         }
         return cmd;
-    }
-
-    /** The launcher for this process: direct when the app already runs as root (the demo, CI). */
-    public static EngineLauncher choose(AppSettings settings, Path engineLog) {
-        if (euid() == 0) {
-            return new DirectLauncher(engineCommand(settings.engineConfig()), engineLog.toFile());
-        }
-        return () -> {
-            throw new LaunchException("The app runs as uid " + euid() + " and this build starts the engine only"
-                    + " when the app itself runs as root.",
-                    "Start the app as root for the demo (script/demo does this), or install the pkexec launcher.",
-                    null);
-        };
     }
 
     /** The effective uid of this process, from /proc/self/status (no native code needed). */

@@ -24,6 +24,20 @@ import javafx.scene.layout.VBox;
 import org.kordamp.ikonli.feather.Feather;
 import org.kordamp.ikonli.javafx.FontIcon;
 import org.saferebuild.app.checklist.ChecklistView;
+import org.saferebuild.app.generations.GenerationsView;
+import org.saferebuild.app.generations.GenerationsViewModel;
+import org.saferebuild.app.history.HistoryView;
+import org.saferebuild.app.history.HistoryViewModel;
+import org.saferebuild.app.step.apply.ApplyView;
+import org.saferebuild.app.step.apply.ApplyViewModel;
+import org.saferebuild.app.step.build.BuildView;
+import org.saferebuild.app.step.build.BuildViewModel;
+import org.saferebuild.app.step.inspect.InspectView;
+import org.saferebuild.app.step.inspect.InspectViewModel;
+import org.saferebuild.app.step.signoff.SignoffView;
+import org.saferebuild.app.step.signoff.SignoffViewModel;
+import org.saferebuild.app.step.verify.VerifyView;
+import org.saferebuild.app.step.verify.VerifyViewModel;
 import org.saferebuild.app.step.isolate.IsolateView;
 import org.saferebuild.app.step.isolate.IsolateViewModel;
 import org.saferebuild.app.step.target.TargetView;
@@ -44,19 +58,54 @@ public final class MainWindow extends BorderPane {
     private final StackPane center = new StackPane();
     private final WizardView wizardView;
     private final List<Step> steps = new ArrayList<>();
+    private final GenerationsViewModel generations;
+    private final HistoryViewModel history;
+    private Node generationsPage;
+    private Node historyPage;
 
     public MainWindow(AppContext ctx) {
         this.ctx = ctx;
         TargetViewModel target = new TargetViewModel(ctx);
         IsolateViewModel isolate = new IsolateViewModel(ctx);
+        BuildViewModel build = new BuildViewModel(ctx);
+        InspectViewModel inspect = new InspectViewModel(ctx);
+        SignoffViewModel signoff = new SignoffViewModel(ctx, operatorName(ctx.client().welcome()));
+        ApplyViewModel apply = new ApplyViewModel(ctx);
+        VerifyViewModel verify = new VerifyViewModel(ctx);
+        generations = new GenerationsViewModel(ctx);
+        history = new HistoryViewModel(ctx);
         steps.add(new Step(target, () -> WizardView.scroll(new TargetView(target))));
         steps.add(new Step(isolate, () -> new IsolateView(isolate)));
+        steps.add(new Step(build, () -> new BuildView(build, ctx.opener())));
+        steps.add(new Step(inspect, () -> new InspectView(inspect)));
+        steps.add(new Step(signoff, () -> WizardView.scroll(new SignoffView(signoff, ctx.checklist()))));
+        steps.add(new Step(apply, () -> new ApplyView(apply, ctx.opener())));
+        steps.add(new Step(verify, () -> WizardView.scroll(new VerifyView(verify))));
         flow = new WizardFlow(steps.stream().map(Step::model).toList());
         wizardView = new WizardView(flow, steps);
         createView();
         // Changing the target sends the operator back to the first step that depends on it.
         ctx.session().targetChangesProperty().addListener((o, a, b) -> flow.returnTo(0));
         flow.steps().get(0).entered();
+        // The rollback target is evidence too: read the generations once at start.
+        generations.refresh();
+    }
+
+    /** Opens the Generations page (one-click rollback), from any screen. */
+    public void showGenerations() {
+        if (generationsPage == null) {
+            generationsPage = new GenerationsView(generations);
+        }
+        generations.refresh();
+        showPage(generationsPage);
+    }
+
+    public void showHistory() {
+        if (historyPage == null) {
+            historyPage = new HistoryView(history, ctx.opener());
+        }
+        history.refresh();
+        showPage(historyPage);
     }
 
     public WizardFlow flow() {
@@ -96,11 +145,23 @@ public final class MainWindow extends BorderPane {
         dark.selectedProperty().addListener((o, a, b) -> Application.setUserAgentStylesheet(b
                 ? new PrimerDark().getUserAgentStylesheet() : new PrimerLight().getUserAgentStylesheet()));
 
+        Button gens = new Button("_Generations", new FontIcon(Feather.ROTATE_CCW));
+        gens.setTooltip(new Tooltip("Every generation, and one-click rollback to any of them"));
+        gens.setId("open-generations");
+        gens.setOnAction(e -> showGenerations());
+        Button hist = new Button("_History", new FontIcon(Feather.BOOK_OPEN));
+        hist.setId("open-history");
+        hist.setOnAction(e -> showHistory());
+
         Region grow = new Region();
         HBox.setHgrow(grow, Priority.ALWAYS);
         HBox header = new HBox(14, app, new Separator(javafx.geometry.Orientation.VERTICAL), target, grow,
-                engine, dark);
+                gens, hist, engine, dark);
         header.setAlignment(Pos.CENTER_LEFT);
+        for (javafx.scene.control.Control c : new javafx.scene.control.Control[] {app, gens, hist, engine, dark}) {
+            c.setMinWidth(Region.USE_PREF_SIZE);
+        }
+        target.setMinWidth(0);
         header.setPadding(new Insets(10, 16, 10, 16));
         header.getStyleClass().add("app-header");
         setTop(header);

@@ -69,7 +69,10 @@ public final class SafeRebuildApp extends Application {
 
         background.execute(() -> {
             try {
-                EngineClient c = EngineClient.connect(Launchers.choose(settings, engineLog), Duration.ofSeconds(60));
+                // Direct when the app runs as root (the demo, CI), else pkexec, else sudo -n (issue 6).
+                var choice = org.saferebuild.app.launch.EngineLaunchers.choose(settings.engineConfig(),
+                        engineLog.toFile());
+                EngineClient c = EngineClient.connect(choice.launcher(), Duration.ofSeconds(120));
                 Platform.runLater(() -> showWizard(stage, scene, settings, c, home));
             } catch (Exception e) {
                 Event.Failure f = Problems.of(e);

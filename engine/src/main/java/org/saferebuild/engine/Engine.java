@@ -11,6 +11,7 @@ import org.saferebuild.engine.audit.AuditLog;
 import org.saferebuild.engine.audit.AuditService;
 import org.saferebuild.engine.audit.AuditTrail;
 import org.saferebuild.engine.build.BuiltSystems;
+import org.saferebuild.engine.inspect.InspectService;
 import org.saferebuild.engine.build.NixService;
 import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.preflight.PreflightService;
@@ -27,6 +28,7 @@ import org.saferebuild.engine.system.SystemProfile;
 import org.saferebuild.engine.system.VerifyService;
 import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.Event;
+import org.saferebuild.protocol.InspectRequest;
 import org.saferebuild.protocol.NixRequest;
 import org.saferebuild.protocol.Protocol;
 import org.saferebuild.protocol.Request;
@@ -51,6 +53,7 @@ public final class Engine {
     private final SystemProfile profile;
     private final AuditTrail audit;
     private final ApplyService apply;
+    private final InspectService inspect;
     private final BuiltSystems builtSystems;
     private final NixService nix;
     private final Operations operations = new Operations();
@@ -67,7 +70,8 @@ public final class Engine {
         this.nixEnv = new NixEnv(config);
         this.sandboxes = new SandboxManager(config, tools);
         this.preflight = new PreflightService(config, tools, nixEnv);
-        this.builtSystems = new BuiltSystems(config, tools, nixEnv);
+        this.inspect = new InspectService(config, tools, nixEnv);
+        this.builtSystems = new org.saferebuild.engine.build.BuiltSystems(config, tools, nixEnv);
         this.nix = new NixService(config, nixEnv, sandboxes, builtSystems);
 
         this.profile = new SystemProfile(Path.of(config.systemProfile()), tools, nixEnv);
@@ -100,7 +104,9 @@ public final class Engine {
                 .register(SystemRequest.Rollback.class, apply::rollback)
                 .query(SystemRequest.Signoff.class, audits::signoff) // the sign-off writes its own line
                 .query(SystemRequest.AuditRead.class, audits::read)
-                .query(SystemRequest.AuditVerify.class, audits::verify);
+                .query(SystemRequest.AuditVerify.class, audits::verify)
+                .query(InspectRequest.Inspect.class, inspect::inspect)
+                .query(InspectRequest.Compare.class, inspect::compare);
     }
 
     /** Creates the state directory and removes what a killed engine left behind. */
@@ -130,8 +136,13 @@ public final class Engine {
         return sandboxes;
     }
 
+    /** Inspect and compare systems; apply and rollback use {@link InspectService#compare}. */
+    public InspectService inspect() {
+        return inspect;
+    }
+
     /** The systems this engine built (GC roots); apply accepts only these or profile generations. */
-    public BuiltSystems builtSystems() {
+    public org.saferebuild.engine.build.BuiltSystems builtSystems() {
         return builtSystems;
     }
 

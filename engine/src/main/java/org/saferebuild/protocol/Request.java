@@ -16,10 +16,11 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
         @JsonSubTypes.Type(value = Request.Preflight.class, name = "preflight"),
         @JsonSubTypes.Type(SandboxRequest.class),
         @JsonSubTypes.Type(SystemRequest.class),
+        @JsonSubTypes.Type(InspectRequest.class),
         @JsonSubTypes.Type(NixRequest.class),
 })
 public sealed interface Request permits Request.Hello, Request.Cancel, Request.Preflight, SandboxRequest,
-        SystemRequest, NixRequest {
+        SystemRequest, InspectRequest, NixRequest {
 
     long id();
 

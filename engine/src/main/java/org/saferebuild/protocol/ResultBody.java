@@ -10,10 +10,11 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
         @JsonSubTypes.Type(value = PreflightReport.class, name = "preflight"),
         @JsonSubTypes.Type(SandboxResult.class),
         @JsonSubTypes.Type(SystemResult.class),
+        @JsonSubTypes.Type(InspectResult.class),
         @JsonSubTypes.Type(NixResult.class),
 })
 public sealed interface ResultBody permits ResultBody.Ack, PreflightReport, SandboxResult,
-        SystemResult, NixResult {
+        SystemResult, InspectResult, NixResult {
 
     /** A request that has nothing to report beyond having been done. */
     record Ack(String message) implements ResultBody {

@@ -61,17 +61,10 @@ public final class EngineClient implements AutoCloseable {
             client.lastSentId = welcome.id();
             return client;
         } catch (IOException e) {
-            String exit = "";
-            try {
-                if (launched.process().waitFor(2, TimeUnit.SECONDS)) {
-                    exit = " It exited with status " + launched.process().exitValue() + ".";
-                }
-            } catch (InterruptedException ie) {
-                Thread.currentThread().interrupt();
-            }
+            // The engine ended before answering: say why (pkexec refused, sudo needs a password, …).
+            LaunchException why = launched.whyEnded(Duration.ofSeconds(3));
             launched.process().destroy();
-            throw new LaunchException("The engine did not answer the handshake: " + e.getMessage() + "." + exit,
-                    "Look at the engine log; started as: " + String.join(" ", launched.command()), e);
+            throw why;
         }
     }
 

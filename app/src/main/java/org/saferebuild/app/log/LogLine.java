@@ -17,6 +17,10 @@ public record LogLine(String text, Level level) {
     public static Level classify(String text) {
         // Cheap pre-checks: most build lines mention neither, and regexes on a million lines add up.
         String lower = text.length() > 400 ? text.substring(0, 400).toLowerCase() : text.toLowerCase();
+        // nix prefixes what it only warns about: "warning: error: SQLite database … is busy" is a warning.
+        if (lower.startsWith("warning:")) {
+            return Level.WARNING;
+        }
         if ((lower.contains("error") || lower.contains("fatal") || lower.contains("failed"))
                 && ERROR.matcher(lower).find()) {
             return Level.ERROR;

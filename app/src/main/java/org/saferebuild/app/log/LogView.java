@@ -88,7 +88,7 @@ public final class LogView extends VBox {
         follow.setTooltip(new Tooltip("Keep the newest line in view"));
         search.setPromptText("Search the log (Enter: next)");
         search.setId("log-search");
-        search.setPrefColumnCount(22);
+        search.setPrefColumnCount(16);
         Button next = new Button(null, new FontIcon(Feather.CHEVRON_DOWN));
         next.setTooltip(new Tooltip("Next match"));
         next.setOnAction(e -> find(true));
@@ -113,6 +113,10 @@ public final class LogView extends VBox {
         HBox bar = new HBox(6, new FontIcon(Feather.SEARCH), search, prev, next, searchStatus, grow, counts, follow,
                 openFull);
         bar.setAlignment(Pos.CENTER_LEFT);
+        for (javafx.scene.control.Control c : new javafx.scene.control.Control[] {follow, openFull, counts, prev, next}) {
+            c.setMinWidth(Region.USE_PREF_SIZE);
+        }
+        search.setMinWidth(120);
         bar.setPadding(new Insets(0, 0, 6, 0));
         getChildren().addAll(bar, scroll);
     }

@@ -83,6 +83,7 @@ public final class Ui {
     /** A VBox that shows whatever node the value maps to (null: nothing). */
     public static <T> VBox slot(ObservableValue<T> value, java.util.function.Function<T, Node> render) {
         VBox box = new VBox();
+        box.setMinHeight(javafx.scene.layout.Region.USE_PREF_SIZE);
         Runnable update = () -> {
             T v = value.getValue();
             box.getChildren().setAll(v == null ? new Node[0] : new Node[] {render.apply(v)});
@@ -90,6 +91,14 @@ public final class Ui {
         value.addListener((o, a, b) -> update.run());
         update.run();
         return box;
+    }
+
+    /** "firefox-121.0" for "/nix/store/<hash>-firefox-121.0": what the operator recognises. */
+    public static String storeName(String path) {
+        if (path != null && path.startsWith("/nix/store/") && path.length() > 44) {
+            return path.substring(44);
+        }
+        return path;
     }
 
     public static void grow(Node n) {

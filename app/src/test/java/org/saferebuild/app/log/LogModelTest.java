@@ -58,6 +58,8 @@ class LogModelTest {
         assertThat(LogLine.classify("builder for '/nix/store/abc-x.drv' failed with exit code 1"))
                 .isEqualTo(LogLine.Level.ERROR);
         assertThat(LogLine.classify("warning: Git tree '/etc/nixos' is dirty")).isEqualTo(LogLine.Level.WARNING);
+        assertThat(LogLine.classify("warning: error: SQLite database '/nix/var/nix/db/db.sqlite' is busy"))
+                .isEqualTo(LogLine.Level.WARNING);
         assertThat(LogLine.classify("building '/nix/store/abc-terror-1.0.drv'")).isEqualTo(LogLine.Level.NORMAL);
         assertThat(LogLine.classify("installing stderror-helpers")).isEqualTo(LogLine.Level.NORMAL);
         assertThat(LogLine.classify("copying path '/nix/store/x-forewarn-2'")).isEqualTo(LogLine.Level.NORMAL);

@@ -134,10 +134,29 @@ public final class WizardHarness implements AutoCloseable {
         return WaitForAsyncUtils.asyncFx(c).get(20, TimeUnit.SECONDS);
     }
 
-    public void click(String id) throws TimeoutException {
+    public void click(String id) throws Exception {
         Node n = node(id);
+        reveal(n);
         waitFor("#" + id + " to be enabled", Duration.ofSeconds(10), () -> !n.isDisabled());
         robot.clickOn(n);
+    }
+
+    /** Scrolls the enclosing scroll pane so the operator can see {@code n}, as they would with the wheel. */
+    public void reveal(Node n) throws Exception {
+        onFx(() -> {
+            for (Node p = n.getParent(); p != null; p = p.getParent()) {
+                if (p instanceof javafx.scene.control.ScrollPane sp) {
+                    double h = sp.getContent().getBoundsInLocal().getHeight();
+                    double y = sp.getContent().sceneToLocal(n.localToScene(0, 0)).getY();
+                    double view = sp.getViewportBounds().getHeight();
+                    sp.setVvalue(h <= view ? 0 : Math.max(0, Math.min(1, (y - view / 2) / (h - view))));
+                    sp.layout();
+                    break;
+                }
+            }
+            return null;
+        });
+        WaitForAsyncUtils.waitForFxEvents();
     }
 
     /** Saves what the window shows as a PNG (for docs/screenshots), at the screen's scale. */

@@ -1,0 +1,77 @@
+package org.saferebuild.app.step.verify;
+
+import atlantafx.base.theme.Styles;
+import javafx.scene.Node;
+import javafx.scene.control.Button;
+import javafx.scene.control.Label;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.VBox;
+import org.kordamp.ikonli.feather.Feather;
+import org.kordamp.ikonli.javafx.FontIcon;
+import org.saferebuild.app.ui.Ui;
+import org.saferebuild.protocol.SystemResult;
+
+/** The Verify screen: the verdict, every check with its status, then services, logs and journal. */
+public final class VerifyView extends VBox {
+    public VerifyView(VerifyViewModel model) {
+        setSpacing(8);
+        Button again = new Button("_Verify again", new FontIcon(Feather.REFRESH_CW));
+        again.setId("verify-again");
+        again.disableProperty().bind(model.busyProperty());
+        again.setOnAction(e -> model.verify());
+        getChildren().addAll(Ui.header("Verify the activation", model.runbookStep(),
+                        "The engine looks at the live system: the watched services' states against the baseline, "
+                                + "units that failed since, the tails of the watched logs and this boot's journal. "
+                                + "A check that cannot run here is shown as not run, never as passed."),
+                again, Ui.slot(model.failureProperty(), f -> Ui.failure("Verification could not run", f, null)),
+                Ui.slot(model.reportProperty(), VerifyView::report));
+    }
+
+    private static Node report(SystemResult.VerifyReport r) {
+        VBox box = new VBox(6);
+        box.setId("verify-report");
+        String style = switch (r.verdict()) {
+            case PASS -> Styles.SUCCESS;
+            case FAIL -> Styles.DANGER;
+            case INCOMPLETE -> Styles.WARNING;
+        };
+        box.getChildren().add(Ui.info(switch (r.verdict()) {
+            case PASS -> "Verified";
+            case FAIL -> "Something is wrong";
+            case INCOMPLETE -> "Partly verified: some checks could not run here";
+        }, r.summary(), r.verdict() == SystemResult.Verdict.PASS ? Feather.CHECK_CIRCLE : Feather.ALERT_TRIANGLE,
+                style));
+        for (SystemResult.Check c : r.checks()) {
+            FontIcon icon = switch (c.status()) {
+                case PASS -> Ui.icon(Feather.CHECK_CIRCLE, Styles.SUCCESS);
+                case FAIL -> Ui.icon(Feather.X_CIRCLE, Styles.DANGER);
+                case WARN -> Ui.icon(Feather.ALERT_TRIANGLE, Styles.WARNING);
+                case NOT_RUN -> Ui.icon(Feather.MINUS_CIRCLE, Styles.TEXT_MUTED);
+                case INFO -> Ui.icon(Feather.INFO, null);
+            };
+            Label name = new Label(c.name() + (c.status() == SystemResult.CheckStatus.NOT_RUN ? " (not run)" : ""));
+            name.getStyleClass().add(Styles.TEXT_BOLD);
+            name.setMinWidth(230);
+            name.setPrefWidth(230);
+            name.setWrapText(true);
+            Label detail = Ui.wrap(c.detail() + (c.fix() == null ? "" : "\nWhat to do: " + c.fix()));
+            box.getChildren().add(new HBox(10, icon, name, detail));
+        }
+        if (r.logs() != null) {
+            for (SystemResult.LogTail t : r.logs()) {
+                Label head = Ui.section(java.nio.file.Path.of(t.file()).getFileName() + " — " + t.newLines().size()
+                        + " new line" + (t.newLines().size() == 1 ? "" : "s") + " since the baseline");
+                head.setTooltip(new javafx.scene.control.Tooltip(t.file()));
+                box.getChildren().add(head);
+                Label lines = Ui.muted(String.join("\n", t.newLines().isEmpty() ? t.tail() : t.newLines()));
+                lines.getStyleClass().add("mono");
+                box.getChildren().add(lines);
+            }
+        }
+        if (r.journalMatches() != null && !r.journalMatches().isEmpty()) {
+            box.getChildren().add(Ui.section("Journal matches"));
+            box.getChildren().add(Ui.muted(String.join("\n", r.journalMatches())));
+        }
+        return box;
+    }
+}

@@ -1,0 +1,249 @@
+package org.saferebuild.app.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import javafx.scene.Node;
+import javafx.scene.control.Button;
+import javafx.scene.control.CheckBox;
+import javafx.scene.control.ComboBox;
+import javafx.scene.control.Label;
+import javafx.scene.control.ListView;
+import javafx.scene.control.RadioButton;
+import javafx.scene.control.TableView;
+import javafx.scene.layout.FlowPane;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.saferebuild.app.log.LogView;
+import org.saferebuild.app.testing.WizardHarness;
+import org.saferebuild.demo.DemoSystem;
+import org.saferebuild.protocol.InspectResult;
+import org.saferebuild.protocol.SystemResult;
+
+/**
+ * The whole wizard on the demo system with the real engine, as an operator walks it: build the
+ * "update" variant, inspect it, sign off, apply in test mode and keep it, verify, then roll back
+ * to generation 1 from Generations. And the error paths: a broken variant, a refused rollback.
+ */
+@Tag("display")
+@Tag("root")
+@Tag("nix")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class WholeRunbookTest {
+    static Path base;
+    static DemoSystem demo;
+
+    @BeforeAll
+    static void installDemo() throws Exception {
+        base = WizardHarness.privateBase();
+        demo = WizardHarness.installDemo(base);
+    }
+
+    @AfterAll
+    static void noMountsLeft() throws Exception {
+        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(base.toString());
+    }
+
+    @Test
+    @Order(1)
+    void buildInspectSignOffApplyInTestModeKeepVerifyAndRollBackToGenerationOne() throws Exception {
+        try (WizardHarness w = WizardHarness.start(base, demo)) {
+            chooseTarget(w, DemoSystem.Variant.UPDATE);
+            Button next = w.node("wizard-next");
+            w.robot().clickOn(next);
+
+            // Isolate: the sandbox opens by itself on arrival.
+            w.waitFor("the sandbox to open", Duration.ofSeconds(60), () -> !next.isDisabled());
+            w.robot().clickOn(next);
+
+            // Build: validation runs on arrival, then the operator builds.
+            Label status = w.node("build-status");
+            w.waitFor("validation", Duration.ofMinutes(3), () -> status.getText().startsWith("Valid: "));
+            w.screenshot("03-build-validated");
+            w.click("build-start");
+            Label counts = w.node("build-counts");
+            w.waitFor("the build to finish", Duration.ofMinutes(5), () -> status.getText().startsWith("Built /nix/store/"));
+            assertThat(counts.getText()).matches("(\\d+) of \\1 derivations built · 0 running");
+            LogView log = w.node("build-log");
+            assertThat(w.onFx(() -> log.linesInView())).isGreaterThan(0);
+            Label logCounts = w.node("log-counts");
+            assertThat(logCounts.getText()).matches("[\\d,]+ lines · 0 errors · \\d+ warnings")
+                    .doesNotStartWith("0 lines");
+            w.screenshot("04-build");
+            w.robot().clickOn(next);
+
+            // Inspect: the chakra services are in the built system; the translator would restart.
+            w.waitFor("the comparison", Duration.ofMinutes(2),
+                    () -> w.robot().lookup("#inspect-summary").tryQuery().isPresent());
+            FlowPane watched = w.node("watched-services");
+            String chips = w.onFx(() -> watched.getChildren().stream().map(n -> ((Label) n).getText())
+                    .reduce("", (a, b) -> a + "|" + b));
+            assertThat(chips).contains("muladhara-chakra.service", "field-translator.service").doesNotContain("missing");
+            TableView<InspectResult.Unit> units = w.node("units-table");
+            assertThat(w.onFx(() -> units.getItems().stream().map(InspectResult.Unit::name).toList()))
+                    .contains("muladhara-chakra.service", "field-translator.service");
+            TableView<InspectResult.UnitAction> actions = w.node("unit-actions");
+            assertThat(w.onFx(() -> actions.getItems().stream().map(a -> a.action() + " " + a.unit()).toList()))
+                    .contains("RESTART field-translator.service", "START svadhisthana-chakra.service",
+                            "STOP field-beacon.service", "RELOAD dbus.service");
+            w.screenshot("05-inspect");
+            w.click("theme-toggle");
+            w.screenshot("05-inspect-dark");
+            w.click("theme-toggle");
+            w.robot().clickOn(next);
+
+            // Sign off: Apply stays out of reach until the checklist is signed.
+            Button sign = w.node("signoff-sign");
+            w.waitFor("the baseline and the rollback target", Duration.ofMinutes(1),
+                    () -> w.window().flow().steps().get(4).busyProperty().get() == false
+                            && ((Label) w.robot().lookup("#signoff-status").query()).getText().startsWith("Evidence"));
+            assertThat(sign.isDisabled()).as("sign-off needs the maintenance-window tick").isTrue();
+            assertThat(next.isDisabled()).isTrue();
+            w.robot().clickOn(w.robot().lookup(".list-cell").match(n -> n instanceof javafx.scene.control.ListCell<?> c
+                    && c.getIndex() == 5 && c.getItem() != null).<Node>query());
+            assertThat(w.window().flow().currentProperty().get().title()).isEqualTo("Sign off");
+            w.click("check-window");
+            w.waitFor("every item green", Duration.ofSeconds(10), () -> !sign.isDisabled());
+            w.screenshot("06-signoff");
+            w.robot().clickOn(sign);
+            Label signStatus = w.node("signoff-status");
+            w.waitFor("the engine to record the sign-off", Duration.ofSeconds(30),
+                    () -> signStatus.getText().startsWith("Signed off by "));
+            assertThat(signStatus.getText()).contains("OS user root", "audit line");
+            w.robot().clickOn(next);
+
+            // Apply in test mode, then keep it.
+            RadioButton test = w.node("mode-test");
+            w.robot().clickOn(test);
+            Button apply = w.node("apply-button");
+            assertThat(apply.getText().replace("_", "")).isEqualTo("Test the new configuration until reboot");
+            w.robot().clickOn(apply);
+            Label countdown = w.node("apply-countdown");
+            w.waitFor("the confirm-or-revert countdown", Duration.ofMinutes(2), () -> countdown.getText().matches("\\d:\\d\\d")
+                    && countdown.isVisible());
+            String running = Files.readSymbolicLink(demo.currentSystem()).toString();
+            assertThat(running).contains("nixos-system-BearsiMac").isNotEqualTo(demo.generation1());
+            w.screenshot("07-apply-countdown");
+            w.click("apply-keep");
+            Label applyStatus = w.node("apply-status");
+            w.waitFor("the confirmation", Duration.ofSeconds(30), () -> applyStatus.getText().startsWith("Confirmed"));
+            w.robot().clickOn(next);
+
+            // Verify: says plainly which checks could not run without systemd.
+            w.waitFor("the verification report", Duration.ofMinutes(1),
+                    () -> w.robot().lookup("#verify-report").tryQuery().isPresent());
+            w.screenshot("08-verify");
+
+            // Generations: roll back to generation 1 and see it current and running.
+            w.click("open-generations");
+            TableView<SystemResult.Generation> gens = w.node("generations-table");
+            w.waitFor("the generations", Duration.ofSeconds(30), () -> !gens.getItems().isEmpty());
+            selectGeneration(w, gens, 1);
+            w.click("rollback-propose");
+            w.waitFor("the comparison before the rollback", Duration.ofSeconds(60),
+                    () -> w.robot().lookup("#rollback-preview").tryQuery().isPresent());
+            Button confirm = w.node("rollback-confirm");
+            assertThat(confirm.getText().replace("_", "")).isEqualTo("Switch to generation 1 now");
+            w.screenshot("09-generations-rollback");
+            w.robot().clickOn(confirm);
+            w.waitFor("generation 1 to be current and running", Duration.ofSeconds(60), () -> gens.getItems().stream()
+                    .anyMatch(g -> g.number() == 1 && g.current() && g.running()));
+            assertThat(Files.readSymbolicLink(demo.currentSystem()).toString()).isEqualTo(demo.generation1());
+            w.screenshot("10-generations-after");
+
+            w.click("open-history");
+            TableView<SystemResult.AuditLine> audit = w.node("audit-table");
+            w.waitFor("the audit trail", Duration.ofSeconds(30), () -> !audit.getItems().isEmpty());
+            assertThat(w.onFx(() -> audit.getItems().stream().map(SystemResult.AuditLine::text).toList()))
+                    .anyMatch(t -> t.contains("signoff")).anyMatch(t -> t.contains("rollback"));
+            w.click("history-export");
+            Label hs = w.node("history-status");
+            w.waitFor("the change record", Duration.ofSeconds(10), () -> hs.getText().startsWith("This run's change record"));
+            Path record = Path.of(hs.getText().replace("This run's change record is ", "").replaceAll("\\.$", ""));
+            assertThat(Files.readString(record)).contains("Signed off by: ", "| Off-hours or maintenance window if possible | yes |",
+                    "restart `field-translator.service`");
+            w.screenshot("11-history");
+        }
+    }
+
+    @Test
+    @Order(2)
+    void aBrokenVariantShowsTheErrorWithFileAndLine() throws Exception {
+        try (WizardHarness w = WizardHarness.start(base, demo)) {
+            chooseTarget(w, DemoSystem.Variant.EVAL_ERROR);
+            Button next = w.node("wizard-next");
+            w.robot().clickOn(next);
+            w.waitFor("the sandbox to open", Duration.ofSeconds(60), () -> !next.isDisabled());
+            w.robot().clickOn(next);
+            w.waitFor("the evaluation error", Duration.ofMinutes(2),
+                    () -> w.robot().lookup("#failure").tryQuery().isPresent());
+            Node failure = w.robot().lookup("#failure").query();
+            String text = w.onFx(() -> ((atlantafx.base.controls.Message) failure).getDescription());
+            assertThat(text).contains("chakraFrequency").containsPattern("chakra-tuning\\.nix:13")
+                    .contains("What to do: ");
+            Button build = w.node("build-start");
+            assertThat(build.isDisabled()).isTrue();
+            assertThat(next.isDisabled()).isTrue();
+            w.screenshot("12-build-eval-error");
+        }
+    }
+
+    @Test
+    @Order(3)
+    void aRefusedRollbackShowsWhy() throws Exception {
+        // A generation whose system is gone from the store (as after a garbage collection).
+        Path gone = demo.systemProfile().resolveSibling("system-7-link");
+        Files.createSymbolicLink(gone, Path.of("/nix/store/0000000000000000000000000000000a-nixos-system-BearsiMac-gone"));
+        String runningBefore = Files.readSymbolicLink(demo.currentSystem()).toString();
+        try (WizardHarness w = WizardHarness.start(base, demo)) {
+            w.click("open-generations");
+            TableView<SystemResult.Generation> gens = w.node("generations-table");
+            w.waitFor("generation 7", Duration.ofSeconds(30), () -> gens.getItems().stream().anyMatch(g -> g.number() == 7));
+            selectGeneration(w, gens, 7);
+            w.click("rollback-propose");
+            Button confirm = w.node("rollback-confirm");
+            w.waitFor("the proposal to settle", Duration.ofSeconds(60), () -> !confirm.isDisabled());
+            w.robot().clickOn(confirm);
+            w.waitFor("the refusal", Duration.ofSeconds(60), () -> w.robot().lookup("#failure").tryQuery().isPresent());
+            String text = w.onFx(() -> ((atlantafx.base.controls.Message) w.robot().lookup("#failure").query())
+                    .getDescription());
+            assertThat(text).contains("generation 7").contains("What to do: ");
+            Label status = w.node("generations-status");
+            assertThat(status.getText()).isEqualTo("The rollback to generation 7 was refused; nothing changed.");
+            assertThat(Files.readSymbolicLink(demo.currentSystem()).toString()).isEqualTo(runningBefore);
+            w.screenshot("13-generations-refused");
+        } finally {
+            Files.delete(gone);
+        }
+    }
+
+    static void chooseTarget(WizardHarness w, DemoSystem.Variant v) throws Exception {
+        ComboBox<String> dir = w.node("config-dir");
+        String wanted = demo.configDir(v).toString();
+        w.onFx(() -> {
+            dir.setValue(wanted);
+            return null;
+        });
+        ComboBox<String> host = w.node("host");
+        Label status = w.node("preflight-status");
+        w.waitFor("the preflight of " + v, Duration.ofSeconds(90), () -> host.getItems().contains("BearsiMac")
+                && status.getText().equals("Everything the runbook needs is in place."));
+        Label header = w.node("header-target");
+        w.waitFor("the header to name " + wanted, Duration.ofSeconds(10), () -> header.getText().startsWith(wanted));
+    }
+
+    static void selectGeneration(WizardHarness w, TableView<SystemResult.Generation> t, int n) throws Exception {
+        w.onFx(() -> {
+            t.getItems().stream().filter(g -> g.number() == n).findFirst()
+                    .ifPresent(g -> t.getSelectionModel().select(g));
+            return null;
+        });
+    }
+}
