@@ -114,8 +114,13 @@ public final class Engine {
         WorkDirs.ensurePrivateDir(config.state());
         WorkDirs.ensurePrivateDir(nixEnv.home());
         // Never follow a link on the engine's own paths (issue 6): GC roots and the audit log's directory too.
+        // The audit directory is checked here only if it exists; the first record creates it the same
+        // way (AuditLog), so starting an engine never creates /var/log/safe-rebuild by itself.
         WorkDirs.ensurePrivateDir(config.state().resolve("gcroots"));
-        WorkDirs.ensurePrivateDir(java.nio.file.Path.of(config.auditLog()).getParent());
+        Path auditDir = Path.of(config.auditLog()).getParent();
+        if (java.nio.file.Files.exists(auditDir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            WorkDirs.ensurePrivateDir(auditDir);
+        }
         sandboxes.sweepStale();
         apply.resume();
     }
