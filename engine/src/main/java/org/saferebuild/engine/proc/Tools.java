@@ -27,6 +27,7 @@ public final class Tools {
     public static final List<String> KNOWN = List.of(
             "unshare", "nsenter", "chroot", "mount", "umount", "cat", "true", "env",
             "nix", "nix-store", "nix-env", "nix-instantiate", "nix-build",
+            "setsid", "setpriv", "git",
             "systemctl", "systemd-run", "journalctl");
 
     private final List<String> dirs;
@@ -80,6 +81,8 @@ public final class Tools {
             case "chroot", "cat", "true", "env" -> "Install coreutils.";
             case "nix", "nix-store", "nix-env", "nix-instantiate", "nix-build" ->
                     "Install Nix (on Debian: apt-get install nix-bin); on NixOS check /run/current-system/sw/bin.";
+            case "setsid", "setpriv" -> "Install util-linux.";
+            case "git" -> "Install git; without it the configuration backup records no commit.";
             case "systemctl", "systemd-run", "journalctl" ->
                     "These come with systemd; without them the related checks are reported as not run.";
             default -> "Install the package that provides " + name + ".";
