@@ -70,9 +70,9 @@ public final class Engine {
         this.nixEnv = new NixEnv(config);
         this.sandboxes = new SandboxManager(config, tools);
         this.preflight = new PreflightService(config, tools, nixEnv);
-        this.inspect = new InspectService(config, tools, nixEnv);
         this.builtSystems = new org.saferebuild.engine.build.BuiltSystems(config, tools, nixEnv);
         this.nix = new NixService(config, nixEnv, sandboxes, builtSystems);
+        this.inspect = new InspectService(config, tools, nixEnv, builtSystems);
 
         this.profile = new SystemProfile(Path.of(config.systemProfile()), tools, nixEnv);
         this.audit = new AuditTrail(new AuditLog(Path.of(config.auditLog()), config.state().resolve("audit-head.json")),

@@ -68,6 +68,9 @@ final class ActivationPlan {
             if (unit.contains("@.")) {
                 continue; // a template never runs itself; its instances are listed
             }
+            if (isAlias(from, unit) || isAlias(to, unit)) {
+                continue; // systemd acts on the unit an alias names, under that name
+            }
             Optional<UnitScan.UnitFile> of = from.file(unit).filter(f -> !f.masked() && f.file() != null);
             Optional<UnitScan.UnitFile> nf = to.file(unit).filter(f -> !f.masked() && f.file() != null);
             String type = UnitScan.typeOf(unit);
@@ -133,8 +136,9 @@ final class ActivationPlan {
         return new Plan(Source.UNIT_FILES, "Computed from the unit files of both systems, the way"
                 + " switch-to-configuration decides" + (why == null ? "" : " (" + why + ")")
                 + ": new units that a target wants start, removed units stop, changed units restart, or reload for"
-                + " mount units, dbus and X-ReloadIfChanged, or stay running for X-RestartIfChanged=false;"
-                + " units that nothing wants are assumed not to be running.", actions, List.of());
+                + " mount units, dbus and X-ReloadIfChanged, or stay running for X-RestartIfChanged=false."
+                + " Which units run is not known this way: units that nothing in the system wants are listed"
+                + " \"if it is running\".", actions, List.of());
     }
 
     /** The units named in dry-activate's "would …" lines, by the word after "would". */
@@ -215,6 +219,11 @@ final class ActivationPlan {
                 + " which compares it with the running units; units that are new in the new system and wanted by"
                 + " a target were added from the unit files, because dry-activate does not list them.", actions,
                 notes);
+    }
+
+    private static boolean isAlias(UnitScan.Units units, String unit) {
+        UnitScan.UnitFile f = units.files().get(unit);
+        return f != null && f.aliasOf() != null;
     }
 
     /** The unit files' reason when they lead to the same action dry-activate reports, else {@code plain}. */

@@ -16,6 +16,7 @@ import java.util.regex.Pattern;
 import org.saferebuild.engine.EngineConfig;
 import org.saferebuild.engine.OpContext;
 import org.saferebuild.engine.Problem;
+import org.saferebuild.engine.build.BuiltSystems;
 import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.proc.Command;
 import org.saferebuild.engine.proc.Exec;
@@ -53,11 +54,11 @@ public final class InspectService {
         return t;
     });
 
-    public InspectService(EngineConfig config, Tools tools, NixEnv nixEnv) {
+    public InspectService(EngineConfig config, Tools tools, NixEnv nixEnv, BuiltSystems built) {
         this.config = config;
         this.nixEnv = nixEnv;
-        this.systems = new Systems(config);
-        this.closures = new ClosureQuery(tools, nixEnv);
+        this.systems = new Systems(config, built);
+        this.closures = new ClosureQuery(tools, nixEnv, config.state().resolve("closures"));
     }
 
     public Systems systems() {
@@ -74,6 +75,9 @@ public final class InspectService {
         List<Pattern> patterns = ConfigSearcher.compile(config.configSearch());
         Systems.Resolved sys = systems.resolve(request.system());
         Future<ClosureQuery.Closure> closure = pool.submit(() -> closures.of(sys.path()));
+        // Compare usually follows (built system vs running system): list the running system's
+        // closure now, while the operator reads this report, so that compare finds both cached.
+        systems.running().filter(p -> !p.equals(sys.path())).ifPresent(p -> pool.submit(() -> closures.of(p)));
         progress(ctx, "units", "Reading the units of " + sys.label());
         UnitScan.Units units = scan(sys);
         List<Unit> unitList = new ArrayList<>();
@@ -86,6 +90,7 @@ public final class InspectService {
             List<String> matches = units.names().stream().filter(n -> p.matcher(n).matches()).toList();
             watched.add(new WatchedService(glob, !matches.isEmpty(), matches));
         }
+        checkCancelled(ctx);
         progress(ctx, "search", "Searching etc/ for " + String.join(", ", config.configSearch()));
         InspectResult.ConfigSearch search;
         try {
@@ -93,6 +98,7 @@ public final class InspectService {
         } catch (IOException e) {
             throw Problem.internal("Searching " + sys.path() + "/etc failed: " + e.getMessage(), e);
         }
+        checkCancelled(ctx);
         progress(ctx, "closure", "Measuring the closure of " + sys.label());
         ClosureQuery.Closure c = join(closure);
         List<String> notes = new ArrayList<>(units.notes());
@@ -115,8 +121,8 @@ public final class InspectService {
         return compare(systems.resolve(from), systems.resolve(to), ctx);
     }
 
-    /** As above, for systems already resolved by {@link #systems()}. */
-    public Comparison compare(Systems.Resolved from, Systems.Resolved to, OpContext ctx) throws Problem {
+    /** As above, for systems resolved (and so checked) by {@link #systems()}. */
+    private Comparison compare(Systems.Resolved from, Systems.Resolved to, OpContext ctx) throws Problem {
         long started = System.nanoTime();
         Future<ClosureQuery.Closure> closureFrom = pool.submit(() -> closures.of(from.path()));
         Future<ClosureQuery.Closure> closureTo = pool.submit(() -> closures.of(to.path()));
@@ -138,6 +144,7 @@ public final class InspectService {
             }
         }
         InspectResult.Reboot reboot = RebootCheck.check(base.root(), baseLabel, to.root());
+        checkCancelled(ctx);
         progress(ctx, "closure", "Comparing the closures (" + from.label() + " → " + to.label() + ")");
         ClosureQuery.Closure a = join(closureFrom);
         ClosureQuery.Closure b = join(closureTo);
@@ -235,6 +242,12 @@ public final class InspectService {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw Problem.internal("Interrupted while inspecting", e);
+        }
+    }
+
+    private static void checkCancelled(OpContext ctx) throws Problem {
+        if (ctx != null) {
+            ctx.checkCancelled();
         }
     }
 

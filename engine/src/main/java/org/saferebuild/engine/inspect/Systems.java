@@ -13,6 +13,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.saferebuild.engine.EngineConfig;
 import org.saferebuild.engine.Problem;
+import org.saferebuild.engine.build.BuiltSystems;
 import org.saferebuild.protocol.InspectResult.SystemInfo;
 import org.saferebuild.protocol.ProblemCode;
 import org.saferebuild.protocol.SystemRef;
@@ -21,15 +22,18 @@ import org.saferebuild.protocol.SystemRef;
  * Turns what the app names (the running system, generation N, a store path) into a system the
  * engine may read and whose switch-to-configuration it may run as root. Only three kinds of
  * system qualify: the running/booted system, a generation of the engine's system profile, and a
- * system the engine built itself (a GC root under state/gcroots/builds or state/gcroots/pinned).
+ * system the engine built itself ({@link BuiltSystems}: a GC root in state/gcroots/builds/, or a
+ * pinned one in state/gcroots/pinned/).
  * Any other store path is refused: anyone can add paths to the store, and dry-activate runs the
  * system's own program.
  */
 public final class Systems {
     private final EngineConfig config;
+    private final BuiltSystems built;
 
-    public Systems(EngineConfig config) {
+    public Systems(EngineConfig config, BuiltSystems built) {
         this.config = config;
+        this.built = built;
     }
 
     /**
@@ -132,11 +136,13 @@ public final class Systems {
                 return true;
             }
         }
-        for (String dir : new String[] {"builds", "pinned"}) {
-            for (Path root : links(config.state().resolve("gcroots").resolve(dir))) {
-                if (StoreFiles.storePathBehind(root).map(path::equals).orElse(false)) {
-                    return true;
-                }
+        if (built.isBuilt(path)) {
+            return true;
+        }
+        // pinned generations' roots (the rollback target kept from garbage collection)
+        for (Path root : links(config.state().resolve("gcroots").resolve("pinned"))) {
+            if (StoreFiles.storePathBehind(root).map(path::equals).orElse(false)) {
+                return true;
             }
         }
         return false;

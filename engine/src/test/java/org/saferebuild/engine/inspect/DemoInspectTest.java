@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.tuple;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -15,10 +16,15 @@ import org.saferebuild.demo.DemoSystem;
 import org.saferebuild.demo.DemoSystem.Variant;
 import org.saferebuild.engine.EngineConfig;
 import org.saferebuild.engine.OpContext;
+import org.saferebuild.engine.build.BuiltSystems;
 import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.testing.EngineHarness;
 import org.saferebuild.protocol.InspectRequest;
+import org.saferebuild.protocol.NixRequest;
+import org.saferebuild.protocol.NixResult;
+import org.saferebuild.protocol.SandboxRequest;
+import org.saferebuild.protocol.SandboxResult;
 import org.saferebuild.protocol.InspectResult;
 import org.saferebuild.protocol.InspectResult.Action;
 import org.saferebuild.protocol.InspectResult.Change;
@@ -49,8 +55,9 @@ class DemoInspectTest {
     /** Builds a variant and roots it where the engine's build step roots what it built. */
     private static String built(Variant v) throws Exception {
         String path = demo.buildOnHost(v);
-        Path root = demo.buildRoots().resolve(v.dirName());
-        ShapedSystems.run(List.of("nix-store", "--realise", path, "--add-root", root.toString(), "--indirect"));
+        // rooted where and how the engine's build step roots what it built (BuiltSystems)
+        Path root = demo.buildRoots().resolve(Path.of(path).getFileName());
+        ShapedSystems.run(List.of("nix-store", "--realise", "--add-root", root.toString(), path));
         return path;
     }
 
@@ -200,9 +207,35 @@ class DemoInspectTest {
     }
 
     @Test
+    void whatTheBuildStepBuiltInItsSandboxIsInspectedAndCompared() throws Exception {
+        try (EngineHarness engine = engine()) {
+            SandboxResult.Opened s = engine.call(id -> new SandboxRequest.Open(id,
+                    demo.configDir(Variant.UPDATE).toString(), "debian-test", SandboxRequest.Network.ISOLATED),
+                    SandboxResult.Opened.class);
+            NixResult.Built built = engine.call(id -> new NixRequest.Build(id, s.sandbox(), "BearsiMac"),
+                    NixResult.Built.class, Duration.ofMinutes(5));
+            engine.call(id -> new SandboxRequest.Close(id, s.sandbox(), false), SandboxResult.Closed.class);
+            assertThat(built.storePath()).isEqualTo(update);
+
+            Inspection i = engine.call(id -> new InspectRequest.Inspect(id, SystemRef.path(built.storePath())),
+                    Inspection.class);
+            assertThat(i.system().label()).isEqualTo("built system");
+            assertThat(i.watched()).extracting(InspectResult.WatchedService::units).containsExactly(
+                    List.of("muladhara-chakra.service", "svadhisthana-chakra.service"),
+                    List.of("field-translator.service"));
+            Comparison c = engine.call(id -> new InspectRequest.Compare(id, SystemRef.current(),
+                    SystemRef.path(built.storePath())), Comparison.class);
+            assertThat(c.units()).extracting(UnitAction::unit).containsExactly("field-beacon.service",
+                    "field-translator.service", "dbus.service", "svadhisthana-chakra.service");
+        }
+    }
+
+    @Test
     void otherEngineCodeComparesThroughTheJavaApi() throws Exception {
         EngineConfig config = EngineConfig.load(demo.settingsFile());
-        InspectService inspect = new InspectService(config, new Tools(config.toolDirs()), new NixEnv(config));
+        Tools tools = new Tools(config.toolDirs());
+        NixEnv nixEnv = new NixEnv(config);
+        InspectService inspect = new InspectService(config, tools, nixEnv, new BuiltSystems(config, tools, nixEnv));
         // a rollback preview: from the running system to a generation (here: itself, so nothing changes)
         Comparison same = inspect.compare(SystemRef.current(), SystemRef.generation(1), OpContext.detached());
         assertThat(same.units()).isEmpty();

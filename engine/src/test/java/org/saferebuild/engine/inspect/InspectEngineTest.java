@@ -44,8 +44,8 @@ class InspectEngineTest {
         update = systems.build("update");
         kernel = systems.build("kernel");
         systems.addGeneration(base);
-        systems.markBuilt("update", update);
-        systems.markBuilt("kernel", kernel);
+        systems.markBuilt(update);
+        systems.markBuilt(kernel);
     }
 
     private static EngineHarness engine() throws Exception {
@@ -200,6 +200,7 @@ class InspectEngineTest {
                 tuple(Action.STOP, "old-daemon.service", fromLists),
                 tuple(Action.RESTART, "field-translator.service", fromLists),
                 tuple(Action.RESTART, "muladhara-chakra.service", fromLists),
+                tuple(Action.RESTART, "systemd-logind.service", fromLists),
                 tuple(Action.RELOAD, "nginx.service", fromLists),
                 tuple(Action.START, "svadhisthana-chakra.service", newUnits),
                 tuple(Action.SKIP, "sshd.service", fromLists));
@@ -218,6 +219,9 @@ class InspectEngineTest {
         // display-manager.service changed only its Description: nothing to do at run time
         assertThat(by).doesNotContainKey("display-manager.service");
         assertThat(by.get("sshd.service").sessionCritical()).contains("SSH");
+        // restarting logind can end the graphical session; its alias is not a second unit to restart
+        assertThat(by.get("systemd-logind.service").sessionCritical()).contains("graphical session");
+        assertThat(by).doesNotContainKey("dbus-org.freedesktop.login1.service");
         assertThat(by.get("muladhara-chakra.service").sessionCritical()).isNull();
     }
 

@@ -52,10 +52,13 @@ final class ShapedSystems {
         run(List.of("nix-env", "-p", profile.toString(), "--set", path));
     }
 
-    /** Records a path as built by the engine (the layout the build step uses: state/gcroots/builds/). */
-    void markBuilt(String name, String path) throws IOException {
+    /**
+     * Roots a path as the engine's build step does (BuiltSystems: nix-store --realise --add-root
+     * state/gcroots/builds/&lt;store name&gt;), so that the engine accepts it as a system it built.
+     */
+    void markBuilt(String path) throws IOException, InterruptedException {
         Path dir = Files.createDirectories(stateDir.resolve("gcroots/builds"));
-        Files.createSymbolicLink(dir.resolve(name), Path.of(path));
+        run(List.of("nix-store", "--realise", "--add-root", dir.resolve(Path.of(path).getFileName()).toString(), path));
     }
 
     void setRunning(String path) throws IOException {

@@ -94,7 +94,7 @@ let
   '';
   logind = unitFile "systemd-logind.service" ''
     [Service]
-    ExecStart=/run/current-system/sw/lib/systemd/systemd-logind
+    ExecStart=/run/current-system/sw/lib/systemd/systemd-logind${if update then " --debug" else ""}
   '';
   multiUser = unitFile "multi-user.target" ''
     [Unit]
@@ -148,9 +148,9 @@ let
     echo "$1 $0" >> ${stateDir}/activations.log
     if [ "$1" = dry-activate ]; then
       ${if variant != "update" then "true" else ''
-      echo "would stop the following units: field-translator.service, muladhara-chakra.service, old-daemon.service" >&2
+      echo "would stop the following units: field-translator.service, muladhara-chakra.service, old-daemon.service, systemd-logind.service" >&2
       echo "would NOT stop the following changed units: sshd.service" >&2
-      echo "would start the following units: field-translator.service, muladhara-chakra.service" >&2
+      echo "would start the following units: field-translator.service, muladhara-chakra.service, systemd-logind.service" >&2
       echo "would reload the following units: nginx.service" >&2
       ''}
     fi
