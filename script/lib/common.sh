@@ -8,6 +8,8 @@ SAFE_REBUILD_PACKAGES=(
   "util-linux:/usr/bin/unshare"
   "mount:/usr/bin/mount"
   "coreutils:/usr/sbin/chroot"
+  # the configuration backup records a git work tree's commit and dirtiness (docs/apply.md)
+  "git:/usr/bin/git"
   # The wizard's TestFX tests and script/demo: a real X server (Xvfb), GTK for JavaFX's glass, fonts.
   "xvfb:/usr/bin/Xvfb"
   "xauth:/usr/bin/xauth"

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import org.saferebuild.engine.audit.AuditLog;
 import org.saferebuild.engine.audit.AuditService;
 import org.saferebuild.engine.audit.AuditTrail;
+import org.saferebuild.engine.build.BuiltSystems;
 import org.saferebuild.engine.inspect.InspectService;
 import org.saferebuild.engine.build.NixService;
 import org.saferebuild.engine.nix.NixEnv;
@@ -21,7 +22,6 @@ import org.saferebuild.engine.sys.Posix;
 import org.saferebuild.engine.system.Activation;
 import org.saferebuild.engine.system.ApplyService;
 import org.saferebuild.engine.system.BaselineService;
-import org.saferebuild.engine.system.BuiltSystems;
 import org.saferebuild.engine.system.Closures;
 import org.saferebuild.engine.system.GenerationsService;
 import org.saferebuild.engine.system.SystemProfile;
@@ -54,7 +54,7 @@ public final class Engine {
     private final AuditTrail audit;
     private final ApplyService apply;
     private final InspectService inspect;
-    private final org.saferebuild.engine.build.BuiltSystems builtSystems;
+    private final BuiltSystems builtSystems;
     private final NixService nix;
     private final Operations operations = new Operations();
     /** Work that must finish before the engine exits, even when the app is gone (an apply, a revert timer). */
@@ -79,7 +79,7 @@ public final class Engine {
                 () -> profile.current().orElse(null));
         Closures closures = new Closures(tools, nixEnv);
         Activation activation = new Activation(config, tools);
-        this.apply = new ApplyService(config, profile, closures, activation, new BuiltSystems(config.state()), audit);
+        this.apply = new ApplyService(config, profile, closures, activation, builtSystems, audit);
         BaselineService baselines = new BaselineService(config, profile, activation, tools);
         VerifyService verify = new VerifyService(config, profile, activation, baselines, apply, tools);
         GenerationsService generations = new GenerationsService(config, profile, closures, tools, nixEnv);
@@ -91,6 +91,8 @@ public final class Engine {
                 .register(SandboxRequest.Open.class, sandboxes::open)
                 .query(SandboxRequest.Mounts.class, (r, ctx) -> sandboxes.mounts(r))
                 .register(SandboxRequest.Close.class, sandboxes::close)
+                .register(NixRequest.Validate.class, nix::validate)
+                .register(NixRequest.Build.class, nix::build)
                 .register(SystemRequest.Baseline.class, baselines::take)
                 .register(SystemRequest.Apply.class, apply::apply)
                 .register(SystemRequest.Confirm.class, apply::confirm)
@@ -104,9 +106,7 @@ public final class Engine {
                 .query(SystemRequest.AuditRead.class, audits::read)
                 .query(SystemRequest.AuditVerify.class, audits::verify)
                 .query(InspectRequest.Inspect.class, inspect::inspect)
-                .query(InspectRequest.Compare.class, inspect::compare)
-                .register(NixRequest.Validate.class, nix::validate)
-                .register(NixRequest.Build.class, nix::build);
+                .query(InspectRequest.Compare.class, inspect::compare);
     }
 
     /** Creates the state directory and removes what a killed engine left behind. */
@@ -114,8 +114,13 @@ public final class Engine {
         WorkDirs.ensurePrivateDir(config.state());
         WorkDirs.ensurePrivateDir(nixEnv.home());
         // Never follow a link on the engine's own paths (issue 6): GC roots and the audit log's directory too.
+        // The audit directory is checked here only if it exists; the first record creates it the same
+        // way (AuditLog), so starting an engine never creates /var/log/safe-rebuild by itself.
         WorkDirs.ensurePrivateDir(config.state().resolve("gcroots"));
-        WorkDirs.ensurePrivateDir(java.nio.file.Path.of(config.auditLog()).getParent());
+        Path auditDir = Path.of(config.auditLog()).getParent();
+        if (java.nio.file.Files.exists(auditDir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            WorkDirs.ensurePrivateDir(auditDir);
+        }
         sandboxes.sweepStale();
         apply.resume();
     }

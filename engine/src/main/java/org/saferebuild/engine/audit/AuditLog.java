@@ -22,6 +22,8 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import org.saferebuild.engine.Problem;
+import org.saferebuild.engine.sandbox.WorkDirs;
 import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.FrameException;
 import org.saferebuild.protocol.Json;
@@ -215,8 +217,14 @@ public final class AuditLog {
 
     private FileChannel open() throws IOException {
         Path dir = file.getParent();
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-x---")));
+        try {
+            // Root's own directory, never through a link (as every path of the engine's own, issue 6).
+            WorkDirs.ensurePrivateDir(dir);
+        } catch (Problem p) {
+            throw new IOException(p.getMessage(), p);
+        }
+        if (Files.isSymbolicLink(file)) {
+            throw new IOException(file + " is a link; the audit trail must be a plain file");
         }
         boolean fresh = !Files.exists(file);
         FileChannel ch = fresh

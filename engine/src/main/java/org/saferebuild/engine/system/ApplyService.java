@@ -30,6 +30,7 @@ import org.saferebuild.engine.OpContext;
 import org.saferebuild.engine.Problem;
 import org.saferebuild.engine.audit.AuditLog;
 import org.saferebuild.engine.audit.AuditTrail;
+import org.saferebuild.engine.build.BuiltSystems;
 import org.saferebuild.engine.sandbox.WorkDirs;
 import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.Event;
@@ -579,9 +580,9 @@ public final class ApplyService {
         } else {
             target = r.storePath();
             what = target;
-            if (!built.built(target)) {
+            if (!built.isBuilt(target)) {
                 throw Problem.invalid(target + " was not built by this engine (there is no GC root for it under "
-                        + built.roots() + "). The engine applies only systems it built or existing generations.");
+                        + built.rootsDir() + "). The engine applies only systems it built or existing generations.");
             }
         }
         ctx.progress("check", "Checking that the closure of " + what + " is complete", null, null);

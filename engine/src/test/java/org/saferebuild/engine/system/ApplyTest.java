@@ -12,7 +12,11 @@ import org.saferebuild.demo.DemoSystem.Variant;
 import org.saferebuild.engine.testing.EngineHarness;
 import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.Event;
+import org.saferebuild.protocol.NixRequest;
+import org.saferebuild.protocol.NixResult;
 import org.saferebuild.protocol.ProblemCode;
+import org.saferebuild.protocol.SandboxRequest;
+import org.saferebuild.protocol.SandboxResult;
 import org.saferebuild.protocol.SystemRequest;
 import org.saferebuild.protocol.SystemRequest.Mode;
 import org.saferebuild.protocol.SystemResult;
@@ -219,6 +223,33 @@ class ApplyTest {
         SystemResult.Applied next = apply(engine, kernel, Mode.BOOT, null);
         assertThat(next.generationAfter()).isEqualTo(2);
         assertThat(fx.activations()).containsExactly("switch " + update, "switch " + gen1, "boot " + kernel);
+    }
+
+    @Test
+    void theRunbookThroughTheEngineBuildInTheSandboxThenApplyVerifyAndConfirm() throws Exception {
+        EngineHarness engine = fx.start();
+        String config = fx.demo.configDir(Variant.UPDATE).toString();
+        SandboxResult.Opened sb = engine.call(id -> new SandboxRequest.Open(id, config, "debian-test",
+                SandboxRequest.Network.ISOLATED), SandboxResult.Opened.class);
+        NixResult.Built built = engine.call(id -> new NixRequest.Build(id, sb.sandbox(), "BearsiMac"),
+                NixResult.Built.class, Duration.ofMinutes(5));
+        engine.call(id -> new SandboxRequest.Close(id, sb.sandbox(), false), SandboxResult.Closed.class);
+
+        engine.call(id -> new SystemRequest.Baseline(id, null), SystemResult.Baseline.class);
+        SystemResult.Applied applied = apply(engine, built.storePath(), Mode.SWITCH, 120);
+        assertThat(fx.running()).isEqualTo(built.storePath());
+        SystemResult.VerifyReport report = engine.call(id -> new SystemRequest.Verify(id),
+                SystemResult.VerifyReport.class);
+        assertThat(report.checks().get(0).status()).isEqualTo(SystemResult.CheckStatus.PASS);
+        engine.call(id -> new SystemRequest.Confirm(id), SystemResult.Confirmed.class);
+        assertThat(fx.profileLink()).isEqualTo("system-" + applied.generationAfter() + "-link");
+
+        assertThat(fx.audit()).extracting(AuditRecord::what).containsExactly("sandbox.open", "build",
+                "sandbox.close", "baseline", "apply", "verify", "confirm");
+        SystemResult.AuditVerdict chain = engine.call(id -> new SystemRequest.AuditVerify(id),
+                SystemResult.AuditVerdict.class);
+        assertThat(chain.intact()).isTrue();
+        assertThat(chain.lines()).isEqualTo(7);
     }
 
     @Test
