@@ -101,6 +101,23 @@ public final class Ui {
         return path;
     }
 
+    /**
+     * Keyboard use: when the screen's named action becomes possible, it takes the focus, so Enter
+     * runs it (the operator who clicked Next does not have to find it first).
+     */
+    public static void focusWhenEnabled(javafx.scene.control.Button action) {
+        action.disabledProperty().addListener((o, was, disabled) -> {
+            if (!disabled && action.getScene() != null) {
+                javafx.application.Platform.runLater(action::requestFocus);
+            }
+        });
+        action.sceneProperty().addListener((o, a, sc) -> {
+            if (sc != null && !action.isDisabled()) {
+                javafx.application.Platform.runLater(action::requestFocus);
+            }
+        });
+    }
+
     public static void grow(Node n) {
         VBox.setVgrow(n, Priority.ALWAYS);
     }

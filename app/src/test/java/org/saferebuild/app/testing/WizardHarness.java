@@ -126,7 +126,16 @@ public final class WizardHarness implements AutoCloseable {
         try {
             WaitForAsyncUtils.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS, () -> onFx(condition::getAsBoolean));
         } catch (TimeoutException e) {
-            throw new TimeoutException("waited " + timeout.toSeconds() + " s for " + what);
+            // What the operator would have seen at that moment, for whoever reads the failure.
+            try {
+                Path shot = Path.of("target", "failure-" + System.currentTimeMillis() + ".png").toAbsolutePath();
+                Screenshots.save(stage.getScene(), shot);
+                throw new TimeoutException("waited " + timeout.toSeconds() + " s for " + what + " (screen: " + shot + ")");
+            } catch (TimeoutException t) {
+                throw t;
+            } catch (Exception shotFailed) {
+                throw new TimeoutException("waited " + timeout.toSeconds() + " s for " + what);
+            }
         }
     }
 

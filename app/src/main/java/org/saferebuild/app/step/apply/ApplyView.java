@@ -60,6 +60,7 @@ public final class ApplyView extends VBox {
         apply.setGraphic(new FontIcon(Feather.PLAY_CIRCLE));
         apply.getStyleClass().add(Styles.ACCENT);
         apply.setDefaultButton(true);
+        Ui.focusWhenEnabled(apply);
         apply.textProperty().bind(Bindings.createStringBinding(() -> ApplyViewModel.actionName(
                 model.modeProperty().get()), model.modeProperty()));
         apply.disableProperty().bind(model.canApplyProperty().not());

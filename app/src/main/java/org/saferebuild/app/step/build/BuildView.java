@@ -42,6 +42,7 @@ public final class BuildView extends VBox {
         build.setId("build-start");
         build.getStyleClass().add(Styles.ACCENT);
         build.setDefaultButton(true);
+        Ui.focusWhenEnabled(build);
         build.disableProperty().bind(model.busyProperty().or(model.validationProperty().isNull()));
         build.setOnAction(e -> model.build());
         Button cancel = new Button("_Cancel the build", new FontIcon(Feather.X_CIRCLE));

@@ -100,13 +100,14 @@ public final class InspectView extends VBox {
                 + " unit action" + (c.units().size() == 1 ? "" : "s") + ".";
         long critical = c.units().stream().filter(u -> u.sessionCritical() != null).count();
         if (critical > 0) {
-            text += " " + critical + " of them touch your desktop session (flagged below).";
+            text += " " + critical + (critical == 1 ? " of them touches" : " of them touch")
+                    + " your desktop session (flagged under Unit actions).";
         }
         VBox box = new VBox(6);
         box.setId("inspect-summary");
         box.getChildren().add(Ui.wrap("From " + c.from().label() + " to " + c.to().label() + ": " + text));
         InspectResult.Reboot r = c.reboot();
-        box.getChildren().add(Ui.info(r.advised() ? "Reboot advised" : "No reboot needed", r.advice(),
+        box.getChildren().add(Ui.info(r.advised() ? "Reboot advised" : "Reboot advice", r.advice(),
                 r.advised() ? Feather.POWER : Feather.CHECK, r.advised() ? Styles.WARNING : Styles.SUCCESS));
         box.getChildren().get(1).setId("reboot-advice");
         return box;

@@ -52,6 +52,7 @@ public final class IsolateView extends VBox {
         open.setId("sandbox-open");
         open.getStyleClass().add(Styles.ACCENT);
         open.setDefaultButton(true);
+        Ui.focusWhenEnabled(open);
         open.disableProperty().bind(model.busyProperty().or(model.openedProperty().isNotNull()));
         open.setOnAction(e -> model.open());
         Button refresh = new Button("_Read the mounts again", new FontIcon(Feather.REFRESH_CW));

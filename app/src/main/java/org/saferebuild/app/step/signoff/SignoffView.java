@@ -38,6 +38,7 @@ public final class SignoffView extends VBox {
         sign.setId("signoff-sign");
         sign.getStyleClass().add(Styles.ACCENT);
         sign.setDefaultButton(true);
+        Ui.focusWhenEnabled(sign);
         sign.disableProperty().bind(model.canSignProperty().not());
         sign.setOnAction(e -> model.signOff());
         name.setOnAction(e -> model.signOff());

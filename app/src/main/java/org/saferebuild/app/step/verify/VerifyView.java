@@ -57,6 +57,21 @@ public final class VerifyView extends VBox {
             Label detail = Ui.wrap(c.detail() + (c.fix() == null ? "" : "\nWhat to do: " + c.fix()));
             box.getChildren().add(new HBox(10, icon, name, detail));
         }
+        // Service states against the baseline, where systemd could be asked (null: it could not).
+        if (r.services() != null && !r.services().isEmpty()) {
+            box.getChildren().add(Ui.section("Watched services now"));
+            for (SystemResult.ServiceState st : r.services()) {
+                boolean active = "active".equals(st.activeState());
+                Label l = new Label(st.unit() + ": " + st.activeState() + " (" + st.subState() + ")"
+                        + (st.result() == null || "success".equals(st.result()) ? "" : ", result " + st.result()),
+                        Ui.icon(active ? Feather.CHECK_CIRCLE : Feather.X_CIRCLE, active ? Styles.SUCCESS : Styles.DANGER));
+                box.getChildren().add(l);
+            }
+        }
+        if (r.newlyFailed() != null) {
+            box.getChildren().add(Ui.wrap(r.newlyFailed().isEmpty() ? "No unit failed since the baseline."
+                    : "Failed since the baseline: " + String.join(", ", r.newlyFailed()) + "."));
+        }
         if (r.logs() != null) {
             for (SystemResult.LogTail t : r.logs()) {
                 Label head = Ui.section(java.nio.file.Path.of(t.file()).getFileName() + " — " + t.newLines().size()
