@@ -1,10 +1,8 @@
 package org.saferebuild.app.launch;
 
 import java.io.File;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -36,33 +34,13 @@ public final class PkexecLauncher implements EngineLauncher {
     }
 
     public List<String> command() {
-        List<String> argv = new ArrayList<>(List.of(pkexec.toString(), "--disable-internal-agent", engine.toString()));
-        if (configFile != null) {
-            argv.add("--config");
-            argv.add(configFile.toString());
-        }
-        return argv;
+        return ElevatedStart.command(List.of(pkexec.toString(), "--disable-internal-agent"), engine, configFile);
     }
 
     @Override
     public Launched launch() throws LaunchException {
-        List<String> argv = command();
-        ProcessBuilder pb = new ProcessBuilder(argv);
-        // pkexec builds the engine's environment itself; give it nothing it could object to (it
-        // refuses a SHELL not in /etc/shells, for one) and nothing of ours.
-        pb.environment().clear();
-        pb.environment().put("LANG", EngineLaunchers.plainLang());
-        pb.directory(new File("/"));
-        Process p;
-        try {
-            p = pb.start();
-        } catch (IOException e) {
-            throw new LaunchException("pkexec could not be started (" + pkexec + "): " + e.getMessage() + ".",
-                    "Install polkit's pkexec (Debian: apt install pkexec; NixOS: security.polkit.enable = true).", e);
-        }
-        EngineOutput out = EngineOutput.pump(p.getErrorStream(), engineLog);
-        Authorization.await(p, Mode.PKEXEC, out, argv, AUTHORIZATION_TIMEOUT);
-        return new Launched(p, Mode.PKEXEC, argv, out);
+        return ElevatedStart.start(command(), Mode.PKEXEC, engineLog, AUTHORIZATION_TIMEOUT,
+                "Install polkit's pkexec (Debian: apt install pkexec; NixOS: security.polkit.enable = true).");
     }
 
     static Path requireAbsolute(Path p, String what) {

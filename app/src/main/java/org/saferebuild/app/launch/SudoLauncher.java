@@ -1,10 +1,8 @@
 package org.saferebuild.app.launch;
 
 import java.io.File;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -28,30 +26,11 @@ public final class SudoLauncher implements EngineLauncher {
     }
 
     public List<String> command() {
-        List<String> argv = new ArrayList<>(List.of(sudo.toString(), "-n", "--", engine.toString()));
-        if (configFile != null) {
-            argv.add("--config");
-            argv.add(configFile.toString());
-        }
-        return argv;
+        return ElevatedStart.command(List.of(sudo.toString(), "-n", "--"), engine, configFile);
     }
 
     @Override
     public Launched launch() throws LaunchException {
-        List<String> argv = command();
-        ProcessBuilder pb = new ProcessBuilder(argv);
-        pb.environment().clear();
-        pb.environment().put("LANG", EngineLaunchers.plainLang());
-        pb.directory(new File("/"));
-        Process p;
-        try {
-            p = pb.start();
-        } catch (IOException e) {
-            throw new LaunchException("sudo could not be started (" + sudo + "): " + e.getMessage() + ".",
-                    "Install sudo, or use pkexec.", e);
-        }
-        EngineOutput out = EngineOutput.pump(p.getErrorStream(), engineLog);
-        Authorization.await(p, Mode.SUDO, out, argv, DECISION_TIMEOUT);
-        return new Launched(p, Mode.SUDO, argv, out);
+        return ElevatedStart.start(command(), Mode.SUDO, engineLog, DECISION_TIMEOUT, "Install sudo, or use pkexec.");
     }
 }
