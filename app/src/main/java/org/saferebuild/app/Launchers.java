@@ -3,8 +3,8 @@ package org.saferebuild.app;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
+import org.saferebuild.protocol.EngineCommand;
 
 /**
  * The engine's command line from this app's class path (tests, the benchmark). How the app itself
@@ -19,18 +19,7 @@ public final class Launchers {
      * {@code java -cp … org.saferebuild.engine.Main [--config FILE]}.
      */
     public static List<String> engineCommand(Path engineConfig) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("-XX:+UseSerialGC");
-        cmd.add("-XX:TieredStopAtLevel=1");
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add("org.saferebuild.engine.Main");
-        if (engineConfig != null) {
-            cmd.add("--config");
-            cmd.add(engineConfig.toString());
-        }
-        return cmd;
+        return EngineCommand.fromClassPath(engineConfig);
     }
 
     /** The effective uid of this process, from /proc/self/status (no native code needed). */

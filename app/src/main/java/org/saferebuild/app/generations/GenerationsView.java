@@ -15,9 +15,9 @@ import javafx.scene.layout.HBox;
 import javafx.scene.layout.VBox;
 import org.kordamp.ikonli.feather.Feather;
 import org.kordamp.ikonli.javafx.FontIcon;
-import org.saferebuild.app.step.target.TargetViewModel;
 import org.saferebuild.app.ui.Ui;
 import org.saferebuild.protocol.InspectResult;
+import org.saferebuild.protocol.Sizes;
 import org.saferebuild.protocol.SystemResult.Generation;
 
 /** The Generations page: the table, "Roll back to generation N" with its comparison, pin and unpin. */
@@ -37,7 +37,7 @@ public final class GenerationsView extends VBox {
         table.getColumns().add(col("Status", 210, GenerationsView::markers));
         table.getColumns().add(col("On disk", 100, g -> !g.onDisk() ? "missing" : g.closureComplete() ? "complete"
                 : "incomplete"));
-        table.getColumns().add(col("Closure", 90, g -> g.closureBytes() == null ? "" : TargetViewModel.human(
+        table.getColumns().add(col("Closure", 90, g -> g.closureBytes() == null ? "" : Sizes.human(
                 g.closureBytes())));
         table.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         table.setPrefHeight(260);

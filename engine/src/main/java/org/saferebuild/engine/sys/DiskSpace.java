@@ -4,10 +4,10 @@ import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Locale;
 import org.saferebuild.engine.Problem;
 import org.saferebuild.protocol.PreflightReport;
 import org.saferebuild.protocol.ProblemCode;
+import org.saferebuild.protocol.Sizes;
 
 /** Free space on the filesystems a rebuild writes (the runbook's "check with df -h"). */
 public final class DiskSpace {
@@ -43,14 +43,7 @@ public final class DiskSpace {
             + " the engine's state directory to a larger disk.";
 
     public static String human(long bytes) {
-        double v = bytes;
-        String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
-        int u = 0;
-        while (v >= 1024 && u < units.length - 1) {
-            v /= 1024;
-            u++;
-        }
-        return u == 0 ? bytes + " B" : String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+        return Sizes.human(bytes);
     }
 
     static Path existingAncestor(Path p) {

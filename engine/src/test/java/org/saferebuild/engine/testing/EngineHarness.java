@@ -118,18 +118,7 @@ public final class EngineHarness implements AutoCloseable {
 
     /** argv that starts the engine from this test run's class path. */
     public static List<String> engineCommand(Path configFile) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("-XX:+UseSerialGC");
-        cmd.add("-XX:TieredStopAtLevel=1");
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add("org.saferebuild.engine.Main");
-        if (configFile != null) {
-            cmd.add("--config");
-            cmd.add(configFile.toString());
-        }
-        return cmd;
+        return org.saferebuild.protocol.EngineCommand.fromClassPath(configFile);
     }
 
     public Event.Welcome handshake() throws Exception {

@@ -18,18 +18,17 @@ import javafx.scene.control.TableColumn;
 import javafx.scene.control.TableRow;
 import javafx.scene.control.TableView;
 import javafx.scene.layout.FlowPane;
-import javafx.scene.layout.HBox;
 import javafx.scene.layout.Priority;
 import javafx.scene.layout.VBox;
 import org.fxmisc.flowless.VirtualizedScrollPane;
 import org.fxmisc.richtext.StyleClassedTextArea;
 import org.kordamp.ikonli.feather.Feather;
 import org.kordamp.ikonli.javafx.FontIcon;
-import org.saferebuild.app.step.target.TargetViewModel;
 import org.saferebuild.app.ui.Ui;
-import org.saferebuild.protocol.InspectResult;
 import org.saferebuild.protocol.InspectResult.Comparison;
 import org.saferebuild.protocol.InspectResult.Inspection;
+import org.saferebuild.protocol.InspectResult;
+import org.saferebuild.protocol.Sizes;
 
 /**
  * The Inspect screen: watched services and reboot advice first (what the operator fears), then
@@ -89,11 +88,11 @@ public final class InspectView extends VBox {
         Label title = new Label("Watched services in the built system:");
         title.getStyleClass().add(Styles.TEXT_BOLD);
         return new VBox(4, title, chips, Ui.muted(i.system().label() + " · " + i.units().size() + " units · closure "
-                + i.closure().paths() + " paths, " + TargetViewModel.human(i.closure().bytes())));
+                + i.closure().paths() + " paths, " + Sizes.human(i.closure().bytes())));
     }
 
     private static Node summary(Comparison c) {
-        String size = (c.bytesDelta() >= 0 ? "+" : "−") + TargetViewModel.human(Math.abs(c.bytesDelta()));
+        String size = (c.bytesDelta() >= 0 ? "+" : "−") + Sizes.human(Math.abs(c.bytesDelta()));
         String text = c.packages().added().size() + " added, " + c.packages().removed().size() + " removed, "
                 + c.packages().changed().size() + " changed packages; closure " + size + " ("
                 + c.closureFrom().paths() + " → " + c.closureTo().paths() + " paths). " + c.units().size()
@@ -156,7 +155,7 @@ public final class InspectView extends VBox {
         t.getColumns().add(col("After", 160, p -> String.join(", ", p.after())));
         t.getColumns().add(col("Size change", 120, p -> {
             long d = p.bytesAfter() - p.bytesBefore();
-            return (d >= 0 ? "+" : "−") + TargetViewModel.human(Math.abs(d));
+            return (d >= 0 ? "+" : "−") + Sizes.human(Math.abs(d));
         }));
         t.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         model.comparisonProperty().addListener((o, a, c) -> {

@@ -7,12 +7,12 @@ import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.beans.property.ReadOnlyStringProperty;
 import javafx.beans.property.ReadOnlyStringWrapper;
 import org.saferebuild.app.AppContext;
-import org.saferebuild.app.checklist.ChecklistItem;
 import org.saferebuild.app.checklist.ChecklistItem.Key;
+import org.saferebuild.app.checklist.ChecklistItem;
 import org.saferebuild.app.client.Problems;
-import org.saferebuild.app.step.target.TargetViewModel;
 import org.saferebuild.app.wizard.StepModel;
 import org.saferebuild.protocol.Event;
+import org.saferebuild.protocol.Sizes;
 import org.saferebuild.protocol.SystemRequest;
 import org.saferebuild.protocol.SystemResult;
 
@@ -106,7 +106,7 @@ public final class SignoffViewModel extends StepModel {
         ctx.session().baselineTaken(b);
         SystemResult.Backup k = b.backup();
         ctx.checklist().record(Key.BACKUP, k != null && k.files() > 0, k == null ? "No backup was made."
-                : k.files() + " files (" + TargetViewModel.human(k.bytes()) + ") copied to the engine's state with"
+                : k.files() + " files (" + Sizes.human(k.bytes()) + ") copied to the engine's state with"
                         + " their SHA-256; tree " + abbreviate(k.treeSha256())
                         + (k.gitCommit() == null ? "" : "; git " + abbreviate(k.gitCommit())
                         + (Boolean.TRUE.equals(k.gitDirty()) ? " (dirty)" : "")) + ".");

@@ -1,6 +1,5 @@
 package org.saferebuild.app.step.target;
 
-import java.util.Locale;
 import javafx.beans.property.ReadOnlyObjectProperty;
 import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.beans.property.ReadOnlyStringProperty;
@@ -16,6 +15,7 @@ import org.saferebuild.protocol.Event;
 import org.saferebuild.protocol.PreflightReport;
 import org.saferebuild.protocol.Request;
 import org.saferebuild.protocol.SandboxRequest.Network;
+import org.saferebuild.protocol.Sizes;
 
 /**
  * Target: which configuration, which host, and whether the sandbox gets the network. The engine's
@@ -175,10 +175,10 @@ public final class TargetViewModel extends StepModel {
             if (sb.length() > 0) {
                 sb.append("; ");
             }
-            sb.append(human(d.freeBytes())).append(" free on the ").append(d.label());
+            sb.append(Sizes.human(d.freeBytes())).append(" free on the ").append(d.label());
         }
         long need = r.disks().isEmpty() ? 0 : r.disks().get(0).thresholdBytes();
-        ctx.checklist().record(ChecklistItem.Key.DISK, ok, sb.append("; ").append(human(need))
+        ctx.checklist().record(ChecklistItem.Key.DISK, ok, sb.append("; ").append(Sizes.human(need))
                 .append(" needed (df -h).").toString());
     }
 
@@ -192,16 +192,5 @@ public final class TargetViewModel extends StepModel {
                     network.get(), ctx.plan()));
         }
         complete.set(ok);
-    }
-
-    public static String human(long bytes) {
-        double v = bytes;
-        String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
-        int u = 0;
-        while (v >= 1024 && u < units.length - 1) {
-            v /= 1024;
-            u++;
-        }
-        return u == 0 ? bytes + " B" : String.format(Locale.ROOT, "%.1f %s", v, units[u]);
     }
 }
