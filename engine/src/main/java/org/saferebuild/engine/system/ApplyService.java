@@ -113,6 +113,11 @@ public final class ApplyService {
     private final BuiltSystems built;
     private final AuditTrail audit;
     private final Path stateFile;
+    /**
+     * The running system differs from the profile on purpose until the next boot: a confirmed test
+     * activation, or a boot-mode apply or rollback that left the running system as it was.
+     */
+    private final Path untilRebootFile;
     private final Path lockFile;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "confirm-or-revert");
@@ -139,6 +144,7 @@ public final class ApplyService {
         this.built = built;
         this.audit = audit;
         this.stateFile = config.state().resolve("apply").resolve("pending.json");
+        this.untilRebootFile = config.state().resolve("apply").resolve("until-reboot.json");
         this.lockFile = config.state().resolve("locks").resolve("apply.lock");
     }
 
@@ -224,6 +230,7 @@ public final class ApplyService {
             if (r.mode() == Mode.BOOT) {
                 touched = false;
                 clearPersisted();
+                recordUntilReboot(running, Mode.BOOT);
                 return new SystemResult.Applied(r.mode(), target, genBefore, p.generationAfter(), running, false,
                         null, null, "Generation " + p.generationAfter() + " is the boot default from the next boot on;"
                         + " the running system is unchanged (" + running + ").");
@@ -271,6 +278,9 @@ public final class ApplyService {
                         "Wait until it has finished, then look at the generations and apply again if wanted.");
             }
             stopTimer();
+            if (p.mode() == Mode.TEST) {
+                recordUntilReboot(p.storePath(), Mode.TEST);
+            }
             clearPersisted();
             releaseLocked();
         }
@@ -337,6 +347,9 @@ public final class ApplyService {
                                         r.generation(), false, Phase.ACTIVATING, null, null, null, 0, null)));
             }
             String running = readLink(config.currentSystem());
+            if (mode == Mode.BOOT) {
+                recordUntilReboot(running, Mode.BOOT);
+            }
             String message = mode == Mode.SWITCH
                     ? "Rolled back to generation " + r.generation() + "; it is running now (" + running
                             + ") and is the boot default."
@@ -710,6 +723,35 @@ public final class ApplyService {
             return Json.mapper().readValue(Files.readString(stateFile), Pending.class);
         } catch (NoSuchFileException e) {
             return null;
+        }
+    }
+
+    /** What runs until the next boot although the profile boots something else, and why. */
+    public record UntilReboot(String storePath, String profilePath, Mode mode) {
+    }
+
+    private void recordUntilReboot(String running, Mode mode) {
+        if (running == null) {
+            return;
+        }
+        try {
+            Files.writeString(untilRebootFile, Json.encode(new UntilReboot(running, profile.currentPath().orElse(""),
+                    mode)));
+        } catch (IOException e) {
+            LOG.warn("cannot record what runs until the next boot: {}", e.toString());
+        }
+    }
+
+    /**
+     * The record of what should run until the next boot, only while the profile still points where
+     * it did when it was written (a later switch, rollback or new generation makes it stale).
+     */
+    public Optional<UntilReboot> untilReboot() {
+        try {
+            UntilReboot u = Json.mapper().readValue(Files.readString(untilRebootFile), UntilReboot.class);
+            return u.profilePath().equals(profile.currentPath().orElse(null)) ? Optional.of(u) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
         }
     }
 

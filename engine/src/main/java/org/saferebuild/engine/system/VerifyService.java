@@ -155,24 +155,45 @@ public final class VerifyService {
                 baseline == null ? null : baseline.baselineId(), checks, services, newlyFailed, logs, journal);
     }
 
-    /** The running-system link points at what should run: the profile's current system, or a test being confirmed. */
+    /**
+     * The running-system link points at what should run: a test being confirmed; what a confirmed
+     * test or a boot-mode apply/rollback left running until the next boot (the profile boots
+     * something else on purpose); otherwise the profile's current system.
+     */
     private Check runningSystem() {
         String running = ApplyService.readLink(config.currentSystem());
-        Optional<ApplyService.Pending> pending = apply.pending();
-        String expected = pending.filter(p -> p.mode() == SystemRequest.Mode.TEST).map(ApplyService.Pending::storePath)
-                .orElse(profile.currentPath().orElse(null));
-        String what = pending.filter(p -> p.mode() == SystemRequest.Mode.TEST).isPresent()
-                ? "the system under test" : "generation " + profile.current().map(String::valueOf).orElse("?");
+        String generation = "generation " + profile.current().map(String::valueOf).orElse("?");
         if (running == null) {
             return new Check("running system", CheckStatus.FAIL, config.currentSystem() + " does not exist.",
                     "Activate a generation (rollback) so the running system is known again.");
         }
-        if (running.equals(expected)) {
-            return new Check("running system", CheckStatus.PASS, "The running system is " + what + " (" + running
-                    + ").", null);
+        Optional<String> underTest = apply.pending().filter(p -> p.mode() == SystemRequest.Mode.TEST)
+                .map(ApplyService.Pending::storePath);
+        if (underTest.isPresent()) {
+            return running.equals(underTest.get())
+                    ? new Check("running system", CheckStatus.PASS, "The running system is the system under test ("
+                            + running + ").", null)
+                    : new Check("running system", CheckStatus.FAIL, "The running system is " + running
+                            + ", not the system under test (" + underTest.get() + ").",
+                            "Revert now, then apply again.");
         }
-        return new Check("running system", CheckStatus.FAIL, "The running system is " + running + ", not " + what
-                + " (" + expected + ").", "Activate the generation you want (apply or rollback).");
+        Optional<ApplyService.UntilReboot> until = apply.untilReboot().filter(u -> u.storePath().equals(running));
+        if (until.isPresent() && until.get().mode() == SystemRequest.Mode.TEST) {
+            return new Check("running system", CheckStatus.PASS, "The running system is the tested system, kept"
+                    + " until the next boot (" + running + "); the profile still boots " + generation + ".", null);
+        }
+        if (until.isPresent()) {
+            return new Check("running system", CheckStatus.WARN, "The running system is still the previous one ("
+                    + running + "); " + generation + " becomes active at the next boot.",
+                    "Reboot, then verify again: services and logs can only be checked once it runs.");
+        }
+        String expected = profile.currentPath().orElse(null);
+        if (running.equals(expected)) {
+            return new Check("running system", CheckStatus.PASS, "The running system is " + generation + " ("
+                    + running + ").", null);
+        }
+        return new Check("running system", CheckStatus.FAIL, "The running system is " + running + ", not "
+                + generation + " (" + expected + ").", "Activate the generation you want (apply or rollback).");
     }
 
     private static Check servicesCheck(List<SystemResult.ServiceState> services) {

@@ -118,20 +118,52 @@ class VerifyTest {
     }
 
     @Test
-    void aRunningSystemThatIsNotTheProfilesFailsVerification() throws Exception {
+    void afterABootApplyTheOldSystemStillRunningIsSaidToWaitForTheReboot() throws Exception {
         String kernel = fx.built(Variant.KERNEL);
         engine = fx.start();
         engine.call(id -> new SystemRequest.Baseline(id, null), SystemResult.Baseline.class);
         // boot: the profile moves to generation 2, the running system stays generation 1.
         engine.call(id -> new SystemRequest.Apply(id, kernel, null, Mode.BOOT, null), SystemResult.Applied.class);
         SystemResult.VerifyReport r = engine.call(id -> new SystemRequest.Verify(id), SystemResult.VerifyReport.class);
-        assertThat(r.verdict()).isEqualTo(SystemResult.Verdict.FAIL);
+        assertThat(r.verdict()).isEqualTo(SystemResult.Verdict.INCOMPLETE);
         SystemResult.Check running = r.checks().get(0);
-        assertThat(running.status()).isEqualTo(CheckStatus.FAIL);
-        assertThat(running.detail()).contains("not generation 2");
+        assertThat(running.status()).isEqualTo(CheckStatus.WARN);
+        assertThat(running.detail()).contains("still the previous one (" + fx.demo.generation1() + ")")
+                .contains("generation 2 becomes active at the next boot");
+        assertThat(running.fix()).startsWith("Reboot, then verify again");
         assertThat(statuses(r)).containsEntry("activation in logs", CheckStatus.WARN);
         assertThat(fx.audit()).extracting(a -> a.what() + " " + a.outcome())
                 .containsExactly("baseline ok", "apply ok", "verify ok");
+    }
+
+    @Test
+    void aConfirmedTestKeepsPassingUntilTheProfileMoves() throws Exception {
+        String update = fx.built(Variant.UPDATE);
+        engine = fx.start();
+        engine.call(id -> new SystemRequest.Baseline(id, null), SystemResult.Baseline.class);
+        engine.call(id -> new SystemRequest.Apply(id, update, null, Mode.TEST, 120), SystemResult.Applied.class);
+        engine.call(id -> new SystemRequest.Confirm(id), SystemResult.Confirmed.class);
+        SystemResult.VerifyReport r = engine.call(id -> new SystemRequest.Verify(id), SystemResult.VerifyReport.class);
+        SystemResult.Check running = r.checks().get(0);
+        assertThat(running.status()).as(running.detail()).isEqualTo(CheckStatus.PASS);
+        assertThat(running.detail()).contains("the tested system, kept until the next boot (" + update + ")")
+                .contains("the profile still boots generation 1");
+        assertThat(statuses(r)).containsEntry("activation in logs", CheckStatus.PASS);
+    }
+
+    @Test
+    void aRunningSystemThatNothingAccountsForFailsVerification() throws Exception {
+        String kernel = fx.built(Variant.KERNEL);
+        engine = fx.start();
+        // Someone activated a system by hand behind the engine's back.
+        Path link = fx.demo.currentSystem();
+        Files.delete(link);
+        Files.createSymbolicLink(link, Path.of(kernel));
+        SystemResult.VerifyReport r = engine.call(id -> new SystemRequest.Verify(id), SystemResult.VerifyReport.class);
+        assertThat(r.verdict()).isEqualTo(SystemResult.Verdict.FAIL);
+        SystemResult.Check running = r.checks().get(0);
+        assertThat(running.status()).isEqualTo(CheckStatus.FAIL);
+        assertThat(running.detail()).contains("The running system is " + kernel + ", not generation 1");
     }
 
     @Test
