@@ -112,8 +112,12 @@ class WholeRunbookTest {
                             && ((Label) w.robot().lookup("#signoff-status").query()).getText().startsWith("Evidence"));
             assertThat(sign.isDisabled()).as("sign-off needs the maintenance-window tick").isTrue();
             assertThat(next.isDisabled()).isTrue();
-            w.robot().clickOn(w.robot().lookup(".list-cell").match(n -> n instanceof javafx.scene.control.ListCell<?> c
-                    && c.getIndex() == 5 && c.getItem() != null).<Node>query());
+            // The step list's cells are rebuilt when the steps' states change: wait for the Apply cell.
+            java.util.function.Supplier<java.util.Optional<Node>> applyCell = () -> w.robot().lookup(".list-cell")
+                    .match(n -> n instanceof javafx.scene.control.ListCell<?> c && c.getIndex() == 5
+                            && c.getItem() != null && c.isVisible()).tryQuery();
+            w.waitFor("the step list's Apply entry", Duration.ofSeconds(10), () -> applyCell.get().isPresent());
+            w.robot().clickOn(applyCell.get().orElseThrow());
             assertThat(w.window().flow().currentProperty().get().title()).isEqualTo("Sign off");
             w.click("check-window");
             w.waitFor("every item green", Duration.ofSeconds(10), () -> !sign.isDisabled());
