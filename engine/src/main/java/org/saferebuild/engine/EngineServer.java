@@ -8,8 +8,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.saferebuild.engine.audit.AuditTrail;
+import org.saferebuild.engine.sys.DaemonThreads;
 import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.Event;
 import org.saferebuild.protocol.FrameException;
@@ -34,8 +34,8 @@ public final class EngineServer {
     private final FrameReader reader;
     private final EventSink sink;
     private final Engine engine;
-    private final ExecutorService workers = Executors.newCachedThreadPool(daemonThreads("op"));
-    private final ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor(daemonThreads("flush"));
+    private final ExecutorService workers = Executors.newCachedThreadPool(DaemonThreads.named("op"));
+    private final ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("flush"));
     private final Map<Long, OpContext> inFlight = new ConcurrentHashMap<>();
     private boolean greeted;
     private long lastId;
@@ -207,12 +207,4 @@ public final class EngineServer {
         return n.isEmpty() ? r.getClass().getName() : n;
     }
 
-    static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
-    }
 }

@@ -26,6 +26,7 @@ import org.saferebuild.engine.proc.Command;
 import org.saferebuild.engine.proc.Exec;
 import org.saferebuild.engine.sandbox.Sandbox;
 import org.saferebuild.engine.sandbox.SandboxManager;
+import org.saferebuild.engine.sys.DaemonThreads;
 import org.saferebuild.engine.sys.Posix;
 import org.saferebuild.protocol.Json;
 import org.saferebuild.protocol.NixEvent;
@@ -66,11 +67,8 @@ public final class NixService {
     private final NixEnv nixEnv;
     private final SandboxManager sandboxes;
     private final BuiltSystems built;
-    private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "build-progress");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(
+            DaemonThreads.named("build-progress"));
 
     public NixService(EngineConfig config, NixEnv nixEnv, SandboxManager sandboxes, BuiltSystems built) {
         this.config = config;

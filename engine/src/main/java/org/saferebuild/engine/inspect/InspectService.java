@@ -21,6 +21,7 @@ import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.proc.Command;
 import org.saferebuild.engine.proc.Exec;
 import org.saferebuild.engine.proc.Tools;
+import org.saferebuild.engine.sys.DaemonThreads;
 import org.saferebuild.protocol.InspectRequest;
 import org.saferebuild.protocol.InspectResult;
 import org.saferebuild.protocol.InspectResult.Closure;
@@ -48,11 +49,7 @@ public final class InspectService {
     private final Systems systems;
     private final ClosureQuery closures;
     /** Closure queries of the two sides run side by side (one nix process each). */
-    private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "inspect");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService pool = Executors.newCachedThreadPool(DaemonThreads.named("inspect"));
 
     public InspectService(EngineConfig config, Tools tools, NixEnv nixEnv, BuiltSystems built) {
         this.config = config;

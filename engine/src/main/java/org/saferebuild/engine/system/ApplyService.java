@@ -32,6 +32,7 @@ import org.saferebuild.engine.audit.AuditLog;
 import org.saferebuild.engine.audit.AuditTrail;
 import org.saferebuild.engine.build.BuiltSystems;
 import org.saferebuild.engine.sandbox.WorkDirs;
+import org.saferebuild.engine.sys.DaemonThreads;
 import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.Event;
 import org.saferebuild.protocol.Json;
@@ -119,11 +120,8 @@ public final class ApplyService {
      */
     private final Path untilRebootFile;
     private final Path lockFile;
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "confirm-or-revert");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+            DaemonThreads.named("confirm-or-revert"));
 
     private final Object monitor = new Object();
     /** What holds the lock, in words ("an apply of … requested by bear"); null when free. */
