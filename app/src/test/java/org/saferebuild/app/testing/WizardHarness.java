@@ -1,9 +1,7 @@
 package org.saferebuild.app.testing;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -55,8 +53,8 @@ public final class WizardHarness implements AutoCloseable {
 
     /** A private directory like the engine tests': root-only, and never removed over a mount. */
     public static Path privateBase() throws IOException {
-        return Files.createTempDirectory("safe-rebuild-apptest-",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        // Root's 0700 temp dir, removed at JVM exit only if nothing is mounted below it.
+        return org.saferebuild.engine.testing.EngineHarness.privateBase();
     }
 
     /** Installs a demo system in {@code base}/demo (once per test class is enough). */
