@@ -15,7 +15,6 @@ import javafx.scene.Node;
 import javafx.scene.Scene;
 import javafx.stage.Stage;
 import org.saferebuild.app.AppContext;
-import org.saferebuild.app.Launchers;
 import org.saferebuild.app.MainWindow;
 import org.saferebuild.app.checklist.ChecklistModel;
 import org.saferebuild.app.client.EngineClient;
@@ -23,6 +22,7 @@ import org.saferebuild.app.client.UiBatcher;
 import org.saferebuild.app.launch.DirectLauncher;
 import org.saferebuild.app.session.RunSession;
 import org.saferebuild.demo.DemoSystem;
+import org.saferebuild.protocol.EngineCommand;
 import org.testfx.api.FxRobot;
 import org.testfx.api.FxToolkit;
 import org.testfx.util.WaitForAsyncUtils;
@@ -63,7 +63,7 @@ public final class WizardHarness implements AutoCloseable {
     }
 
     public static WizardHarness start(Path base, DemoSystem demo) throws Exception {
-        EngineClient client = EngineClient.connect(new DirectLauncher(Launchers.engineCommand(demo.settingsFile()),
+        EngineClient client = EngineClient.connect(new DirectLauncher(EngineCommand.fromClassPath(demo.settingsFile()),
                 base.resolve("engine-" + System.nanoTime() + ".log").toFile()), Duration.ofSeconds(60));
         WizardHarness h = new WizardHarness(base, demo, client);
         h.show();
