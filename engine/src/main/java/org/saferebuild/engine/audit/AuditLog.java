@@ -14,16 +14,14 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import org.saferebuild.engine.Problem;
 import org.saferebuild.engine.sandbox.WorkDirs;
+import org.saferebuild.engine.sys.Hashes;
 import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.FrameException;
 import org.saferebuild.protocol.Json;
@@ -40,8 +38,6 @@ import org.saferebuild.protocol.SystemResult;
  * and is reported by {@link #verify()}; the next line is chained to it.
  */
 public final class AuditLog {
-    private static final HexFormat HEX = HexFormat.of();
-
     /** One monitor per file in this JVM (Java's file locks are per process, not per channel). */
     private static final ConcurrentHashMap<Path, Object> MONITORS = new ConcurrentHashMap<>();
 
@@ -335,10 +331,6 @@ public final class AuditLog {
     }
 
     public static String sha256(String text) {
-        try {
-            return HEX.formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is always available", e);
-        }
+        return Hashes.sha256(text);
     }
 }

@@ -9,11 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -25,6 +22,7 @@ import org.saferebuild.engine.proc.Command;
 import org.saferebuild.engine.proc.Exec;
 import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.sys.DiskSpace;
+import org.saferebuild.engine.sys.Hashes;
 import org.saferebuild.engine.sys.Posix;
 import org.saferebuild.protocol.ProblemCode;
 import org.saferebuild.protocol.SandboxRequest;
@@ -684,11 +682,6 @@ public final class SandboxManager {
     }
 
     static String sha256(String s) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(s.getBytes(StandardCharsets.UTF_8))).substring(0, 24);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Hashes.sha256(s).substring(0, 24);
     }
 }
