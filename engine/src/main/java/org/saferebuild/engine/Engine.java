@@ -106,7 +106,8 @@ public final class Engine {
                 .query(SystemRequest.AuditRead.class, audits::read)
                 .query(SystemRequest.AuditVerify.class, audits::verify)
                 .query(InspectRequest.Inspect.class, inspect::inspect)
-                .query(InspectRequest.Compare.class, inspect::compare);
+                // compare runs the new system's switch-to-configuration dry-activate as root
+                .register(InspectRequest.Compare.class, inspect::compare);
     }
 
     /** Creates the state directory and removes what a killed engine left behind. */

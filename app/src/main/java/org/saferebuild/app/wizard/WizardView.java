@@ -96,12 +96,7 @@ public final class WizardView extends BorderPane {
     }
 
     private void show(int i) {
-        Node v = steps.get(i).view();
-        if (v instanceof javafx.scene.layout.Pane && v.getProperties().get("scroll") == null) {
-            content.setCenter(v);
-        } else {
-            content.setCenter(v);
-        }
+        content.setCenter(steps.get(i).view());
         list.getSelectionModel().select(i);
         list.refresh();
     }

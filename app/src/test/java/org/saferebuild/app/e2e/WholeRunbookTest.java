@@ -82,8 +82,12 @@ class WholeRunbookTest {
                     .doesNotStartWith("0 lines");
             w.screenshot("04-build");
             // Alt+N is Next's mnemonic.
+            w.waitFor("Next to be enabled after the build", Duration.ofSeconds(10), () -> !next.isDisabled());
             w.robot().press(javafx.scene.input.KeyCode.ALT).press(javafx.scene.input.KeyCode.N)
                     .release(javafx.scene.input.KeyCode.N).release(javafx.scene.input.KeyCode.ALT);
+
+            w.waitFor("Alt+N to go to Inspect", Duration.ofSeconds(10),
+                    () -> w.window().flow().currentProperty().get().title().equals("Inspect"));
 
             // Inspect: the chakra services are in the built system; the translator would restart.
             w.waitFor("the comparison", Duration.ofMinutes(2),
@@ -113,11 +117,18 @@ class WholeRunbookTest {
             assertThat(sign.isDisabled()).as("sign-off needs the maintenance-window tick").isTrue();
             assertThat(next.isDisabled()).isTrue();
             // The step list's cells are rebuilt when the steps' states change: wait for the Apply cell.
-            java.util.function.Supplier<java.util.Optional<Node>> applyCell = () -> w.robot().lookup(".list-cell")
-                    .match(n -> n instanceof javafx.scene.control.ListCell<?> c && c.getIndex() == 5
-                            && c.getItem() != null && c.isVisible()).tryQuery();
-            w.waitFor("the step list's Apply entry", Duration.ofSeconds(10), () -> applyCell.get().isPresent());
-            w.robot().clickOn(applyCell.get().orElseThrow());
+            // Keep where the wait found the cell: the list rebuilds its cells whenever a step's state
+            // changes, so a second lookup can fall between two rebuilds; the rows stay where they are.
+            java.util.concurrent.atomic.AtomicReference<javafx.geometry.Point2D> applyRow = new java.util.concurrent.atomic.AtomicReference<>();
+            w.waitFor("the step list's Apply entry", Duration.ofSeconds(10), () -> {
+                w.robot().lookup(".list-cell").match(n -> n instanceof javafx.scene.control.ListCell<?> c
+                        && c.getIndex() == 5 && c.getItem() != null && c.isVisible()).tryQuery().ifPresent(c -> {
+                            javafx.geometry.Bounds b = c.localToScreen(c.getBoundsInLocal());
+                            applyRow.set(new javafx.geometry.Point2D(b.getCenterX(), b.getCenterY()));
+                        });
+                return applyRow.get() != null;
+            });
+            w.robot().clickOn(applyRow.get());
             assertThat(w.window().flow().currentProperty().get().title()).isEqualTo("Sign off");
             w.click("check-window");
             w.waitFor("every item green", Duration.ofSeconds(10), () -> !sign.isDisabled());

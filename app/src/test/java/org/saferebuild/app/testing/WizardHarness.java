@@ -45,10 +45,13 @@ public final class WizardHarness implements AutoCloseable {
     private MainWindow window;
     private Stage stage;
 
-    private WizardHarness(Path base, DemoSystem demo, EngineClient client) {
+    private final Path engineLog;
+
+    private WizardHarness(Path base, DemoSystem demo, EngineClient client, Path engineLog) {
         this.base = base;
         this.demo = demo;
         this.client = client;
+        this.engineLog = engineLog;
     }
 
     /** A private directory like the engine tests': root-only, and never removed over a mount. */
@@ -63,9 +66,10 @@ public final class WizardHarness implements AutoCloseable {
     }
 
     public static WizardHarness start(Path base, DemoSystem demo) throws Exception {
+        Path engineLog = base.resolve("engine-" + System.nanoTime() + ".log");
         EngineClient client = EngineClient.connect(new DirectLauncher(EngineCommand.fromClassPath(demo.settingsFile()),
-                base.resolve("engine-" + System.nanoTime() + ".log").toFile()), Duration.ofSeconds(60));
-        WizardHarness h = new WizardHarness(base, demo, client);
+                engineLog.toFile()), Duration.ofSeconds(60));
+        WizardHarness h = new WizardHarness(base, demo, client, engineLog);
         h.show();
         return h;
     }
@@ -128,12 +132,49 @@ public final class WizardHarness implements AutoCloseable {
             try {
                 Path shot = Path.of("target", "failure-" + System.currentTimeMillis() + ".png").toAbsolutePath();
                 Screenshots.save(stage.getScene(), shot);
-                throw new TimeoutException("waited " + timeout.toSeconds() + " s for " + what + " (screen: " + shot + ")");
+                throw new TimeoutException("waited " + timeout.toSeconds() + " s for " + what + " (screen: " + shot + "; "
+                        + onFx(this::describe) + ")" + engineLogTail());
             } catch (TimeoutException t) {
                 throw t;
             } catch (Exception shotFailed) {
                 throw new TimeoutException("waited " + timeout.toSeconds() + " s for " + what);
             }
+        }
+    }
+
+    /**
+     * Where the wizard stands, in words, for a failure message that CI prints without the
+     * screenshot: the step, whether Next is enabled, the focus owner, and the status lines shown.
+     */
+    private String describe() {
+        StringBuilder b = new StringBuilder();
+        if (window != null) {
+            b.append("step: ").append(window.flow().currentProperty().get().title());
+            b.append(", next enabled: ").append(window.flow().canAdvanceProperty().get());
+        }
+        Scene scene = stage.getScene();
+        b.append(", window focused: ").append(stage.isFocused());
+        b.append(", focus: ").append(scene == null || scene.getFocusOwner() == null ? "none"
+                : scene.getFocusOwner().getClass().getSimpleName() + "#" + scene.getFocusOwner().getId());
+        if (scene != null) {
+            for (Node n : scene.getRoot().lookupAll(".label")) {
+                if (n.getId() != null && n.getId().endsWith("status") && n.isVisible()
+                        && n instanceof javafx.scene.control.Label l && !l.getText().isBlank()) {
+                    b.append(", ").append(n.getId()).append(": \"").append(l.getText()).append('"');
+                }
+            }
+        }
+        return b.toString();
+    }
+
+    /** The engine's last log lines (its stderr), for a failure message. */
+    private String engineLogTail() {
+        try {
+            List<String> lines = java.nio.file.Files.readAllLines(engineLog);
+            return "\nengine log, last lines:\n  " + String.join("\n  ", lines.subList(Math.max(0, lines.size() - 8),
+                    lines.size()));
+        } catch (IOException | RuntimeException e) {
+            return "\n(no engine log: " + e + ")";
         }
     }
 

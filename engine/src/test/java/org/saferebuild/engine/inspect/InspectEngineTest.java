@@ -150,6 +150,13 @@ class InspectEngineTest {
             assertExpectedPackages(c);
             assertThat(engine.events()).anySatisfy(e -> assertThat(e).isInstanceOfSatisfying(Event.Log.class,
                     l -> assertThat(l.stream()).isEqualTo("dry-activate")));
+            // It ran the new system's code as root: the audit trail says so.
+            List<String> audit = java.nio.file.Files.readAllLines(systems.base.resolve("audit/audit.jsonl"));
+            org.saferebuild.protocol.AuditRecord last = org.saferebuild.protocol.Json.decode(audit.get(audit.size() - 1),
+                    org.saferebuild.protocol.AuditRecord.class);
+            assertThat(last.what()).isEqualTo("compare");
+            assertThat(last.outcome()).isEqualTo("ok");
+            assertThat(last.args().toString()).contains(update);
         } finally {
             java.nio.file.Files.deleteIfExists(systems.currentLink);
             java.nio.file.Files.deleteIfExists(systems.bootedLink);
