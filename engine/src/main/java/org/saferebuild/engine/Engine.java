@@ -97,6 +97,7 @@ public final class Engine {
                 .register(SystemRequest.Apply.class, apply::apply)
                 .register(SystemRequest.Confirm.class, apply::confirm)
                 .register(SystemRequest.Revert.class, apply::revert)
+                .query(SystemRequest.ApplyStatus.class, apply::status)
                 .register(SystemRequest.Verify.class, verify::verify)
                 .query(SystemRequest.Generations.class, generations::list)
                 .register(SystemRequest.Pin.class, generations::pin)

@@ -13,6 +13,7 @@ import java.util.List;
         @JsonSubTypes.Type(value = SystemRequest.Apply.class, name = "apply"),
         @JsonSubTypes.Type(value = SystemRequest.Confirm.class, name = "confirm"),
         @JsonSubTypes.Type(value = SystemRequest.Revert.class, name = "revert"),
+        @JsonSubTypes.Type(value = SystemRequest.ApplyStatus.class, name = "apply.status"),
         @JsonSubTypes.Type(value = SystemRequest.Verify.class, name = "verify"),
         @JsonSubTypes.Type(value = SystemRequest.Generations.class, name = "generations"),
         @JsonSubTypes.Type(value = SystemRequest.Pin.class, name = "pin"),
@@ -94,6 +95,16 @@ public sealed interface SystemRequest extends Request {
     /** Reverts the unconfirmed apply now instead of waiting for the timer. */
     record Revert(long id) implements SystemRequest {
         public Revert {
+            Values.positiveId(id);
+        }
+    }
+
+    /**
+     * Whether an apply is waiting for confirmation on this machine, by this engine or by another
+     * (an app that was closed and opened again asks this to show the countdown again).
+     */
+    record ApplyStatus(long id) implements SystemRequest {
+        public ApplyStatus {
             Values.positiveId(id);
         }
     }

@@ -10,6 +10,7 @@ import java.util.Map;
         @JsonSubTypes.Type(value = SystemResult.Applied.class, name = "system.applied"),
         @JsonSubTypes.Type(value = SystemResult.Confirmed.class, name = "system.confirmed"),
         @JsonSubTypes.Type(value = SystemResult.Reverted.class, name = "system.reverted"),
+        @JsonSubTypes.Type(value = SystemResult.ApplyState.class, name = "system.applystatus"),
         @JsonSubTypes.Type(value = SystemResult.VerifyReport.class, name = "system.verify"),
         @JsonSubTypes.Type(value = SystemResult.GenerationList.class, name = "system.generations"),
         @JsonSubTypes.Type(value = SystemResult.Pinned.class, name = "system.pinned"),
@@ -102,6 +103,23 @@ public sealed interface SystemResult extends ResultBody {
         public Reverted {
             Values.require(reason, "reason");
             Values.require(message, "message");
+        }
+    }
+
+    /**
+     * The answer to apply.status. When {@code awaitingConfirm}, the other fields say what was
+     * applied, which generation a revert goes back to, and when: {@code enginePid} is the engine
+     * that runs the countdown (this one or one whose app went away); confirm and revert work
+     * from any engine.
+     */
+    record ApplyState(boolean awaitingConfirm, SystemRequest.Mode mode, String storePath, Integer generation,
+                      Integer revertsTo, String deadline, Long secondsLeft, Long enginePid, String message)
+            implements SystemResult {
+        public ApplyState {
+            Values.require(message, "message");
+            if (awaitingConfirm && (mode == null || deadline == null || revertsTo == null)) {
+                throw new IllegalArgumentException("a waiting apply needs mode, revertsTo and deadline");
+            }
         }
     }
 

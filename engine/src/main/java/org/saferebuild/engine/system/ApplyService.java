@@ -8,6 +8,7 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -92,6 +93,11 @@ public final class ApplyService {
                     createdGeneration, phase, deadline, confirmSeconds, who, enginePid, pid);
         }
 
+        Pending ownedBy(long pid) {
+            return new Pending(applyId, mode, storePath, generationBefore, pathBefore, runningBefore, generationAfter,
+                    createdGeneration, phase, deadline, confirmSeconds, who, pid, activationPid);
+        }
+
         Pending awaiting(Instant until, int seconds) {
             return new Pending(applyId, mode, storePath, generationBefore, pathBefore, runningBefore, generationAfter,
                     createdGeneration, Phase.AWAITING_CONFIRM, until.toString(), seconds, who, enginePid, null);
@@ -102,6 +108,20 @@ public final class ApplyService {
             return runningBefore != null ? runningBefore : pathBefore;
         }
     }
+
+    /**
+     * A confirm or revert asked through another engine (its app was opened after this engine's app
+     * went away), left in {@code <stateDir>/apply/answer.json} for the engine that runs the countdown.
+     */
+    record Answer(String nonce, String action, AuditRecord.Who who, String at) {
+    }
+
+    /** What the countdown's engine did with an {@link Answer}: confirmed, reverted, revert-failed, too-late. */
+    record Answered(String nonce, String outcome, String message, String runningSystem) {
+    }
+
+    /** How long an engine waits for the countdown's engine to pick up a forwarded answer (it looks every second). */
+    static final Duration PICKUP = Duration.ofSeconds(10);
 
     /** The outcome of putting things back, in the words the operator reads. */
     record Recovery(boolean complete, String state) {
@@ -120,6 +140,8 @@ public final class ApplyService {
      */
     private final Path untilRebootFile;
     private final Path lockFile;
+    private final Path answerFile;
+    private final Path answeredFile;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             DaemonThreads.named("confirm-or-revert"));
 
@@ -144,6 +166,8 @@ public final class ApplyService {
         this.stateFile = config.state().resolve("apply").resolve("pending.json");
         this.untilRebootFile = config.state().resolve("apply").resolve("until-reboot.json");
         this.lockFile = config.state().resolve("locks").resolve("apply.lock");
+        this.answerFile = config.state().resolve("apply").resolve("answer.json");
+        this.answeredFile = config.state().resolve("apply").resolve("answered.json");
     }
 
     /** Notices (countdown, confirmed, reverted) go to the app connected now. */
@@ -266,21 +290,23 @@ public final class ApplyService {
         Pending p;
         synchronized (monitor) {
             p = current;
-            if (p == null) {
+            if (p != null) {
+                confirmHeld(p);
+            }
+        }
+        if (p == null) {
+            Optional<Pending> elsewhere = waitingElsewhere();
+            if (elsewhere.isEmpty()) {
                 throw Problem.notFound("Nothing is waiting for confirmation.",
                         "Confirm right after an apply in switch or test mode; a boot apply needs none.");
             }
-            if (p.phase() != Phase.AWAITING_CONFIRM) {
-                throw new Problem(ProblemCode.BUSY, "It is too late to confirm: the engine is already "
-                        + (p.phase() == Phase.REVERTING ? "reverting" : "activating") + ".",
-                        "Wait until it has finished, then look at the generations and apply again if wanted.");
+            Pending o = elsewhere.get();
+            Answered a = forward(o, "confirm", ctx);
+            if (!a.outcome().equals("confirmed")) {
+                throw tooLate(a);
             }
-            stopTimer();
-            if (p.mode() == Mode.TEST) {
-                recordUntilReboot(p.storePath(), Mode.TEST);
-            }
-            clearPersisted();
-            releaseLocked();
+            return new SystemResult.Confirmed(o.mode(), o.storePath(), o.generationAfter(), a.message()
+                    + " (the countdown ran in engine pid " + o.enginePid() + ".)");
         }
         String what = describeApplied(p);
         notice(p, Event.Notice.Topic.CONFIRMED, "Confirmed: " + what + " stays.", p.generationAfter(), null);
@@ -288,11 +314,40 @@ public final class ApplyService {
                 + " stays.");
     }
 
+    /** Confirms the apply this engine holds, under the monitor; throws if it is no longer waiting. */
+    private void confirmHeld(Pending p) throws Problem {
+        if (p.phase() != Phase.AWAITING_CONFIRM) {
+            throw new Problem(ProblemCode.BUSY, "It is too late to confirm: the engine is already "
+                    + (p.phase() == Phase.REVERTING ? "reverting" : "activating") + ".",
+                    "Wait until it has finished, then look at the generations and apply again if wanted.");
+        }
+        stopTimer();
+        if (p.mode() == Mode.TEST) {
+            recordUntilReboot(p.storePath(), Mode.TEST);
+        }
+        clearPersisted();
+        releaseLocked();
+    }
+
     public SystemResult.Reverted revert(SystemRequest.Revert r, OpContext ctx) throws Problem {
         Pending p = takeForRevert();
         if (p == null) {
-            throw Problem.notFound("There is no unconfirmed apply to revert.",
-                    "To go back to an older generation, use rollback and choose the generation.");
+            Optional<Pending> elsewhere = waitingElsewhere();
+            if (elsewhere.isEmpty()) {
+                throw Problem.notFound("There is no unconfirmed apply to revert.",
+                        "To go back to an older generation, use rollback and choose the generation.");
+            }
+            Pending o = elsewhere.get();
+            Answered a = forward(o, "revert", ctx);
+            switch (a.outcome()) {
+                case "reverted":
+                    return new SystemResult.Reverted(o.mode(), o.generationBefore(), a.runningSystem(),
+                            "the operator asked to revert (" + describe(ctx.operator()) + ")", a.message());
+                case "revert-failed":
+                    throw new Problem(ProblemCode.ACTIVATION_FAILED, a.message(), stuckFix(o));
+                default:
+                    throw tooLate(a);
+            }
         }
         String reason = "the operator asked to revert (" + describe(ctx.operator()) + ")";
         Recovery rec;
@@ -393,7 +448,9 @@ public final class ApplyService {
         if (p.phase() == Phase.AWAITING_CONFIRM && deadline != null && deadline.isAfter(Instant.now())) {
             LOG.info("resuming the confirm-or-revert countdown of generation {} until {}", p.generationAfter(),
                     deadline);
-            startTimer(p, "an apply resumed after the engine restarted");
+            Pending mine = p.ownedBy(ProcessHandle.current().pid());
+            persistQuietly(mine);
+            startTimer(mine, "an apply resumed after the engine restarted");
             return;
         }
         synchronized (monitor) {
@@ -422,6 +479,11 @@ public final class ApplyService {
     }
 
     private void tick(Pending p, Instant deadline) {
+        Answer asked = takeAnswer();
+        if (asked != null) {
+            answer(asked);
+            return;
+        }
         long left = Duration.between(Instant.now(), deadline).toMillis();
         if (left > 0) {
             notice(p, Event.Notice.Topic.COUNTDOWN, "Reverting to generation " + p.generationBefore() + " in "
@@ -688,21 +750,33 @@ public final class ApplyService {
 
     // Persisted state
 
+    /** Replaces {@code file} (in the root-only state directory) atomically, its content synced first. */
+    private static void writeDurably(Path file, String text) throws IOException {
+        try {
+            WorkDirs.ensurePrivateDir(file.getParent());
+        } catch (Problem e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS)) {
+            ch.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
+            ch.force(true);
+        }
+        try {
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
     private void persist(Pending p) throws Problem {
         try {
-            WorkDirs.ensurePrivateDir(stateFile.getParent());
-            Path tmp = stateFile.resolveSibling("pending.json.tmp");
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                ch.write(java.nio.ByteBuffer.wrap(Json.encode(p).getBytes(StandardCharsets.UTF_8)));
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, stateFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, stateFile, StandardCopyOption.REPLACE_EXISTING);
-            }
+            writeDurably(stateFile, Json.encode(p));
         } catch (IOException e) {
+            if (e.getCause() instanceof Problem pr) {
+                throw pr;
+            }
             throw Problem.internal("Cannot write " + stateFile + ": " + e.getMessage() + ". Nothing was changed"
                     + " after this point.", e);
         }
@@ -773,6 +847,231 @@ public final class ApplyService {
                 h.onExit().join();
             }
         });
+    }
+
+    // Another engine's app: status, and confirm or revert handed to the engine that runs the countdown
+
+    /** apply.status: what waits for confirmation on this machine, in this engine or in another one. */
+    public SystemResult.ApplyState status(SystemRequest.ApplyStatus r, OpContext ctx) {
+        Pending p;
+        synchronized (monitor) {
+            p = current;
+        }
+        boolean here = p != null;
+        if (p == null) {
+            p = waitingElsewhere().orElse(null);
+        }
+        if (p == null) {
+            return new SystemResult.ApplyState(false, null, null, null, null, null, null, null,
+                    "Nothing is waiting for confirmation.");
+        }
+        if (p.phase() != Phase.AWAITING_CONFIRM) {
+            return new SystemResult.ApplyState(false, p.mode(), p.storePath(), p.generationAfter(),
+                    p.generationBefore(), null, null, here ? ProcessHandle.current().pid() : p.enginePid(),
+                    "An apply of " + describeApplied(p) + " is " + (p.phase() == Phase.REVERTING ? "being reverted"
+                            : "activating") + "; wait until it has finished.");
+        }
+        long left = Math.max(0, (Duration.between(Instant.now(), Instant.parse(p.deadline())).toMillis() + 999) / 1000);
+        return new SystemResult.ApplyState(true, p.mode(), p.storePath(), p.generationAfter(), p.generationBefore(),
+                p.deadline(), left, here ? ProcessHandle.current().pid() : p.enginePid(),
+                "Activated " + describeApplied(p) + ". Confirm within " + left + " s to keep it; otherwise the engine"
+                        + (here ? "" : " (pid " + p.enginePid() + ")") + " goes back to generation "
+                        + p.generationBefore() + " at " + p.deadline() + ".");
+    }
+
+    /**
+     * The apply another engine left waiting for confirmation (its app went away; it keeps the
+     * countdown), if that engine still holds the apply lock. A pending apply without a live owner
+     * is not offered: the next engine start reverts it ({@link #resume()}).
+     */
+    private Optional<Pending> waitingElsewhere() {
+        Pending p;
+        try {
+            p = readPersisted();
+        } catch (IOException e) {
+            LOG.warn("cannot read {}: {}", stateFile, e.toString());
+            return Optional.empty();
+        }
+        if (p == null || p.enginePid() == ProcessHandle.current().pid()
+                || !ProcessHandle.of(p.enginePid()).map(ProcessHandle::isAlive).orElse(false)
+                || !lockHeldElsewhere()) {
+            return Optional.empty();
+        }
+        return Optional.of(p);
+    }
+
+    /** Whether another process holds the apply lock (this engine does not). */
+    private boolean lockHeldElsewhere() {
+        synchronized (monitor) {
+            if (fileLock != null) {
+                return false;
+            }
+            try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
+                FileLock l = ch.tryLock();
+                if (l == null) {
+                    return true;
+                }
+                l.release();
+                return false;
+            } catch (IOException | OverlappingFileLockException e) {
+                return false;
+            }
+        }
+    }
+
+    /**
+     * Hands a confirm or revert to the engine that runs the countdown: it looks for
+     * {@code answer.json} every second and writes what it did to {@code answered.json}. This
+     * engine's dispatcher records the operation in the audit trail, with this app's operator.
+     */
+    private Answered forward(Pending owner, String action, OpContext ctx) throws Problem {
+        if (owner.phase() != Phase.AWAITING_CONFIRM) {
+            throw new Problem(ProblemCode.BUSY, "The apply of " + describeApplied(owner) + " is no longer waiting:"
+                    + " engine pid " + owner.enginePid() + " is " + (owner.phase() == Phase.REVERTING ? "reverting"
+                            : "activating") + " it.",
+                    "Wait until it has finished, then look at the generations.");
+        }
+        String nonce = java.util.UUID.randomUUID().toString();
+        try {
+            Files.deleteIfExists(answeredFile);
+            writeDurably(answerFile, Json.encode(new Answer(nonce, action, ctx.operator(), Instant.now().toString())));
+        } catch (IOException e) {
+            throw Problem.internal("Cannot hand the " + action + " to engine pid " + owner.enginePid() + " through "
+                    + answerFile + ": " + e.getMessage(), e);
+        }
+        ctx.progress("forward", "Asking engine pid " + owner.enginePid() + ", which runs the countdown, to " + action,
+                null, null);
+        long pickupBy = System.nanoTime() + PICKUP.toNanos();
+        while (true) {
+            Answered a = readJson(answeredFile, Answered.class);
+            if (a != null && nonce.equals(a.nonce())) {
+                deleteQuietly(answeredFile);
+                awaitSettled(owner);
+                return a;
+            }
+            Answer waiting = readJson(answerFile, Answer.class);
+            boolean pending = waiting != null && nonce.equals(waiting.nonce());
+            if (pending && System.nanoTime() > pickupBy) {
+                deleteQuietly(answerFile);
+                throw new Problem(ProblemCode.BUSY, "Engine pid " + owner.enginePid() + ", which runs the countdown of "
+                        + describeApplied(owner) + ", did not take the " + action + " within " + PICKUP.toSeconds()
+                        + " s.", "Without a confirmation it goes back to generation " + owner.generationBefore()
+                        + " at " + owner.deadline() + " by itself; try again, or wait for that.");
+            }
+            if (!ProcessHandle.of(owner.enginePid()).map(ProcessHandle::isAlive).orElse(false)) {
+                throw new Problem(ProblemCode.BUSY, "Engine pid " + owner.enginePid() + ", which ran the countdown of "
+                        + describeApplied(owner) + ", stopped before answering.",
+                        "Close and open Safe Rebuild: the next engine start goes back to generation "
+                                + owner.generationBefore() + " (nothing was confirmed).");
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw Problem.internal("Interrupted while waiting for engine pid " + owner.enginePid(), e);
+            }
+        }
+    }
+
+    /** After the answer: until the countdown's engine has removed pending.json (or gone), at most 5 s. */
+    private void awaitSettled(Pending owner) throws Problem {
+        long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        try {
+            while (System.nanoTime() < until && Files.exists(stateFile)
+                    && ProcessHandle.of(owner.enginePid()).map(ProcessHandle::isAlive).orElse(false)) {
+                Thread.sleep(50);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Problem.internal("Interrupted while waiting for engine pid " + owner.enginePid(), e);
+        }
+    }
+
+    private static Problem tooLate(Answered a) {
+        return new Problem(ProblemCode.NOT_FOUND, "Too late: " + a.message(),
+                "Look at the generations to see what runs now; roll back or apply again if needed.");
+    }
+
+    /** The countdown's engine: an answer another engine left for it, taken (removed) so it is done once. */
+    private Answer takeAnswer() {
+        Answer a = readJson(answerFile, Answer.class);
+        if (a != null) {
+            deleteQuietly(answerFile);
+        }
+        return a;
+    }
+
+    /** The countdown's engine does what another engine's operator asked, and says what it did. */
+    private void answer(Answer a) {
+        String by = describe(a.who());
+        LOG.info("{} asked through another engine to {}", by, a.action());
+        if (a.action().equals("confirm")) {
+            Pending p;
+            String msg;
+            synchronized (monitor) {
+                p = current;
+                if (p == null || p.phase() != Phase.AWAITING_CONFIRM) {
+                    writeAnswered(new Answered(a.nonce(), "too-late", "the apply was no longer waiting for"
+                            + " confirmation.", readLink(config.currentSystem())));
+                    return;
+                }
+                msg = "Confirmed: " + describeApplied(p) + " stays.";
+                // Answered before the lock is released: an engine whose app is gone exits as soon as it is free.
+                writeAnswered(new Answered(a.nonce(), "confirmed", msg, readLink(config.currentSystem())));
+                try {
+                    confirmHeld(p);
+                } catch (Problem e) {
+                    throw new IllegalStateException(e); // the phase was checked under the same monitor
+                }
+            }
+            notice(p, Event.Notice.Topic.CONFIRMED, msg + " (confirmed by " + by + " from another window)",
+                    p.generationAfter(), null);
+            return;
+        }
+        Pending p = takeForRevert();
+        if (p == null) {
+            writeAnswered(new Answered(a.nonce(), "too-late", "the apply was no longer waiting to be reverted.",
+                    readLink(config.currentSystem())));
+            return;
+        }
+        String reason = "the operator asked to revert (" + by + ", from another window)";
+        try {
+            Recovery rec = revertNow(p, reason, line -> LOG.info("revert: {}", line));
+            revertedNotice(p, reason, rec);
+            // Written before the lock is released: an engine whose app is gone exits as soon as it is free.
+            writeAnswered(new Answered(a.nonce(), rec.complete() ? "reverted" : "revert-failed",
+                    (rec.complete() ? "Reverted: " : "Reverting did not complete. ") + rec.state(),
+                    readLink(config.currentSystem())));
+        } finally {
+            release();
+        }
+    }
+
+    private void writeAnswered(Answered a) {
+        try {
+            writeDurably(answeredFile, Json.encode(a));
+        } catch (IOException e) {
+            LOG.error("cannot write {}: {}", answeredFile, e.toString());
+        }
+    }
+
+    private static <T> T readJson(Path file, Class<T> type) {
+        try {
+            return Json.mapper().readValue(Files.readString(file), type);
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("ignoring unreadable {}: {}", file, e.toString());
+            return null;
+        }
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            LOG.warn("cannot remove {}: {}", file, e.toString());
+        }
     }
 
     // Words
