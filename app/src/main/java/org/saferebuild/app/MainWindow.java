@@ -28,6 +28,8 @@ import org.saferebuild.app.generations.GenerationsView;
 import org.saferebuild.app.generations.GenerationsViewModel;
 import org.saferebuild.app.history.HistoryView;
 import org.saferebuild.app.history.HistoryViewModel;
+import org.saferebuild.app.pending.PendingApplyBanner;
+import org.saferebuild.app.pending.PendingApplyModel;
 import org.saferebuild.app.step.apply.ApplyView;
 import org.saferebuild.app.step.apply.ApplyViewModel;
 import org.saferebuild.app.step.build.BuildView;
@@ -60,6 +62,7 @@ public final class MainWindow extends BorderPane {
     private final List<Step> steps = new ArrayList<>();
     private final GenerationsViewModel generations;
     private final HistoryViewModel history;
+    private final PendingApplyBanner pendingBanner;
     private Node generationsPage;
     private Node historyPage;
 
@@ -74,6 +77,7 @@ public final class MainWindow extends BorderPane {
         VerifyViewModel verify = new VerifyViewModel(ctx);
         generations = new GenerationsViewModel(ctx);
         history = new HistoryViewModel(ctx);
+        pendingBanner = new PendingApplyBanner(new PendingApplyModel(ctx));
         steps.add(new Step(target, () -> WizardView.scroll(new TargetView(target))));
         steps.add(new Step(isolate, () -> new IsolateView(isolate)));
         steps.add(new Step(build, () -> new BuildView(build, ctx.opener())));
@@ -89,6 +93,8 @@ public final class MainWindow extends BorderPane {
         flow.steps().get(0).entered();
         // The rollback target is evidence too: read the generations once at start.
         generations.refresh();
+        // An apply from before this window opened may wait for confirmation (the app was closed).
+        pendingBanner.model().check();
     }
 
     /** Opens the Generations page (one-click rollback), from any screen. */
@@ -110,6 +116,10 @@ public final class MainWindow extends BorderPane {
 
     public WizardFlow flow() {
         return flow;
+    }
+
+    public PendingApplyBanner pendingBanner() {
+        return pendingBanner;
     }
 
     public StepModel step(int i) {
@@ -167,7 +177,8 @@ public final class MainWindow extends BorderPane {
         setTop(header);
 
         center.getChildren().add(wizardView);
-        setCenter(center);
+        VBox.setVgrow(center, Priority.ALWAYS);
+        setCenter(new VBox(pendingBanner, center));
 
         ScrollPane side = new ScrollPane(new ChecklistView(ctx.checklist(), operatorName(w)));
         side.setFitToWidth(true);

@@ -306,7 +306,7 @@ public final class ApplyService {
                 throw tooLate(a);
             }
             return new SystemResult.Confirmed(o.mode(), o.storePath(), o.generationAfter(), a.message()
-                    + " (the countdown ran in engine pid " + o.enginePid() + ".)");
+                    + " The countdown ran in engine pid " + o.enginePid() + ".");
         }
         String what = describeApplied(p);
         notice(p, Event.Notice.Topic.CONFIRMED, "Confirmed: " + what + " stays.", p.generationAfter(), null);

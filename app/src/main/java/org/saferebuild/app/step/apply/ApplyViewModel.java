@@ -210,7 +210,11 @@ public final class ApplyViewModel extends StepModel {
     }
 
     private void onNotice(Event.Notice n) {
-        if (n.apply() != 0 && n.apply() != applyId) {
+        // Only notices about this window's apply: a countdown from before it opened (apply 0 after an
+        // engine restart, or another engine's) belongs to the pending-apply banner.
+        boolean ours = applyId != 0 && (n.apply() == applyId
+                || n.apply() == 0 && phase.get() == Phase.AWAITING_CONFIRM);
+        if (!ours) {
             return;
         }
         switch (n.topic()) {

@@ -1,0 +1,108 @@
+package org.saferebuild.app.pending;
+
+import atlantafx.base.theme.Styles;
+import java.time.Instant;
+import javafx.animation.KeyFrame;
+import javafx.animation.Timeline;
+import javafx.beans.binding.Bindings;
+import javafx.geometry.Insets;
+import javafx.geometry.Pos;
+import javafx.scene.control.Button;
+import javafx.scene.control.Label;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.VBox;
+import javafx.util.Duration;
+import org.kordamp.ikonli.feather.Feather;
+import org.kordamp.ikonli.javafx.FontIcon;
+import org.saferebuild.app.ui.Ui;
+import org.saferebuild.protocol.SystemRequest;
+import org.saferebuild.protocol.SystemResult;
+
+/**
+ * Above every screen while an apply from before this window opened waits for confirmation: what
+ * runs, the seconds left, Keep and Revert. Afterwards, what became of it, until dismissed.
+ */
+public final class PendingApplyBanner extends VBox {
+    private final PendingApplyModel model;
+    private final Timeline clock;
+
+    public PendingApplyBanner(PendingApplyModel model) {
+        this.model = model;
+        this.clock = new Timeline(new KeyFrame(Duration.seconds(1), e -> model.tick(Instant.now())));
+        clock.setCycleCount(Timeline.INDEFINITE);
+        setId("pending-apply");
+        setPadding(new Insets(10, 16, 0, 16));
+        getStyleClass().add("pending-apply");
+
+        Label countdown = new Label();
+        countdown.setId("pending-countdown");
+        countdown.getStyleClass().add("countdown");
+        countdown.textProperty().bind(Bindings.createStringBinding(() -> {
+            long s = model.secondsLeftProperty().get();
+            return s < 0 ? "" : String.format("%d:%02d", s / 60, s % 60);
+        }, model.secondsLeftProperty()));
+        Button keep = new Button("_Keep this configuration", new FontIcon(Feather.CHECK));
+        keep.setId("pending-keep");
+        keep.getStyleClass().add(Styles.SUCCESS);
+        keep.disableProperty().bind(model.busyProperty());
+        keep.setOnAction(e -> model.keep());
+        Button revert = new Button("_Revert now", new FontIcon(Feather.ROTATE_CCW));
+        revert.setId("pending-revert");
+        revert.getStyleClass().add(Styles.DANGER);
+        revert.disableProperty().bind(model.busyProperty());
+        revert.setOnAction(e -> model.revert());
+        HBox actions = new HBox(16, countdown, keep, revert);
+        actions.setAlignment(Pos.CENTER_LEFT);
+        actions.setPadding(new Insets(0, 0, 4, 8));
+
+        VBox waiting = new VBox(8);
+        waiting.setId("pending-waiting");
+        waiting.visibleProperty().bind(model.waitingProperty().isNotNull());
+        waiting.managedProperty().bind(waiting.visibleProperty());
+        model.waitingProperty().addListener((o, a, b) -> {
+            waiting.getChildren().clear();
+            if (b != null) {
+                waiting.getChildren().addAll(Ui.info("A configuration is waiting for your confirmation",
+                        describe(b), Feather.ALERT_TRIANGLE, Styles.WARNING), actions);
+                clock.play();
+                keep.requestFocus();
+            } else {
+                clock.stop();
+            }
+        });
+
+        Button dismiss = new Button("_Dismiss", new FontIcon(Feather.X));
+        dismiss.setId("pending-dismiss");
+        dismiss.getStyleClass().add(Styles.FLAT);
+        VBox outcome = new VBox(6);
+        outcome.setId("pending-outcome");
+        model.outcomeProperty().addListener((o, a, b) -> {
+            outcome.getChildren().clear();
+            if (b != null) {
+                boolean kept = b.startsWith("Confirmed");
+                outcome.getChildren().addAll(Ui.info(kept ? "Kept" : "Confirm or revert", b,
+                        kept ? Feather.CHECK_CIRCLE : Feather.INFO, kept ? Styles.SUCCESS : null), dismiss);
+            }
+        });
+        dismiss.setOnAction(e -> outcome.getChildren().clear());
+        outcome.visibleProperty().bind(Bindings.isNotEmpty(outcome.getChildren()));
+        outcome.managedProperty().bind(outcome.visibleProperty());
+
+        getChildren().addAll(waiting, outcome);
+        visibleProperty().bind(waiting.visibleProperty().or(outcome.visibleProperty()));
+        managedProperty().bind(visibleProperty());
+    }
+
+    static String describe(SystemResult.ApplyState s) {
+        String what = s.mode() == SystemRequest.Mode.TEST
+                ? "A test activation of " + Ui.storeName(s.storePath()) + " is running"
+                : "Generation " + s.generation() + " (" + Ui.storeName(s.storePath()) + ") was switched to";
+        return what + " before this window opened, and nobody has confirmed it yet. Keep it if the system works;"
+                + " otherwise, or if nobody answers, the engine goes back to generation " + s.revertsTo() + " when the"
+                + " countdown ends" + (s.enginePid() == null ? "" : " (engine pid " + s.enginePid() + " runs it)") + ".";
+    }
+
+    public PendingApplyModel model() {
+        return model;
+    }
+}
