@@ -76,13 +76,13 @@ class ReopenedWindowTest {
             assertThat(w.onFx(() -> w.robot().lookup("#pending-waiting .message").queryAll().stream()
                     .map(n -> ((atlantafx.base.controls.Message) n).getDescription()).findFirst().orElse("")))
                     .contains("Generation 2").contains("goes back to generation 1");
-            w.screenshot("12-reopened-countdown");
+            w.screenshot("14-reopened-countdown");
             w.click("pending-keep");
             w.waitFor("the confirmation", Duration.ofSeconds(30), () -> w.robot().lookup("#pending-outcome .message")
                     .tryQuery().map(n -> ((atlantafx.base.controls.Message) n).getDescription())
                     .filter(t -> t.startsWith("Confirmed: generation 2")).isPresent());
             assertThat(w.onFx(waiting::isVisible)).as("the countdown is gone").isFalse();
-            w.screenshot("13-reopened-kept");
+            w.screenshot("15-reopened-kept");
             assertThat(Files.readSymbolicLink(demo.currentSystem()).toString()).isEqualTo(update);
             assertThat(Files.readSymbolicLink(demo.systemProfile()).toString()).isEqualTo("system-2-link");
             assertThat(first.awaitExit(Duration.ofSeconds(30))).as("the first engine exits once confirmed").isTrue();
