@@ -6,14 +6,12 @@ import javafx.animation.KeyFrame;
 import javafx.animation.Timeline;
 import javafx.beans.binding.Bindings;
 import javafx.geometry.Insets;
-import javafx.geometry.Pos;
 import javafx.scene.control.Button;
-import javafx.scene.control.Label;
-import javafx.scene.layout.HBox;
 import javafx.scene.layout.VBox;
 import javafx.util.Duration;
 import org.kordamp.ikonli.feather.Feather;
 import org.kordamp.ikonli.javafx.FontIcon;
+import org.saferebuild.app.ui.ConfirmOrRevert;
 import org.saferebuild.app.ui.Ui;
 import org.saferebuild.protocol.SystemRequest;
 import org.saferebuild.protocol.SystemResult;
@@ -34,25 +32,8 @@ public final class PendingApplyBanner extends VBox {
         setPadding(new Insets(10, 16, 0, 16));
         getStyleClass().add("pending-apply");
 
-        Label countdown = new Label();
-        countdown.setId("pending-countdown");
-        countdown.getStyleClass().add("countdown");
-        countdown.textProperty().bind(Bindings.createStringBinding(() -> {
-            long s = model.secondsLeftProperty().get();
-            return s < 0 ? "" : String.format("%d:%02d", s / 60, s % 60);
-        }, model.secondsLeftProperty()));
-        Button keep = new Button("_Keep this configuration", new FontIcon(Feather.CHECK));
-        keep.setId("pending-keep");
-        keep.getStyleClass().add(Styles.SUCCESS);
-        keep.disableProperty().bind(model.busyProperty());
-        keep.setOnAction(e -> model.keep());
-        Button revert = new Button("_Revert now", new FontIcon(Feather.ROTATE_CCW));
-        revert.setId("pending-revert");
-        revert.getStyleClass().add(Styles.DANGER);
-        revert.disableProperty().bind(model.busyProperty());
-        revert.setOnAction(e -> model.revert());
-        HBox actions = new HBox(16, countdown, keep, revert);
-        actions.setAlignment(Pos.CENTER_LEFT);
+        ConfirmOrRevert actions = new ConfirmOrRevert("pending", model.secondsLeftProperty(), model.busyProperty(),
+                model::keep, model::revert);
         actions.setPadding(new Insets(0, 0, 4, 8));
 
         VBox waiting = new VBox(8);
@@ -65,7 +46,7 @@ public final class PendingApplyBanner extends VBox {
                 waiting.getChildren().addAll(Ui.info("A configuration is waiting for your confirmation",
                         describe(b), Feather.ALERT_TRIANGLE, Styles.WARNING), actions);
                 clock.play();
-                keep.requestFocus();
+                actions.keepButton().requestFocus();
             } else {
                 clock.stop();
             }

@@ -7,12 +7,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import javafx.scene.control.Label;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.saferebuild.app.client.EngineClient;
 import org.saferebuild.app.launch.DirectLauncher;
+import org.saferebuild.app.testing.DemoWizardTest;
 import org.saferebuild.app.testing.WizardHarness;
 import org.saferebuild.demo.DemoSystem;
 import org.saferebuild.protocol.EngineCommand;
@@ -27,21 +26,7 @@ import org.saferebuild.protocol.SystemResult;
 @Tag("display")
 @Tag("root")
 @Tag("nix")
-class ReopenedWindowTest {
-    static Path base;
-    static DemoSystem demo;
-
-    @BeforeAll
-    static void installDemo() throws Exception {
-        base = WizardHarness.privateBase();
-        demo = WizardHarness.installDemo(base);
-    }
-
-    @AfterAll
-    static void noMountsLeft() throws Exception {
-        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(base.toString());
-    }
-
+class ReopenedWindowTest extends DemoWizardTest {
     private static String readQuietly(Path p) {
         try {
             return Files.readString(p);

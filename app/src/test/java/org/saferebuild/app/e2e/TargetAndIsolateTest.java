@@ -10,33 +10,17 @@ import javafx.scene.control.ComboBox;
 import javafx.scene.control.Label;
 import javafx.scene.control.TreeItem;
 import javafx.scene.control.TreeTableView;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.saferebuild.app.testing.DemoWizardTest;
 import org.saferebuild.app.testing.WizardHarness;
-import org.saferebuild.demo.DemoSystem;
 import org.saferebuild.protocol.SandboxResult;
 
 /** The first two screens on the demo system with the real engine: target, then the live mount tree. */
 @Tag("display")
 @Tag("root")
 @Tag("nix")
-class TargetAndIsolateTest {
-    static Path base;
-    static DemoSystem demo;
-
-    @BeforeAll
-    static void installDemo() throws Exception {
-        base = WizardHarness.privateBase();
-        demo = WizardHarness.installDemo(base);
-    }
-
-    @AfterAll
-    static void noMountsLeft() throws Exception {
-        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(base.toString());
-    }
-
+class TargetAndIsolateTest extends DemoWizardTest {
     @Test
     void targetListsTheDeclaredHostAndNextWaitsForThePreflight() throws Exception {
         try (WizardHarness w = WizardHarness.start(base, demo)) {

@@ -7,21 +7,18 @@ import java.nio.file.Path;
 import java.time.Duration;
 import javafx.scene.Node;
 import javafx.scene.control.Button;
-import javafx.scene.control.CheckBox;
 import javafx.scene.control.ComboBox;
 import javafx.scene.control.Label;
-import javafx.scene.control.ListView;
 import javafx.scene.control.RadioButton;
 import javafx.scene.control.TableView;
 import javafx.scene.layout.FlowPane;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.saferebuild.app.log.LogView;
+import org.saferebuild.app.testing.DemoWizardTest;
 import org.saferebuild.app.testing.WizardHarness;
 import org.saferebuild.demo.DemoSystem;
 import org.saferebuild.protocol.InspectResult;
@@ -36,21 +33,7 @@ import org.saferebuild.protocol.SystemResult;
 @Tag("root")
 @Tag("nix")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class WholeRunbookTest {
-    static Path base;
-    static DemoSystem demo;
-
-    @BeforeAll
-    static void installDemo() throws Exception {
-        base = WizardHarness.privateBase();
-        demo = WizardHarness.installDemo(base);
-    }
-
-    @AfterAll
-    static void noMountsLeft() throws Exception {
-        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(base.toString());
-    }
-
+class WholeRunbookTest extends DemoWizardTest {
     @Test
     @Order(1)
     void buildInspectSignOffApplyInTestModeKeepVerifyAndRollBackToGenerationOne() throws Exception {

@@ -295,12 +295,8 @@ public final class ApplyService {
             }
         }
         if (p == null) {
-            Optional<Pending> elsewhere = waitingElsewhere();
-            if (elsewhere.isEmpty()) {
-                throw Problem.notFound("Nothing is waiting for confirmation.",
-                        "Confirm right after an apply in switch or test mode; a boot apply needs none.");
-            }
-            Pending o = elsewhere.get();
+            Pending o = waitingElsewhere().orElseThrow(() -> Problem.notFound("Nothing is waiting for confirmation.",
+                    "Confirm right after an apply in switch or test mode; a boot apply needs none."));
             Answered a = forward(o, "confirm", ctx);
             if (!a.outcome().equals("confirmed")) {
                 throw tooLate(a);
@@ -332,12 +328,8 @@ public final class ApplyService {
     public SystemResult.Reverted revert(SystemRequest.Revert r, OpContext ctx) throws Problem {
         Pending p = takeForRevert();
         if (p == null) {
-            Optional<Pending> elsewhere = waitingElsewhere();
-            if (elsewhere.isEmpty()) {
-                throw Problem.notFound("There is no unconfirmed apply to revert.",
-                        "To go back to an older generation, use rollback and choose the generation.");
-            }
-            Pending o = elsewhere.get();
+            Pending o = waitingElsewhere().orElseThrow(() -> Problem.notFound("There is no unconfirmed apply to"
+                    + " revert.", "To go back to an older generation, use rollback and choose the generation."));
             Answered a = forward(o, "revert", ctx);
             switch (a.outcome()) {
                 case "reverted":

@@ -17,6 +17,7 @@ import javafx.util.Duration;
 import org.kordamp.ikonli.feather.Feather;
 import org.kordamp.ikonli.javafx.FontIcon;
 import org.saferebuild.app.log.LogView;
+import org.saferebuild.app.ui.ConfirmOrRevert;
 import org.saferebuild.app.ui.Ui;
 import org.saferebuild.protocol.SystemRequest.Mode;
 
@@ -76,34 +77,18 @@ public final class ApplyView extends VBox {
         status.setId("apply-status");
         status.textProperty().bind(model.statusProperty());
 
-        Label countdown = new Label();
-        countdown.setId("apply-countdown");
-        countdown.getStyleClass().add("countdown");
-        countdown.textProperty().bind(Bindings.createStringBinding(() -> {
-            long s = model.secondsLeftProperty().get();
-            return s < 0 ? "" : String.format("%d:%02d", s / 60, s % 60);
-        }, model.secondsLeftProperty()));
-        Button keep = new Button("_Keep this configuration", new FontIcon(Feather.CHECK));
-        keep.setId("apply-keep");
-        keep.getStyleClass().add(Styles.SUCCESS);
-        keep.disableProperty().bind(model.busyProperty());
-        keep.setOnAction(e -> model.keep());
-        Button revert = new Button("_Revert now", new FontIcon(Feather.ROTATE_CCW));
-        revert.setId("apply-revert");
-        revert.getStyleClass().add(Styles.DANGER);
-        revert.disableProperty().bind(model.busyProperty());
-        revert.setOnAction(e -> model.revertNow());
+        ConfirmOrRevert row = new ConfirmOrRevert("apply", model.secondsLeftProperty(), model.busyProperty(),
+                model::keep, model::revertNow);
         Label explain = Ui.wrap("The new configuration is active. If you do nothing, the engine reverts to the "
                 + "previous generation when the countdown ends — also if this window closes or the display dies.");
-        VBox confirmBox = new VBox(8, new HBox(16, countdown, keep, revert), explain);
-        ((HBox) confirmBox.getChildren().get(0)).setAlignment(Pos.CENTER_LEFT);
+        VBox confirmBox = new VBox(8, row, explain);
         confirmBox.getStyleClass().add("confirm-box");
         confirmBox.visibleProperty().bind(model.phaseProperty().isEqualTo(ApplyViewModel.Phase.AWAITING_CONFIRM));
         confirmBox.managedProperty().bind(confirmBox.visibleProperty());
         model.phaseProperty().addListener((o, a, b) -> {
             if (b == ApplyViewModel.Phase.AWAITING_CONFIRM) {
                 clock.play();
-                keep.requestFocus();
+                row.keepButton().requestFocus();
             } else {
                 clock.stop();
             }
