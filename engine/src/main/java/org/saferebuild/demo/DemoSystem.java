@@ -71,6 +71,8 @@ public final class DemoSystem {
         EVAL_ERROR("eval-error", true),
         /** Evaluates; field-translator-1.5.0-rc1 fails to build (its patch does not apply). */
         BUILD_FAIL("build-fail", true),
+        /** Evaluates; field-translator-1.5.0-rc1's build fails with "No space left on device" (it writes to /dev/full). */
+        DISK_FULL("disk-full", true),
         /** Builds; its switch-to-configuration fails (field-translator.service), exit code 4. */
         ACTIVATION_FAIL("activation-fail", true),
         /** Needs a download at build time (field-firmware-2.0.1.tar.gz): fails with the network isolated. */

@@ -1,6 +1,5 @@
 package org.saferebuild.app.ui;
 
-import atlantafx.base.controls.Message;
 import atlantafx.base.theme.Styles;
 import javafx.beans.value.ObservableValue;
 import javafx.geometry.Insets;
@@ -62,21 +61,19 @@ public final class Ui {
      * The engine's failure as the operator reads it: what happened, then what to do. {@code extra}
      * adds the runbook's "Common Issues" advice where one applies.
      */
-    public static Message failure(String title, Event.Failure f, String extra) {
+    public static Callout failure(String title, Event.Failure f, String extra) {
         String text = f.message() + "\n\nWhat to do: " + f.fix() + (extra == null ? "" : "\n\n" + extra);
-        Message m = new Message(title, text, new FontIcon(Feather.ALERT_OCTAGON));
+        Callout m = new Callout(title, text, new FontIcon(Feather.ALERT_OCTAGON));
         m.getStyleClass().add(Styles.DANGER);
         m.setId("failure");
-        m.setMinHeight(Message.USE_PREF_SIZE);
         return m;
     }
 
-    public static Message info(String title, String text, Ikon ikon, String style) {
-        Message m = new Message(title, text, new FontIcon(ikon));
+    public static Callout info(String title, String text, Ikon ikon, String style) {
+        Callout m = new Callout(title, text, new FontIcon(ikon));
         if (style != null) {
             m.getStyleClass().add(style);
         }
-        m.setMinHeight(Message.USE_PREF_SIZE);
         return m;
     }
 

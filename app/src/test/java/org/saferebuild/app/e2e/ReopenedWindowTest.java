@@ -58,13 +58,13 @@ class ReopenedWindowTest extends DemoWizardTest {
             javafx.scene.Node waiting = w.node("pending-waiting");
             w.waitFor("the countdown from before this window", Duration.ofSeconds(30),
                     () -> waiting.isVisible() && countdown.getText().matches("[45]:\\d\\d"));
-            assertThat(w.onFx(() -> w.robot().lookup("#pending-waiting .message").queryAll().stream()
-                    .map(n -> ((atlantafx.base.controls.Message) n).getDescription()).findFirst().orElse("")))
+            assertThat(w.onFx(() -> w.robot().lookup("#pending-waiting .callout").queryAll().stream()
+                    .map(n -> ((org.saferebuild.app.ui.Callout) n).getDescription()).findFirst().orElse("")))
                     .contains("Generation 2").contains("goes back to generation 1");
             w.screenshot("14-reopened-countdown");
             w.click("pending-keep");
-            w.waitFor("the confirmation", Duration.ofSeconds(30), () -> w.robot().lookup("#pending-outcome .message")
-                    .tryQuery().map(n -> ((atlantafx.base.controls.Message) n).getDescription())
+            w.waitFor("the confirmation", Duration.ofSeconds(30), () -> w.robot().lookup("#pending-outcome .callout")
+                    .tryQuery().map(n -> ((org.saferebuild.app.ui.Callout) n).getDescription())
                     .filter(t -> t.startsWith("Confirmed: generation 2")).isPresent());
             assertThat(w.onFx(waiting::isVisible)).as("the countdown is gone").isFalse();
             w.screenshot("15-reopened-kept");

@@ -189,13 +189,45 @@ class WholeRunbookTest extends DemoWizardTest {
             w.waitFor("the evaluation error", Duration.ofMinutes(2),
                     () -> w.robot().lookup("#failure").tryQuery().isPresent());
             Node failure = w.robot().lookup("#failure").query();
-            String text = w.onFx(() -> ((atlantafx.base.controls.Message) failure).getDescription());
+            String text = w.onFx(() -> ((org.saferebuild.app.ui.Callout) failure).getDescription());
             assertThat(text).contains("chakraFrequency").containsPattern("chakra-tuning\\.nix:13")
                     .contains("What to do: ");
             Button build = w.node("build-start");
             assertThat(build.isDisabled()).isTrue();
             assertThat(next.isDisabled()).isTrue();
             w.screenshot("12-build-eval-error");
+        }
+    }
+
+    @Test
+    @Order(2)
+    void aBuildThatRunsOutOfDiskSpaceSaysHowMuchIsFreeAndWhatToFree() throws Exception {
+        try (WizardHarness w = WizardHarness.start(base, demo)) {
+            chooseTarget(w, DemoSystem.Variant.DISK_FULL);
+            Button next = w.node("wizard-next");
+            w.robot().clickOn(next);
+            w.waitFor("the sandbox to open", Duration.ofSeconds(60), () -> !next.isDisabled());
+            w.robot().clickOn(next);
+            Label status = w.node("build-status");
+            w.waitFor("validation", Duration.ofMinutes(3), () -> status.getText().startsWith("Valid: "));
+            w.click("build-start");
+            w.waitFor("the build to fail", Duration.ofMinutes(3), () -> w.robot().lookup("#failure").tryQuery().isPresent());
+            Node failure = w.robot().lookup("#failure").query();
+            String title = w.onFx(() -> ((org.saferebuild.app.ui.Callout) failure).getTitle());
+            String text = w.onFx(() -> ((org.saferebuild.app.ui.Callout) failure).getDescription());
+            assertThat(title).isEqualTo("The build ran out of disk space");
+            assertThat(text).contains("No space left on device").containsPattern("Free now: [\\d.]+ \\S+ on the Nix store")
+                    .contains("What to do: Free space: sudo nix-collect-garbage")
+                    .contains("Runbook, Common Issues — \"No space left on device\"");
+            assertThat(next.isDisabled()).isTrue();
+            // The checklist's disk item was green from the preflight; the build proved otherwise.
+            Node disk = w.node("check-disk");
+            String evidence = w.onFx(() -> ((Label) ((javafx.scene.layout.VBox) disk.getParent()).getChildren().get(1))
+                    .getText());
+            assertThat(evidence).startsWith("The build ran out of disk space").contains("Free now: ");
+            assertThat(w.onFx(() -> ((javafx.scene.layout.HBox) disk).getChildren().get(0).getStyleClass()))
+                    .contains("danger");
+            w.screenshot("16-build-disk-full");
         }
     }
 
@@ -216,7 +248,7 @@ class WholeRunbookTest extends DemoWizardTest {
             w.waitFor("the proposal to settle", Duration.ofSeconds(60), () -> !confirm.isDisabled());
             w.robot().clickOn(confirm);
             w.waitFor("the refusal", Duration.ofSeconds(60), () -> w.robot().lookup("#failure").tryQuery().isPresent());
-            String text = w.onFx(() -> ((atlantafx.base.controls.Message) w.robot().lookup("#failure").query())
+            String text = w.onFx(() -> ((org.saferebuild.app.ui.Callout) w.robot().lookup("#failure").query())
                     .getDescription());
             assertThat(text).contains("generation 7").contains("What to do: ");
             Label status = w.node("generations-status");

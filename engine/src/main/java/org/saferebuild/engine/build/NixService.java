@@ -21,6 +21,7 @@ import java.util.regex.Pattern;
 import org.saferebuild.engine.EngineConfig;
 import org.saferebuild.engine.OpContext;
 import org.saferebuild.engine.Problem;
+import org.saferebuild.engine.sys.DiskSpace;
 import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.proc.Command;
 import org.saferebuild.engine.proc.Exec;
@@ -33,6 +34,7 @@ import org.saferebuild.protocol.NixEvent;
 import org.saferebuild.protocol.NixRequest;
 import org.saferebuild.protocol.NixResult;
 import org.saferebuild.protocol.PreflightReport.ConfigKind;
+import org.saferebuild.protocol.PreflightReport;
 import org.saferebuild.protocol.ProblemCode;
 import org.saferebuild.protocol.Values;
 import org.slf4j.Logger;
@@ -347,6 +349,24 @@ public final class NixService {
 
     // Failures
 
+    /** What the kernel's ENOSPC reads like in a build log (coreutils, nix, gcc all say it so). */
+    private static final String NO_SPACE = "No space left on device";
+
+    /**
+     * The runbook's "No space left on device": which build hit it, its lines, and the free space
+     * found now on the filesystems a rebuild writes, with what to free.
+     */
+    private Problem outOfSpace(String what, List<String> lines, Path logFile) {
+        List<String> shown = lines.subList(Math.max(0, lines.size() - 5), lines.size());
+        PreflightReport.Disk store = DiskSpace.measure("Nix store", Path.of("/nix/store"), config.minFreeBytes());
+        PreflightReport.Disk work = DiskSpace.measure("work directory", config.state(), config.minFreeBytes());
+        return new Problem(ProblemCode.NO_SPACE, "The build of " + what + " ran out of disk space (\"" + NO_SPACE
+                + "\"). Its last lines:\n  " + String.join("\n  ", shown) + "\nFree now: " + DiskSpace.human(
+                        store.freeBytes()) + " on the Nix store (" + store.path() + "), " + DiskSpace.human(
+                        work.freeBytes()) + " on the work directory (" + work.path() + "). The whole log is in "
+                + logFile + ".", DiskSpace.FIX + " Then build again; the sandbox stays open and can be closed.");
+    }
+
     private Problem failure(BuildMonitor monitor, Exec.Outcome o, Sandbox s, Path logFile) {
         if (!s.holderAlive()) {
             return Problem.notFound("The sandbox " + s.id() + " was closed while building; the build stopped with it."
@@ -378,12 +398,18 @@ public final class NixService {
             List<String> last = tail.subList(Math.max(0, tail.size() - 10), tail.size());
             String name = BuildMonitor.name(drv);
             Integer code = first.get().getValue();
+            if (last.stream().anyMatch(l -> l.contains(NO_SPACE)) || errors.contains(NO_SPACE)) {
+                return outOfSpace(name, last, logFile);
+            }
             return new Problem(ProblemCode.BUILD_FAILED, "The derivation " + name + " failed to build"
                     + (code != null ? " (exit code " + code + ")" : "") + ": " + drv + ". Its last lines:\n  "
                     + String.join("\n  ", last),
                     "Fix what makes " + name + " fail (the lines above; the whole log is in " + logFile
                             + "), then build again. If you did not change it, its version in this nixpkgs may be"
                             + " broken: pin or override an earlier one.");
+        }
+        if (errors.contains(NO_SPACE)) {
+            return outOfSpace("nix", errors.lines().filter(l -> l.contains(NO_SPACE)).toList(), logFile);
         }
         if (s.networkIsolated() && NETWORK_TROUBLE.matcher(errors).find()) {
             return new Problem(ProblemCode.NETWORK_ISOLATED, "The build needed the network, which this sandbox"

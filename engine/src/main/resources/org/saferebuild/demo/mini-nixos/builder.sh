@@ -40,6 +40,12 @@ for f in $sources; do
   echo "  CC       $f"
   if [ -n "$delay" ]; then sleep "$delay"; fi
 done
+# Intermediate objects, where a package asks for them (scratch, scratchKiB): the disk-full variant
+# points this at /dev/full, where every write fails with ENOSPC as on a full disk.
+if [ -n "${scratch:-}" ]; then
+  echo "writing $scratchKiB KiB of intermediate objects to $scratch"
+  head -c "$((scratchKiB * 1024))" /dev/zero > "$scratch"
+fi
 
 phase installPhase
 echo "installing"

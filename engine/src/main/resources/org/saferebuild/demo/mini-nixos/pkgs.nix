@@ -10,7 +10,7 @@ let
 
   mkDerivation = { pname, version, sizeKiB ? 16, deps ? [ ], bins ? [ pname ], sources ? [ "src/main.c" ]
                  , delay ? "", src ? null, kind ? "package", modVersion ? version
-                 , patches ? [ ] }@args:
+                 , patches ? [ ], scratch ? "", scratchKiB ? 0 }@args:
     let
       drv = derivation (common // {
         name = "${pname}-${version}";
@@ -19,7 +19,7 @@ let
         inherit pname version sizeKiB deps bins sources delay kind modVersion patches;
         src = if src != null then src
           else builtins.toFile "${pname}-${version}.tar.gz" "source of ${pname} ${version}\n";
-      });
+      } // (if scratch != "" then { inherit scratch scratchKiB; } else { }));
     in
     drv // {
       inherit pname version;

@@ -254,6 +254,26 @@ class NixBuildTest {
     }
 
     @Test
+    @Order(5)
+    void aBuildThatRunsOutOfDiskSpaceSaysSoWithTheFreeSpaceAndWhatToFree() throws Exception {
+        // The disk-full variant's build writes to /dev/full: the kernel answers ENOSPC, as on a full disk.
+        SandboxResult.Opened s = open(Variant.DISK_FULL);
+        Event.Failure f;
+        try {
+            engine.call(id -> new NixRequest.Build(id, s.sandbox(), "BearsiMac"), NixResult.Built.class, LONG);
+            throw new AssertionError("disk-full built");
+        } catch (EngineConnection.EngineFailure e) {
+            f = e.failure();
+        }
+        assertThat(f.code()).isEqualTo(ProblemCode.NO_SPACE);
+        assertThat(f.message()).startsWith("The build of field-translator-1.5.0-rc1 ran out of disk space (\"No space"
+                + " left on device\").").contains("writing 4096 KiB of intermediate objects to /dev/full")
+                .containsPattern("Free now: [\\d.]+ [KMGT]?i?B on the Nix store \\(/nix/store\\)");
+        assertThat(f.fix()).contains("nix-collect-garbage").contains("pin your rollback target first");
+        close(s);
+    }
+
+    @Test
     @Order(6)
     void aDownloadWithTheNetworkIsolatedIsNamedWithHowToAllowIt() throws Exception {
         SandboxResult.Opened s = open(Variant.NEEDS_NETWORK);

@@ -94,16 +94,19 @@ public final class BuildView extends VBox {
         progressRow.setAlignment(Pos.CENTER_LEFT);
 
         VBox summary = Ui.slot(model.validationProperty(), BuildView::validationSummary);
-        // Once built, the result replaces the validation summary: one box, not two.
-        summary.visibleProperty().bind(model.builtProperty().isNull());
+        // Once built, the result replaces the validation summary, and so does a failure: one box, not two.
+        summary.visibleProperty().bind(model.builtProperty().isNull().and(model.failureProperty().isNull()));
         summary.managedProperty().bind(summary.visibleProperty());
         VBox result = Ui.slot(model.builtProperty(), b -> Ui.info("Built " + Ui.storeName(b.storePath()),
                 b.storePath() + "\nKept as the engine's GC root; the engine's own copy of the full log is "
                         + b.logFile() + ".", Feather.CHECK_CIRCLE, Styles.SUCCESS));
         result.setId("build-result");
         VBox failure = Ui.slot(model.failureProperty(), f -> Ui.failure(
-                f.code() == org.saferebuild.protocol.ProblemCode.EVALUATION_FAILED
-                        ? "The configuration does not evaluate" : "The build did not finish", f, null));
+                switch (f.code()) {
+                    case EVALUATION_FAILED -> "The configuration does not evaluate";
+                    case NO_SPACE -> "The build ran out of disk space";
+                    default -> "The build did not finish";
+                }, f, org.saferebuild.app.step.isolate.IsolateViewModel.commonIssue(f.code())));
 
         LogView logView = new LogView(model.log());
         logView.setOpener(opener);
@@ -113,6 +116,10 @@ public final class BuildView extends VBox {
 
         // Details scroll above the log; the divider lets the operator give the log more room.
         VBox details = new VBox(8, status, progressRow, current, summary, failure, result);
+        for (javafx.beans.Observable o : new javafx.beans.Observable[] {model.failureProperty(),
+                model.builtProperty(), model.validationProperty()}) {
+            o.addListener(x -> javafx.application.Platform.runLater(details::requestLayout));
+        }
         javafx.scene.control.ScrollPane detailsPane = new javafx.scene.control.ScrollPane(details);
         detailsPane.setFitToWidth(true);
         detailsPane.getStyleClass().add(Styles.FLAT);

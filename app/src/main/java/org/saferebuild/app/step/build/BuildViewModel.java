@@ -199,6 +199,14 @@ public final class BuildViewModel extends StepModel {
         if (f.code() != ProblemCode.CANCELLED) {
             ctx.checklist().record(Key.BUILDS, false, f.message());
         }
+        if (f.code() == ProblemCode.NO_SPACE) {
+            // The preflight's free space was enough to start; the build proved it was not.
+            int from = f.message().indexOf("Free now: ");
+            int to = from < 0 ? -1 : f.message().indexOf(". The whole log", from);
+            ctx.checklist().record(Key.DISK, false, "The build ran out of disk space (\"No space left on device\")."
+                    + (to < 0 ? "" : " " + f.message().substring(from, to) + ".")
+                    + " Free space, then check again on the Target screen.");
+        }
         if (building) {
             recordLogScan(false);
         }
