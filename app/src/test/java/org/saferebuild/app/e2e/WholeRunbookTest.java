@@ -38,13 +38,8 @@ class WholeRunbookTest extends DemoWizardTest {
     @Order(1)
     void buildInspectSignOffApplyInTestModeKeepVerifyAndRollBackToGenerationOne() throws Exception {
         try (WizardHarness w = WizardHarness.start(base, demo)) {
-            chooseTarget(w, DemoSystem.Variant.UPDATE);
-            Button next = w.node("wizard-next");
-            w.robot().clickOn(next);
-
             // Isolate: the sandbox opens by itself on arrival.
-            w.waitFor("the sandbox to open", Duration.ofSeconds(60), () -> !next.isDisabled());
-            w.robot().clickOn(next);
+            Button next = toBuildScreen(w, DemoSystem.Variant.UPDATE);
 
             // Build: validation runs on arrival, then the operator builds.
             Label status = w.node("build-status");
@@ -181,11 +176,7 @@ class WholeRunbookTest extends DemoWizardTest {
     @Order(2)
     void aBrokenVariantShowsTheErrorWithFileAndLine() throws Exception {
         try (WizardHarness w = WizardHarness.start(base, demo)) {
-            chooseTarget(w, DemoSystem.Variant.EVAL_ERROR);
-            Button next = w.node("wizard-next");
-            w.robot().clickOn(next);
-            w.waitFor("the sandbox to open", Duration.ofSeconds(60), () -> !next.isDisabled());
-            w.robot().clickOn(next);
+            Button next = toBuildScreen(w, DemoSystem.Variant.EVAL_ERROR);
             w.waitFor("the evaluation error", Duration.ofMinutes(2),
                     () -> w.robot().lookup("#failure").tryQuery().isPresent());
             Node failure = w.robot().lookup("#failure").query();
@@ -203,11 +194,7 @@ class WholeRunbookTest extends DemoWizardTest {
     @Order(2)
     void aBuildThatRunsOutOfDiskSpaceSaysHowMuchIsFreeAndWhatToFree() throws Exception {
         try (WizardHarness w = WizardHarness.start(base, demo)) {
-            chooseTarget(w, DemoSystem.Variant.DISK_FULL);
-            Button next = w.node("wizard-next");
-            w.robot().clickOn(next);
-            w.waitFor("the sandbox to open", Duration.ofSeconds(60), () -> !next.isDisabled());
-            w.robot().clickOn(next);
+            Button next = toBuildScreen(w, DemoSystem.Variant.DISK_FULL);
             Label status = w.node("build-status");
             w.waitFor("validation", Duration.ofMinutes(3), () -> status.getText().startsWith("Valid: "));
             w.click("build-start");
@@ -258,6 +245,16 @@ class WholeRunbookTest extends DemoWizardTest {
         } finally {
             Files.delete(gone);
         }
+    }
+
+    /** Target (the variant), Next, Isolate until the sandbox is open, Next: the Build screen. Returns Next. */
+    static Button toBuildScreen(WizardHarness w, DemoSystem.Variant v) throws Exception {
+        chooseTarget(w, v);
+        Button next = w.node("wizard-next");
+        w.robot().clickOn(next);
+        w.waitFor("the sandbox to open", Duration.ofSeconds(60), () -> !next.isDisabled());
+        w.robot().clickOn(next);
+        return next;
     }
 
     static void chooseTarget(WizardHarness w, DemoSystem.Variant v) throws Exception {
