@@ -81,6 +81,20 @@ public final class EngineOutput {
         }
     }
 
+    /**
+     * What pkexec or sudo said: the last line starting with {@code prefix} (pkexec's refusal is
+     * followed by "This incident has been reported."), otherwise the last non-empty line.
+     */
+    public String said(String prefix) {
+        List<String> t = tail();
+        for (int i = t.size() - 1; i >= 0; i--) {
+            if (t.get(i).strip().startsWith(prefix)) {
+                return t.get(i).strip();
+            }
+        }
+        return lastLine();
+    }
+
     /** The last non-empty line, or "" (pkexec and sudo print their refusal as one line). */
     public String lastLine() {
         List<String> t = tail();

@@ -15,7 +15,7 @@ final class ExitReasons {
     }
 
     static LaunchException explain(Mode mode, int exit, EngineOutput output, List<String> command) {
-        String said = output.lastLine();
+        String said = mode == Mode.PKEXEC ? output.said("Error executing command") : output.lastLine();
         String quoted = said.isEmpty() ? "" : ": \"" + said + "\"";
         String log = output.log() == null ? "the engine log" : "the engine log (" + output.log() + ")";
         if (mode == Mode.PKEXEC && exit == 126) {

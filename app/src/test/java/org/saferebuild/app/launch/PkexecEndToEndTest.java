@@ -61,6 +61,26 @@ class PkexecEndToEndTest {
     }
 
     @Test
+    void anAuthenticationInterruptedAtThePasswordPromptIsReportedAsRefused() throws Exception {
+        // With an authentication agent (pkttyagent on a terminal) the stranger is asked for an
+        // administrator's password; Ctrl-C there ends pkexec with 127 "Not authorized" (polkit
+        // reports "dismissed", exit 126, only when an agent cancels the request itself).
+        String screen = polkit.probeAtPasswordPrompt(PolkitFixture.STRANGER, "\u0003");
+        assertThat(screen).as("the agent asked for the password").contains("AUTHENTICATING FOR " + polkit.actionId);
+        String last = screen.lines().map(String::strip).filter(l -> l.startsWith("{\"")).reduce((a, b) -> b)
+                .orElseThrow(() -> new AssertionError("the probe printed no result:\n" + screen));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> r = org.saferebuild.protocol.Json.mapper().readValue(last, Map.class);
+        assertThat(r).as("probe result %s", r).containsEntry("ok", false).containsEntry("chosen", "PKEXEC");
+        assertThat((String) r.get("message"))
+                .contains("Authorization was refused or pkexec could not start the engine")
+                .contains("pkexec exit 127").contains("\"Error executing command as another user: Not authorized\"")
+                .contains("Nothing was changed");
+        assertThat((String) r.get("fix")).contains("Enter the password of an administrator");
+        assertThat(Files.exists(polkit.stateDir)).as("no engine ran").isFalse();
+    }
+
+    @Test
     void rootsSudoLauncherStartsTheInstalledEngineAndItKnowsItCameThroughSudo() throws Exception {
         Path sudo = EngineLaunchers.findSudo().orElseThrow(() -> new AssertionError("sudo is not installed"));
         Launched l = new SudoLauncher(sudo, polkit.engine, polkit.config, null).launch();

@@ -123,6 +123,41 @@ final class PolkitFixture implements AutoCloseable {
         return m;
     }
 
+    /**
+     * The probe as {@code user} on a terminal (script(1)) with polkit's text agent registered for
+     * it; when the agent asks for the password, {@code answer} is typed (Ctrl-C: "\u0003").
+     * Returns everything the terminal showed.
+     */
+    String probeAtPasswordPrompt(String user, String answer) throws Exception {
+        String probe = String.join(" ", List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1", "-cp", appClassPath, LaunchProbe.class.getName(),
+                "pkexec", engine.toString(), config.toString(), "tty-agent"));
+        Process p = new ProcessBuilder(asUser(user, List.of("/usr/bin/script", "-qec", probe, "/dev/null")))
+                .redirectErrorStream(true).start();
+        StringBuilder seen = new StringBuilder();
+        java.io.InputStream in = p.getInputStream();
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        byte[] buf = new byte[4096];
+        boolean answered = false;
+        while (System.nanoTime() < until) {
+            int n = in.read(buf);
+            if (n < 0) {
+                break;
+            }
+            seen.append(new String(buf, 0, n, StandardCharsets.UTF_8));
+            if (!answered && seen.indexOf("Password:") >= 0) {
+                p.getOutputStream().write(answer.getBytes(StandardCharsets.UTF_8));
+                p.getOutputStream().flush();
+                answered = true;
+            }
+        }
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("the probe on a terminal did not end:\n" + seen);
+        }
+        return seen.toString();
+    }
+
     static List<String> asUser(String user, List<String> command) {
         List<String> cmd = new ArrayList<>(List.of("/usr/bin/setpriv", "--reuid=" + user, "--regid=" + user,
                 "--init-groups", "--"));
