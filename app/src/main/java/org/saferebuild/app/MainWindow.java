@@ -118,10 +118,6 @@ public final class MainWindow extends BorderPane {
         return flow;
     }
 
-    public PendingApplyBanner pendingBanner() {
-        return pendingBanner;
-    }
-
     public StepModel step(int i) {
         return flow.steps().get(i);
     }

@@ -885,7 +885,7 @@ public final class ApplyService {
             return Optional.empty();
         }
         if (p == null || p.enginePid() == ProcessHandle.current().pid()
-                || !ProcessHandle.of(p.enginePid()).map(ProcessHandle::isAlive).orElse(false)
+                || !alive(p.enginePid())
                 || !lockHeldElsewhere()) {
             return Optional.empty();
         }
@@ -950,7 +950,7 @@ public final class ApplyService {
                         + " s.", "Without a confirmation it goes back to generation " + owner.generationBefore()
                         + " at " + owner.deadline() + " by itself; try again, or wait for that.");
             }
-            if (!ProcessHandle.of(owner.enginePid()).map(ProcessHandle::isAlive).orElse(false)) {
+            if (!alive(owner.enginePid())) {
                 throw new Problem(ProblemCode.BUSY, "Engine pid " + owner.enginePid() + ", which ran the countdown of "
                         + describeApplied(owner) + ", stopped before answering.",
                         "Close and open Safe Rebuild: the next engine start goes back to generation "
@@ -970,13 +970,17 @@ public final class ApplyService {
         long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
         try {
             while (System.nanoTime() < until && Files.exists(stateFile)
-                    && ProcessHandle.of(owner.enginePid()).map(ProcessHandle::isAlive).orElse(false)) {
+                    && alive(owner.enginePid())) {
                 Thread.sleep(50);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw Problem.internal("Interrupted while waiting for engine pid " + owner.enginePid(), e);
         }
+    }
+
+    private static boolean alive(long pid) {
+        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
     }
 
     private static Problem tooLate(Answered a) {

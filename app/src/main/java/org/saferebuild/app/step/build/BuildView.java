@@ -116,10 +116,6 @@ public final class BuildView extends VBox {
 
         // Details scroll above the log; the divider lets the operator give the log more room.
         VBox details = new VBox(8, status, progressRow, current, summary, failure, result);
-        for (javafx.beans.Observable o : new javafx.beans.Observable[] {model.failureProperty(),
-                model.builtProperty(), model.validationProperty()}) {
-            o.addListener(x -> javafx.application.Platform.runLater(details::requestLayout));
-        }
         javafx.scene.control.ScrollPane detailsPane = new javafx.scene.control.ScrollPane(details);
         detailsPane.setFitToWidth(true);
         detailsPane.getStyleClass().add(Styles.FLAT);
