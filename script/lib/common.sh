@@ -50,6 +50,46 @@ ensure_packages() {
   fi
 }
 
+# Sets Nix up on a test or demo machine the way Nix's own multi-user installer does, where that
+# was never done (Debian's nix-bin installs the tools only): the nixbld group with 32 build users,
+# then the store and its database (nix-store --init). It never creates, edits or replaces
+# /etc/nix/nix.conf: a user's settings stay theirs, and what only the demo needs (building without
+# Nix's sandbox) is in the demo's own engine settings and passed on nix's command line.
+NIX_BUILD_GROUP=nixbld
+NIX_BUILD_GID=30000      # the installer's numbers, where they are free
+NIX_BUILD_USERS=32
+ensure_nix_setup() {
+  local n uid made=()
+  if ! getent group "$NIX_BUILD_GROUP" >/dev/null; then
+    if getent group "$NIX_BUILD_GID" >/dev/null; then
+      groupadd --system "$NIX_BUILD_GROUP"
+    else
+      groupadd --system --gid "$NIX_BUILD_GID" "$NIX_BUILD_GROUP"
+    fi
+    made+=("group $NIX_BUILD_GROUP")
+  fi
+  for n in $(seq 1 "$NIX_BUILD_USERS"); do
+    if ! getent passwd "$NIX_BUILD_GROUP$n" >/dev/null; then
+      uid=$((NIX_BUILD_GID + n))
+      local uid_args=(--uid "$uid")
+      getent passwd "$uid" >/dev/null && uid_args=()
+      useradd --system --no-create-home --home-dir /var/empty --shell /usr/sbin/nologin \
+        --comment "Nix build user $n" --gid "$NIX_BUILD_GROUP" --groups "$NIX_BUILD_GROUP" \
+        ${uid_args[@]+"${uid_args[@]}"} "$NIX_BUILD_GROUP$n" 2> >(grep -v 'greater than SYS_UID_MAX' >&2)
+      made+=("$NIX_BUILD_GROUP$n")
+    elif ! id -nG "$NIX_BUILD_GROUP$n" | tr ' ' '\n' | grep -qx "$NIX_BUILD_GROUP"; then
+      die "the user $NIX_BUILD_GROUP$n exists but is not in the group $NIX_BUILD_GROUP; nix would refuse to build. Fix it by hand (usermod -a -G $NIX_BUILD_GROUP $NIX_BUILD_GROUP$n) and run me again."
+    fi
+  done
+  if [ ! -d /nix/store ] || [ ! -d /nix/var/nix/db ]; then
+    nix-store --init
+    made+=("the Nix store (/nix)")
+  fi
+  if [ ${#made[@]} -gt 0 ]; then
+    echo "$(basename "$0"): set Nix up as its installer does: ${made[0]}${made[1]:+, ${made[1]}}$([ ${#made[@]} -gt 2 ] && echo " … ${made[-1]}") (${#made[@]} item(s)); /etc/nix was not touched" >&2
+  fi
+}
+
 # Mounts of ours that are visible in this mount namespace (there must be none).
 our_mounts() {
   awk '{print $5}' /proc/self/mountinfo | grep -E 'safe-rebuild|/sandboxes/sb-' || true

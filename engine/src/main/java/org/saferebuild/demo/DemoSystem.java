@@ -58,6 +58,12 @@ public final class DemoSystem {
     private static final String RES = "/org/saferebuild/demo/";
     private static final Pattern SAFE_ROOT = Pattern.compile("/[A-Za-z0-9._+/-]*");
     private static final String CHANNEL = "nixpkgs-23.11-demo";
+    /**
+     * Nix settings only the demo needs, in its engine settings (nixOptions) and on the command line
+     * of its own installer's nix calls; the machine's nix.conf is never touched. The demo's
+     * builders run the host's /bin/sh, which Debian's nix leaves out of its build sandbox.
+     */
+    public static final Map<String, String> NIX_OPTIONS = Map.of("sandbox", "false");
 
     /** The configurations an operator can pick, each a directory under {@code configs/}. */
     public enum Variant {
@@ -275,6 +281,7 @@ public final class DemoSystem {
         s.put("watchedLogs", List.of(watchedLogs()));
         s.put("nixPath", Map.of("nixpkgs", nixpkgs));
         s.put("minFreeBytes", 64L * 1024 * 1024);
+        s.put("nixOptions", NIX_OPTIONS);
         return s;
     }
 
@@ -347,10 +354,11 @@ public final class DemoSystem {
             copyTree("nixpkgs/", dir);
             copyTree("mini-nixos/", dir.resolve("mini-nixos"));
             Files.writeString(dir.resolve("mini-nixos/site.nix"), site);
-            String path = run(Command.of(tool("nix-store"), "--add", dir.toString())).strip();
+            String path = run(Command.of(tool("nix-store"), "--add", dir.toString()).args(options())).strip();
             Path gcroots = root.resolve("demo-state/gcroots");
             Files.createDirectories(gcroots);
-            run(Command.of(tool("nix-store"), "--add-root", gcroots.resolve("nixpkgs").toString(), "--realise", path));
+            run(Command.of(tool("nix-store"), "--add-root", gcroots.resolve("nixpkgs").toString(), "--realise", path)
+                    .args(options()));
             return path;
         }
 
@@ -385,8 +393,8 @@ public final class DemoSystem {
 
         String build(Variant v, String nixpkgs) throws IOException {
             DemoSystem d = new DemoSystem(root, nixpkgs, null);
-            Command.Builder b = Command.of(tool("nix"), "--extra-experimental-features", "nix-command flakes",
-                    "build", "--json", "--no-link", "--offline", "--option", "substituters", "");
+            Command.Builder b = Command.of(tool("nix"), "--extra-experimental-features", "nix-command flakes")
+                    .args(options()).args("build", "--json", "--no-link", "--offline", "--option", "substituters", "");
             if (v.flake()) {
                 b.args(d.installable(v));
             } else {
@@ -404,6 +412,13 @@ public final class DemoSystem {
             for (String link : List.of("run/current-system", "run/booted-system", "demo-state/boot-default")) {
                 Files.createSymbolicLink(root.resolve(link), Path.of(system));
             }
+        }
+
+        /** {@code --option NAME VALUE} for the demo's nix settings. */
+        private static List<String> options() {
+            List<String> args = new ArrayList<>();
+            new java.util.TreeMap<>(NIX_OPTIONS).forEach((k, v) -> args.addAll(List.of("--option", k, v)));
+            return args;
         }
 
         private String run(Command.Builder b) throws IOException {

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.saferebuild.engine.nix.NixOptions;
 import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.sys.Posix;
 import org.saferebuild.protocol.Json;
@@ -33,6 +34,9 @@ import org.saferebuild.protocol.Values;
  * @param watchedLogs     log file globs whose tails verification shows
  * @param journalPattern  text searched for in this boot's journal
  * @param confirmSeconds  how long confirm-or-revert waits for the operator
+ * @param nixOptions      Nix settings the engine passes with {@code --option} to every nix command
+ *                        it runs (only the keys of {@link NixOptions}; the demo system turns Nix's
+ *                        build sandbox off here, never in the machine's nix.conf)
  */
 public record EngineConfig(
         List<String> configDirs,
@@ -49,7 +53,8 @@ public record EngineConfig(
         List<String> configSearch,
         List<String> watchedLogs,
         String journalPattern,
-        Integer confirmSeconds) {
+        Integer confirmSeconds,
+        Map<String, String> nixOptions) {
 
     public static final String DEFAULT_FILE = "/etc/safe-rebuild/engine.json";
 
@@ -75,6 +80,7 @@ public record EngineConfig(
         if (confirmSeconds < 5 || confirmSeconds > 3600) {
             throw new IllegalArgumentException("confirmSeconds must be between 5 and 3600");
         }
+        nixOptions = NixOptions.validate(nixOptions);
         if (plans.isEmpty() || configDirs.isEmpty()) {
             throw new IllegalArgumentException("plans and configDirs must not be empty");
         }
@@ -83,7 +89,7 @@ public record EngineConfig(
     /** The NixOS defaults: what an empty settings file means. */
     public static EngineConfig defaults() {
         return new EngineConfig(null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null);
+                null, null, null);
     }
 
     public String defaultConfigDir() {

@@ -45,8 +45,8 @@ public final class BuiltSystems {
         try {
             WorkDirs.ensurePrivateDir(dir.getParent());
             WorkDirs.ensurePrivateDir(dir);
-            Exec.Outcome o = Exec.run(Command.of(tools.require("nix-store"), "--realise", "--add-root",
-                    link.toString(), storePath).env(nixEnv.hostEnv()).timeout(Duration.ofMinutes(2)).build());
+            Exec.Outcome o = Exec.run(Command.of(tools.require("nix-store")).args(nixEnv.optionArgs())
+                    .args("--realise", "--add-root", link.toString(), storePath).env(nixEnv.hostEnv()).timeout(Duration.ofMinutes(2)).build());
             if (!o.ok()) {
                 throw Problem.internal("Registering the built system as a GC root failed: "
                         + NixEnv.firstError(o.stderr()), null);

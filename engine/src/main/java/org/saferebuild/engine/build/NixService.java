@@ -323,6 +323,7 @@ public final class NixService {
         ctx.progress("validate", "Dry build: what would be built and fetched", null, null);
         long started = System.nanoTime();
         List<String> argv = new ArrayList<>(List.of(s.toolInside("nix-store"), "--realise", "--dry-run"));
+        argv.addAll(nixEnv.optionArgs());
         if (s.networkIsolated()) {
             argv.addAll(List.of("--option", "substituters", "", "--option", "connect-timeout", "1"));
         }

@@ -1,6 +1,7 @@
 package org.saferebuild.engine.nix;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,11 +21,24 @@ public final class NixEnv {
     }
 
     /**
-     * Global flags (before the subcommand) that make flakes and the nix command available on
-     * Nix 2.8 through current releases.
+     * Global flags (before the subcommand) for the {@code nix} command: flakes and the nix
+     * command made available on Nix 2.8 through current releases, then the settings' nixOptions.
      */
     public List<String> flakeArgs() {
-        return List.of("--extra-experimental-features", "nix-command flakes");
+        List<String> args = new ArrayList<>(List.of("--extra-experimental-features", "nix-command flakes"));
+        args.addAll(optionArgs());
+        return args;
+    }
+
+    /**
+     * {@code --option NAME VALUE} for each of the settings' nixOptions, for every nix tool the
+     * engine runs ({@code nix}, {@code nix-store}, {@code nix-env}): they apply to the engine's own
+     * calls and never change the machine's nix.conf.
+     */
+    public List<String> optionArgs() {
+        List<String> args = new ArrayList<>();
+        config.nixOptions().forEach((k, v) -> args.addAll(List.of("--option", k, v)));
+        return args;
     }
 
     /**
@@ -38,6 +52,12 @@ public final class NixEnv {
     /** Flags for running without a network: fail fast instead of waiting on substituters. */
     public static List<String> offlineArgs() {
         return List.of("--offline", "--option", "substituters", "", "--option", "connect-timeout", "1");
+    }
+
+    /** The settings' nixOptions in words ("sandbox = false"), for the operator. */
+    public String describeOptions() {
+        return config.nixOptions().entrySet().stream().map(e -> e.getKey() + " = " + e.getValue())
+                .collect(Collectors.joining(", "));
     }
 
     /** Environment for nix run on the host (outside any sandbox). */

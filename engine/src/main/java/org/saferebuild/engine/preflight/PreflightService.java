@@ -35,6 +35,9 @@ public final class PreflightService {
     static final List<String> REQUIRED_TOOLS = List.of("unshare", "nsenter", "chroot", "mount", "umount", "cat", "env",
             "nix", "nix-store", "nix-env");
     private static final Pattern NIX_VERSION = Pattern.compile("(\\d+)\\.(\\d+)(?:\\.(\\d+))?");
+    private static final Path NIX_STORE = Path.of("/nix/store");
+    private static final Path NIX_DB = Path.of("/nix/var/nix/db");
+    private static final Path NIX_CONF = Path.of("/etc/nix/nix.conf");
     private static final Path USERNS_SYSCTL = Path.of("/proc/sys/kernel/unprivileged_userns_clone");
 
     private final EngineConfig config;
@@ -85,6 +88,10 @@ public final class PreflightService {
 
         String nixVersion = nixVersion();
         checks.add(nixCheck(nixVersion));
+        if (nixVersion != null) {
+            ctx.progress("preflight", "Checking how Nix is set up", null, null);
+            checks.addAll(nixSetup());
+        }
 
         ctx.progress("preflight", "Checking free space", null, null);
         List<PreflightReport.Disk> disks = new ArrayList<>();
@@ -180,6 +187,69 @@ public final class PreflightService {
             }
         }
         return new Check("nix", Status.FAIL, version + " is older than Nix 2.8.", "Upgrade Nix to 2.8 or newer.");
+    }
+
+    /**
+     * How Nix is set up on this machine, the runbook's "Common Issues" for a machine where Nix was
+     * installed as a package but never set up: its store, its nix.conf, its build users.
+     */
+    private List<Check> nixSetup() {
+        List<Check> out = new ArrayList<>();
+        out.add(Files.isDirectory(NIX_STORE) && Files.isDirectory(NIX_DB)
+                ? new Check("nix store", Status.PASS, "The Nix store " + NIX_STORE + " and its database " + NIX_DB
+                        + " exist.", null)
+                : new Check("nix store", Status.FAIL, "The Nix store is missing (" + (Files.isDirectory(NIX_STORE)
+                        ? NIX_DB : NIX_STORE) + " does not exist): Nix was installed but never set up on this machine.",
+                        "Set Nix up as its multi-user installer does: create the nixbld group and its build users,"
+                                + " then run nix-store --init as root (on a test machine script/test and script/demo"
+                                + " do both). On NixOS the store always exists; this host is not NixOS."));
+        String passed = config.nixOptions().isEmpty() ? ""
+                : " The engine passes its own settings to nix on the command line: " + nixEnv.describeOptions() + ".";
+        out.add(Files.isRegularFile(NIX_CONF)
+                ? new Check("nix configuration", Status.PASS, "nix reads " + NIX_CONF
+                        + "; Safe Rebuild never changes it." + passed, null)
+                : new Check("nix configuration", Status.WARN, "There is no " + NIX_CONF
+                        + ": nix runs with its built-in defaults (build sandbox on, build users from the group nixbld)."
+                        + passed, "On a Debian test machine this is normal (nix-bin installs no nix.conf). On NixOS,"
+                        + " /etc/nix/nix.conf comes from nix.settings: a NixOS host without it did not finish"
+                        + " activating; boot the previous generation and rebuild."));
+        out.add(buildUsers());
+        return out;
+    }
+
+    /** The build users group nix will use (its settings with the engine's options) must exist and have members. */
+    private Check buildUsers() {
+        String group;
+        try {
+            Exec.Outcome o = Exec.run(Command.of(tools.require("nix")).args(nixEnv.flakeArgs())
+                    .args("show-config", "--json").env(nixEnv.hostEnv()).timeout(Duration.ofSeconds(20)).build());
+            if (!o.ok()) {
+                return new Check("nix build users", Status.WARN, "nix did not show its settings: "
+                        + NixEnv.firstError(o.stderr()), "Run nix show-config as root to see what is wrong.");
+            }
+            com.fasterxml.jackson.databind.JsonNode n = Json.mapper().readTree(o.stdout()).path("build-users-group");
+            group = (n.isObject() ? n.path("value") : n).asText("");
+        } catch (IOException | Problem e) {
+            return new Check("nix build users", Status.WARN, "nix did not show its settings: " + e.getMessage(),
+                    "Run nix show-config as root to see what is wrong.");
+        }
+        if (group.isEmpty()) {
+            return new Check("nix build users", Status.PASS, "nix builds as root (build-users-group is empty).", null);
+        }
+        Optional<List<String>> members = Posix.groupMembers(group);
+        String fix = "Create the build users as Nix's multi-user installer does: groupadd --system nixbld, then for"
+                + " n in 1..32: useradd --system --no-create-home --home-dir /var/empty --shell /usr/sbin/nologin"
+                + " --gid nixbld --groups nixbld nixbld$n (on a test machine script/test and script/demo do this).";
+        if (members.isEmpty()) {
+            return new Check("nix build users", Status.FAIL, "the group '" + group + "' specified in"
+                    + " 'build-users-group' does not exist: every build would fail.", fix);
+        }
+        if (members.get().isEmpty()) {
+            return new Check("nix build users", Status.FAIL, "the group '" + group + "' specified in"
+                    + " 'build-users-group' has no members: every build would fail.", fix);
+        }
+        return new Check("nix build users", Status.PASS, "Builds run as the " + members.get().size()
+                + " build users of the group " + group + ".", null);
     }
 
     private PreflightReport.ConfigDir configDir(String dir) {

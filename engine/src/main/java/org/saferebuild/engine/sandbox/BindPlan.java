@@ -47,12 +47,19 @@ public record BindPlan(String name, String description, Map<String, String> env,
      * @param optional a missing source is skipped instead of being an error
      * @param options  extra mount options (tmpfs mode)
      * @param why      shown to the operator beside the mount
+     * @param ifAbsent for a BIND whose source may be missing on a host: for an optional entry what
+     *                 happens without it, for a required one how to provide it (the fix of the
+     *                 SOURCE_MISSING error and of preflight)
      */
     public record Entry(Type type, String source, String target, boolean readOnly, boolean optional,
-                        String options, String why) {
+                        String options, String why, String ifAbsent) {
         public Entry {
             if (type == null) {
                 throw new IllegalArgumentException("entry type is required");
+            }
+            if (optional && type == Type.BIND && (ifAbsent == null || ifAbsent.isBlank())) {
+                throw new IllegalArgumentException("optional entry " + target + " must say what happens without it"
+                        + " (ifAbsent)");
             }
             if ((type == Type.BIND || type == Type.SYMLINK) && (source == null || source.isEmpty())) {
                 throw new IllegalArgumentException(type + " entry for " + target + " needs a source");

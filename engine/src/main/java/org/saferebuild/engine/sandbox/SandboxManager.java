@@ -278,12 +278,14 @@ public final class SandboxManager {
                 Path src = Path.of(e.resolvedSource(configDir));
                 if (!Files.exists(src)) {
                     if (e.optional()) {
-                        ctx.log("sandbox", "optional " + e.target() + " skipped: " + src + " does not exist");
+                        ctx.log("sandbox", "optional " + e.target() + " skipped: " + src + " does not exist; "
+                                + e.ifAbsent());
                         continue;
                     }
                     throw new Problem(ProblemCode.SOURCE_MISSING, "The bind source " + src + " (for " + e.target()
                             + ", " + e.why() + ") does not exist.", src.toString().equals(configDir)
                             ? "Check the configuration directory; it must exist before it can be built."
+                            : e.ifAbsent() != null ? e.ifAbsent()
                             : "This host lacks " + src + "; choose the plan that matches this host (plan \""
                                     + plan.name() + "\" is for: " + plan.description() + ")");
                 }

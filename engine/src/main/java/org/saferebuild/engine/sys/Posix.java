@@ -54,6 +54,24 @@ public final class Posix {
         return Optional.empty();
     }
 
+    /**
+     * The members of a group as /etc/group lists them (what nix's build-users-group reads), or
+     * empty if there is no such group.
+     */
+    public static Optional<List<String>> groupMembers(String group) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/etc/group"))) {
+                String[] f = line.split(":", -1);
+                if (f.length > 3 && f[0].equals(group)) {
+                    return Optional.of(f[3].isEmpty() ? List.of() : List.of(f[3].split(",")));
+                }
+            }
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        return Optional.empty();
+    }
+
     public static int ownerUid(Path p, LinkOption... options) throws IOException {
         return (Integer) Files.getAttribute(p, "unix:uid", options);
     }

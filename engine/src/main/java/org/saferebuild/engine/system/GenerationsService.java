@@ -99,8 +99,8 @@ public final class GenerationsService {
             WorkDirs.ensurePrivateDir(pinnedDir());
             Files.deleteIfExists(root);
             // A GC root outside /nix/var/nix/gcroots must be registered with nix (an indirect root).
-            Command c = Command.of(tools.require("nix-store"), "--realise", l.storePath(), "--add-root",
-                    root.toString()).env(nixEnv.hostEnv()).timeout(Duration.ofMinutes(2)).build();
+            Command c = Command.of(tools.require("nix-store")).args(nixEnv.optionArgs())
+                    .args("--realise", l.storePath(), "--add-root", root.toString()).env(nixEnv.hostEnv()).timeout(Duration.ofMinutes(2)).build();
             Exec.Outcome o = Exec.run(c);
             if (!o.ok()) {
                 throw new Problem(ProblemCode.INTERNAL, "nix-store could not add the GC root " + root + ": "

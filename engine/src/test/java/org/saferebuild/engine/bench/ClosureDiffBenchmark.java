@@ -56,7 +56,7 @@ public final class ClosureDiffBenchmark {
             Files.write(nixFile, in.readAllBytes());
         }
         EngineConfig config = new EngineConfig(List.of(base.toString()), null, base.resolve("state").toString(),
-                null, null, null, null, null, null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null, null, null, null, null);
         Files.createDirectories(config.state().resolve("home"));
         Tools tools = new Tools(config.toolDirs());
         NixEnv nixEnv = new NixEnv(config);
@@ -160,6 +160,7 @@ public final class ClosureDiffBenchmark {
         Command c = Command.of(tools.require("nix-build"))
                 .args(nixFile.toString(), "--argstr", "variant", variant, "-o",
                         base.resolve("result-" + variant).toString())
+                .args(org.saferebuild.engine.testing.Nix.DEMO_OPTIONS)
                 .env(nixEnv.hostEnv()).timeout(Duration.ofMinutes(10)).build();
         Exec.Outcome out = Exec.run(c);
         if (!out.ok()) {

@@ -34,7 +34,7 @@ public final class IsolationBenchmark {
         Files.writeString(config.resolve("configuration.nix"), "{ }\n");
         EngineConfig settings = new EngineConfig(List.of(config.toString()), List.of("debian-test"),
                 base.resolve("state").toString(), null, null, null, null, null, null, 64L * 1024 * 1024,
-                null, null, null, null, null);
+                null, null, null, null, null, null);
         Tools tools = new Tools(settings.toolDirs());
         SandboxManager sandboxes = new SandboxManager(settings, tools);
         String unshare = tools.require("unshare").toString();

@@ -31,10 +31,12 @@ class ClosureCacheTest {
                 derivation { name = "closure-cache-top-1.0"; system = builtins.currentSystem;
                   builder = "/bin/sh"; args = [ "-c" "echo ${dep} > $out" ]; }
                 """);
-        String top = ShapedSystems.run(List.of("nix-build", base.resolve("top.nix").toString(), "-o",
-                base.resolve("result").toString())).strip();
+        List<String> argv = new java.util.ArrayList<>(List.of("nix-build", base.resolve("top.nix").toString(), "-o",
+                base.resolve("result").toString()));
+        argv.addAll(org.saferebuild.engine.testing.Nix.DEMO_OPTIONS);
+        String top = ShapedSystems.run(argv).strip();
         EngineConfig config = new EngineConfig(List.of(base.toString()), null, base.resolve("state").toString(),
-                null, null, null, null, null, null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null, null, null, null, null);
         Files.createDirectories(config.state().resolve("home"));
         Tools tools = new Tools(config.toolDirs());
         NixEnv nixEnv = new NixEnv(config);

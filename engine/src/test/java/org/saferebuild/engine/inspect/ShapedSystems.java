@@ -9,6 +9,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.saferebuild.engine.testing.Nix;
 
 /**
  * Builds the NixOS-shaped test systems of {@code nixos-shaped.nix} with real nix, and gives them a
@@ -43,8 +44,11 @@ final class ShapedSystems {
 
     /** nix-build of one variant; the out link in the base keeps it from garbage collection. */
     String build(String variant) throws IOException, InterruptedException {
-        return run(List.of("nix-build", nixFile.toString(), "--argstr", "variant", variant, "--argstr", "stateDir",
-                base.resolve("demo-state").toString(), "-o", base.resolve("result-" + variant).toString())).strip();
+        List<String> argv = new ArrayList<>(List.of("nix-build", nixFile.toString(), "--argstr", "variant", variant,
+                "--argstr", "stateDir", base.resolve("demo-state").toString(),
+                "-o", base.resolve("result-" + variant).toString()));
+        argv.addAll(Nix.DEMO_OPTIONS);
+        return run(argv).strip();
     }
 
     /** Adds a generation to the private profile, as nixos-rebuild does with nix-env --set. */

@@ -74,6 +74,67 @@ class PreflightTest {
     }
 
     @Test
+    void buildUsersThatNixCannotFindAreAFailingCheckWithTheInstallersFix() throws Exception {
+        Path base = EngineHarness.privateBase();
+        Path dir = flake(base);
+        try (EngineHarness engine = EngineHarness.builder().base(base).set("configDirs", List.of(dir.toString()))
+                .set("nixOptions", java.util.Map.of("build-users-group", "nobuilders")).start()) {
+            engine.handshake();
+            PreflightReport r = engine.call(id -> new Request.Preflight(id, null), PreflightReport.class);
+            Check users = check(r, "nix build users");
+            assertThat(users.status()).isEqualTo(Status.FAIL);
+            assertThat(users.message()).isEqualTo("the group 'nobuilders' specified in 'build-users-group' does not"
+                    + " exist: every build would fail.");
+            assertThat(users.fix()).contains("groupadd --system nixbld").contains("useradd --system");
+            assertThat(r.ready()).isFalse();
+        }
+        // With the machine's own set-up (script/test made the build users) and the test engine's settings.
+        try (EngineHarness engine = EngineHarness.builder().base(EngineHarness.privateBase())
+                .set("configDirs", List.of(dir.toString())).start()) {
+            engine.handshake();
+            PreflightReport r = engine.call(id -> new Request.Preflight(id, null), PreflightReport.class);
+            assertThat(check(r, "nix build users").message()).isEqualTo("Builds run as the 32 build users of the"
+                    + " group nixbld.");
+            assertThat(check(r, "nix store").status()).isEqualTo(Status.PASS);
+            Check conf = check(r, "nix configuration");
+            if (Files.isRegularFile(Path.of("/etc/nix/nix.conf"))) {
+                assertThat(conf.status()).isEqualTo(Status.PASS);
+            } else {
+                assertThat(conf.status()).isEqualTo(Status.WARN);
+                assertThat(conf.message()).startsWith("There is no /etc/nix/nix.conf: nix runs with its built-in"
+                        + " defaults").endsWith("on the command line: sandbox = false.");
+                assertThat(conf.fix()).contains("normal");
+            }
+        }
+        // Builds as root when the group is empty: nothing to look up.
+        try (EngineHarness engine = EngineHarness.builder().base(EngineHarness.privateBase())
+                .set("configDirs", List.of(dir.toString()))
+                .set("nixOptions", java.util.Map.of("build-users-group", "")).start()) {
+            engine.handshake();
+            PreflightReport r = engine.call(id -> new Request.Preflight(id, null), PreflightReport.class);
+            assertThat(check(r, "nix build users").message()).isEqualTo("nix builds as root (build-users-group is"
+                    + " empty).");
+        }
+    }
+
+    @Test
+    void settingsNamingANixOptionOutsideTheAllowListAreRefused() throws Exception {
+        for (var bad : List.of(java.util.Map.of("post-build-hook", "/tmp/x"), java.util.Map.of("sandbox", "maybe"),
+                java.util.Map.of("build-users-group", "x; rm"))) {
+            Path base = EngineHarness.privateBase();
+            EngineHarness engine = EngineHarness.builder().base(base).set("nixOptions", bad).start();
+            assertThat(engine.process().waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(engine.process().exitValue()).as("exit for %s", bad).isEqualTo(78);
+            assertThat(engine.log()).contains("nixOptions");
+            engine.close();
+        }
+    }
+
+    private static Check check(PreflightReport r, String name) {
+        return r.checks().stream().filter(c -> c.name().equals(name)).findFirst().orElseThrow();
+    }
+
+    @Test
     void notEnoughSpaceIsAFailingCheckWithTheNumbersAndWhatToFree() throws Exception {
         Path base = EngineHarness.privateBase();
         Path dir = flake(base);

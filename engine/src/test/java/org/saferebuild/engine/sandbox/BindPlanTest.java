@@ -39,15 +39,26 @@ class BindPlanTest {
         assertThat(entry(p, "/bin").source()).isEqualTo("usr/bin");
         assertThat(p.tools().get("nix")).containsExactly("/usr/bin/nix");
         assertThat(p.env()).containsEntry("HOME", "/tmp/home");
+        // Debian's nix-bin installs no /etc/nix; a fresh machine has no /nix until Nix is set up.
+        assertThat(entry(p, "/etc/nix").optional()).isTrue();
+        assertThat(entry(p, "/etc/nix").ifAbsent()).contains("built-in defaults");
+        assertThat(entry(p, "/nix").optional()).isFalse();
+        assertThat(entry(p, "/nix").ifAbsent()).contains("nixbld group").contains("nix-store --init");
+    }
+
+    @Test
+    void anOptionalSourceMustSayWhatHappensWithoutIt() {
+        assertThatThrownBy(() -> new Entry(Type.BIND, "/etc/x", "/etc/x", true, true, null, "x", null))
+                .hasMessageContaining("must say what happens without it");
     }
 
     @Test
     void unknownPlansAndEscapingLinksAreRefused() {
         assertThatThrownBy(() -> BindPlan.load("../../etc/passwd")).isInstanceOf(IOException.class);
         assertThatThrownBy(() -> BindPlan.load("nope")).isInstanceOf(IOException.class).hasMessage("no plan named nope");
-        assertThatThrownBy(() -> new Entry(Type.SYMLINK, "/etc", "/bin", false, false, null, "x"))
+        assertThatThrownBy(() -> new Entry(Type.SYMLINK, "/etc", "/bin", false, false, null, "x", null))
                 .hasMessageContaining("must be relative");
-        assertThatThrownBy(() -> new Entry(Type.SYMLINK, "../x", "/bin", false, false, null, "x"))
+        assertThatThrownBy(() -> new Entry(Type.SYMLINK, "../x", "/bin", false, false, null, "x", null))
                 .hasMessageContaining("stay inside the root");
     }
 }

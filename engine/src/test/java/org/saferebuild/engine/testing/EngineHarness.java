@@ -103,6 +103,8 @@ public final class EngineHarness implements AutoCloseable {
             s.put("stateDir", state.toString());
             s.put("plans", List.of("debian-test"));
             s.put("minFreeBytes", 64L * 1024 * 1024);
+            // Test engines build fixtures shaped like the demo's (host /bin/sh builders): the demo's nix settings.
+            s.put("nixOptions", org.saferebuild.demo.DemoSystem.NIX_OPTIONS);
             s.put("auditLog", b.resolve("audit/audit.jsonl").toString());
             s.putAll(settings);
             Path cfg = b.resolve("engine.json");

@@ -9,6 +9,14 @@ import java.util.concurrent.TimeUnit;
 
 /** Real nix commands for test set-up (the engine under test never gets these from the test). */
 public final class Nix {
+    /**
+     * The demo system's nix settings as command-line flags, for fixtures that build on the host
+     * the way the demo does (its builders use the host's /bin/sh, outside Nix's build sandbox).
+     */
+    public static final List<String> DEMO_OPTIONS = new java.util.TreeMap<>(
+            org.saferebuild.demo.DemoSystem.NIX_OPTIONS).entrySet().stream()
+            .flatMap(e -> java.util.stream.Stream.of("--option", e.getKey(), e.getValue())).toList();
+
     private Nix() {
     }
 
