@@ -51,6 +51,13 @@ import org.saferebuild.protocol.Json;
  * self-contained, and its derivations carry an installation salt so that a fresh demo really
  * builds. What the variants change is listed in docs/demo.md.
  *
+ * <p>Its services are {@link Services#SIMULATED} by default: switch-to-configuration says what
+ * systemd would do and writes the services' log lines itself. Installed with
+ * {@link Services#SYSTEMD} (only on the systemd test machine, script/lib/systemd-machine.sh), the
+ * machine's systemd runs them: generation 1's units are started at install, as at boot, and each
+ * switch stops, reloads, restarts and starts real units; the services log to the journal and to
+ * /var/log/iNixos-Hive.
+ *
  * <p>The engine core never uses this class; tests and script/demo do.
  */
 public final class DemoSystem {
@@ -64,6 +71,19 @@ public final class DemoSystem {
      * builders run the host's /bin/sh, which Debian's nix leaves out of its build sandbox.
      */
     public static final Map<String, String> NIX_OPTIONS = Map.of("sandbox", "false");
+
+    /** Who runs the demo's services. */
+    public enum Services {
+        /** No systemd: switch-to-configuration says what systemd would do and writes the services' log lines. */
+        SIMULATED,
+        /** The machine's systemd runs the units; only on the systemd test machine. */
+        SYSTEMD
+    }
+
+    /** Where the systemd test machine says it is one (script/lib/systemd-machine.sh). */
+    static final Path TEST_MACHINE_MARKER = Path.of("/etc/safe-rebuild-test-machine");
+    /** The services' log directory on a machine whose systemd runs them (the units' StandardOutput). */
+    static final Path MACHINE_HIVE = Path.of("/var/log/iNixos-Hive");
 
     /** The configurations an operator can pick, each a directory under {@code configs/}. */
     public enum Variant {
@@ -81,6 +101,8 @@ public final class DemoSystem {
         DISK_FULL("disk-full", true),
         /** Builds; its switch-to-configuration fails (field-translator.service), exit code 4. */
         ACTIVATION_FAIL("activation-fail", true),
+        /** Builds and activates; field-translator fails a few seconds after the switch (no hive socket). */
+        SERVICE_CRASH("service-crash", true),
         /** Needs a download at build time (field-firmware-2.0.1.tar.gz): fails with the network isolated. */
         NEEDS_NETWORK("needs-network", true),
         /** The base system as a classic configuration.nix, built through the fake &lt;nixpkgs/nixos&gt;. */
@@ -106,11 +128,13 @@ public final class DemoSystem {
     private final Path root;
     private final String nixpkgs;
     private final String generation1;
+    private final Services services;
 
-    private DemoSystem(Path root, String nixpkgs, String generation1) {
+    private DemoSystem(Path root, String nixpkgs, String generation1, Services services) {
         this.root = root;
         this.nixpkgs = nixpkgs;
         this.generation1 = generation1;
+        this.services = services;
     }
 
     /**
@@ -119,6 +143,26 @@ public final class DemoSystem {
      * generation 1 with real nix (a few seconds).
      */
     public static DemoSystem install(Path root) throws IOException {
+        return install(root, Services.SIMULATED);
+    }
+
+    /**
+     * As {@link #install(Path)}; with {@link Services#SYSTEMD} the machine's systemd runs the demo's
+     * units, which is allowed only on the systemd test machine, and generation 1's units are started
+     * as at boot.
+     */
+    public static DemoSystem install(Path root, Services services) throws IOException {
+        if (services == Services.SYSTEMD) {
+            if (!Files.isDirectory(Path.of("/run/systemd/system"))) {
+                throw new IOException("Installing the demo system with systemd needs a machine where systemd runs"
+                        + " (/run/systemd/system does not exist here). Install it without --systemd.");
+            }
+            if (!Files.exists(TEST_MACHINE_MARKER)) {
+                throw new IOException("The demo system starts and stops systemd units, so it is installed with"
+                        + " systemd only on Safe Rebuild's systemd test machine (" + TEST_MACHINE_MARKER
+                        + " does not exist here): see script/lib/systemd-machine.sh. Install it without --systemd.");
+            }
+        }
         if (!root.isAbsolute() || !root.normalize().equals(root) || !SAFE_ROOT.matcher(root.toString()).matches()) {
             throw new IOException("The demo root must be an absolute, normalised path of letters, digits and . _ + -"
                     + " (it is written into shell scripts and Nix strings): " + root);
@@ -146,9 +190,10 @@ public final class DemoSystem {
         }
 
         Tools tools = new Tools(Tools.DEFAULT_DIRS);
-        Installer in = new Installer(root, tools);
+        Installer in = new Installer(root, tools, services);
         String site = "{\n  root = \"" + root + "\";\n  system = \"" + nixSystem() + "\";\n  instance = \""
-                + WorkDirs.randomSuffix(10) + "\";\n}\n";
+                + WorkDirs.randomSuffix(10) + "\";\n  services = \"" + services.name().toLowerCase(java.util.Locale.ROOT)
+                + "\";\n}\n";
         for (Variant v : Variant.values()) {
             in.writeConfig(v, site);
         }
@@ -157,7 +202,10 @@ public final class DemoSystem {
         in.writeSettings(nixpkgs);
         String system = in.buildBase();
         in.setGeneration1(system);
-        return new DemoSystem(root, nixpkgs, system);
+        if (services == Services.SYSTEMD) {
+            in.boot(system);
+        }
+        return new DemoSystem(root, nixpkgs, system, services);
     }
 
     /** An installed demo system (reads its engine.json). */
@@ -166,7 +214,9 @@ public final class DemoSystem {
         String nixpkgs = s.path("nixPath").path("nixpkgs").asText();
         Path profile = Path.of(s.path("systemProfile").asText());
         Path gen1 = profile.resolveSibling(profile.getFileName() + "-1-link");
-        return new DemoSystem(root, nixpkgs, Files.readSymbolicLink(gen1).toString());
+        Path mode = root.resolve("demo-state/services");
+        Services services = Files.exists(mode) ? Services.valueOf(Files.readString(mode).strip()) : Services.SIMULATED;
+        return new DemoSystem(root, nixpkgs, Files.readSymbolicLink(gen1).toString(), services);
     }
 
     // Paths
@@ -223,8 +273,14 @@ public final class DemoSystem {
         return root.resolve("log/safe-rebuild/audit.jsonl");
     }
 
+    /** Who runs the services: switch-to-configuration's simulation, or the machine's systemd. */
+    public Services services() {
+        return services;
+    }
+
+    /** Where the services' log lines go: the demo's own directory, or the machine's with systemd. */
     public Path watchedLogDir() {
-        return root.resolve("log/iNixos-Hive");
+        return services == Services.SYSTEMD ? MACHINE_HIVE : root.resolve("log/iNixos-Hive");
     }
 
     /** The watched-logs glob of the settings. */
@@ -264,7 +320,7 @@ public final class DemoSystem {
      * Fails with nix's own error for the variants that are meant to fail.
      */
     public String buildOnHost(Variant v) throws IOException {
-        Installer in = new Installer(root, new Tools(Tools.DEFAULT_DIRS));
+        Installer in = new Installer(root, new Tools(Tools.DEFAULT_DIRS), services);
         return in.build(v, nixpkgs);
     }
 
@@ -285,14 +341,17 @@ public final class DemoSystem {
         return s;
     }
 
-    /** {@code java -cp … org.saferebuild.demo.DemoSystem install <dir>}: prints the settings file. */
+    /** {@code java -cp … org.saferebuild.demo.DemoSystem install [--systemd] <dir>}: prints the settings file. */
     public static void main(String[] args) {
-        if (args.length != 2 || !args[0].equals("install")) {
-            System.err.println("Usage: DemoSystem install <dir>   (a new directory; prints the engine settings file)");
+        boolean systemd = args.length == 3 && args[1].equals("--systemd");
+        if (!(args.length == 2 || systemd) || !args[0].equals("install")) {
+            System.err.println("Usage: DemoSystem install [--systemd] <dir>   (a new directory; prints the engine"
+                    + " settings file; --systemd: the machine's systemd runs the services, on the test machine only)");
             System.exit(64);
         }
         try {
-            DemoSystem demo = install(Path.of(args[1]).toAbsolutePath().normalize());
+            DemoSystem demo = install(Path.of(args[args.length - 1]).toAbsolutePath().normalize(),
+                    systemd ? Services.SYSTEMD : Services.SIMULATED);
             System.out.println(demo.settingsFile());
         } catch (IOException | RuntimeException e) {
             System.err.println("demo install failed: " + e.getMessage());
@@ -326,11 +385,13 @@ public final class DemoSystem {
     private static final class Installer {
         private final Path root;
         private final Tools tools;
+        private final Services services;
         private final Map<String, String> env = new LinkedHashMap<>();
 
-        Installer(Path root, Tools tools) {
+        Installer(Path root, Tools tools, Services services) {
             this.root = root;
             this.tools = tools;
+            this.services = services;
             env.put("HOME", root.resolve("demo-state/home").toString());
             env.put("PATH", String.join(":", Tools.DEFAULT_DIRS));
         }
@@ -372,6 +433,10 @@ public final class DemoSystem {
                 Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
             }
             Files.writeString(root.resolve("demo-state/activations.jsonl"), "");
+            Files.writeString(root.resolve("demo-state/services"), services.name() + "\n");
+            if (services == Services.SYSTEMD) {
+                return; // the services write their own lines when generation 1 starts them
+            }
             String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
             Files.writeString(root.resolve("log/iNixos-Hive/chakra-muladhara.log"),
                     now + " " + HOST + " FIELD Chakra Ecosystem: muladhara-chakra.service active (installed)\n");
@@ -380,7 +445,7 @@ public final class DemoSystem {
         }
 
         void writeSettings(String nixpkgs) throws IOException {
-            DemoSystem d = new DemoSystem(root, nixpkgs, null);
+            DemoSystem d = new DemoSystem(root, nixpkgs, null, services);
             Path file = root.resolve("engine.json");
             Files.writeString(file, Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(d.settings()));
             Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
@@ -392,7 +457,7 @@ public final class DemoSystem {
         }
 
         String build(Variant v, String nixpkgs) throws IOException {
-            DemoSystem d = new DemoSystem(root, nixpkgs, null);
+            DemoSystem d = new DemoSystem(root, nixpkgs, null, services);
             Command.Builder b = Command.of(tool("nix"), "--extra-experimental-features", "nix-command flakes")
                     .args(options()).args("build", "--json", "--no-link", "--offline", "--option", "substituters", "");
             if (v.flake()) {
@@ -412,6 +477,26 @@ public final class DemoSystem {
             for (String link : List.of("run/current-system", "run/booted-system", "demo-state/boot-default")) {
                 Files.createSymbolicLink(root.resolve(link), Path.of(system));
             }
+        }
+
+        /**
+         * Generation 1 starts as at boot, where systemd runs the services: its activation script puts
+         * its units where systemd finds them (as NixOS's stage 2 runs it before systemd starts), then
+         * systemd loads them and starts what the system's targets want.
+         */
+        void boot(String system) throws IOException {
+            run(Command.of(Path.of(system, "activate").toString(), system).env("PATH", "/usr/bin:/bin"));
+            run(Command.of(tool("systemctl"), "daemon-reload"));
+            List<String> wanted = new ArrayList<>();
+            try (Stream<Path> dirs = Files.list(Path.of(system, "etc/systemd/system"))) {
+                for (Path d : dirs.filter(p -> p.getFileName().toString().endsWith(".wants")).sorted().toList()) {
+                    try (Stream<Path> units = Files.list(d)) {
+                        units.map(u -> u.getFileName().toString()).filter(u -> !u.endsWith(".target"))
+                                .filter(u -> !wanted.contains(u)).sorted().forEach(wanted::add);
+                    }
+                }
+            }
+            run(Command.of(tool("systemctl"), "start", "--").args(wanted).timeout(Duration.ofMinutes(2)));
         }
 
         /** {@code --option NAME VALUE} for the demo's nix settings. */

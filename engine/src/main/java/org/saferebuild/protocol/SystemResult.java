@@ -21,8 +21,14 @@ import java.util.Map;
 })
 public sealed interface SystemResult extends ResultBody {
 
-    /** A systemd unit as {@code systemctl show} reports it. */
-    record ServiceState(String unit, String loadState, String activeState, String subState, String result) {
+    /**
+     * A systemd unit as {@code systemctl show} reports it. {@code restarts} is its NRestarts: how
+     * often systemd restarted it by itself (Restart=) since it was last started on request;
+     * {@code startedAt} is when its current main process started (ExecMainStartTimestamp, UTC), null
+     * when none runs.
+     */
+    record ServiceState(String unit, String loadState, String activeState, String subState, String result,
+                        Integer restarts, String startedAt) {
         public ServiceState {
             Values.require(unit, "unit");
         }

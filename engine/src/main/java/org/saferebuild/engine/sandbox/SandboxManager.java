@@ -129,6 +129,7 @@ public final class SandboxManager {
                 throw WorkDirs.planted(root);
             }
             makeSkeleton(root, entries, request.configDir());
+            openLikeARoot(root);
 
             ctx.progress("isolate", "Entering new mount and PID namespaces", 0L, (long) entries.size());
             List<String> unshareArgs = new ArrayList<>(List.of("--mount", "--pid", "--fork", "--mount-proc",
@@ -326,6 +327,23 @@ public final class SandboxManager {
             }
             if (e.mounted()) {
                 bound.add(e.target());
+            }
+        }
+    }
+
+    /**
+     * The skeleton's directories 0755 and files 0644, as on a real root, whatever the engine's umask
+     * (its installed wrapper sets 077): a build user such as nixbld must be able to reach /bin/sh
+     * through the sandbox's "/". Nothing outside reaches them: the work directory above is 0700.
+     */
+    private static void openLikeARoot(Path root) throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.toList()) {
+                if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+                } else if (Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+                }
             }
         }
     }

@@ -57,14 +57,15 @@ final class Systemd {
         if (units.isEmpty()) {
             return out;
         }
-        Exec.Outcome o = run("systemctl", List.of("show", "--no-pager", "-p", "Id,LoadState,ActiveState,SubState,Result"),
-                List.copyOf(units));
+        Exec.Outcome o = run("systemctl", List.of("show", "--no-pager", "--timestamp=unix", "-p",
+                "Id,LoadState,ActiveState,SubState,Result,NRestarts,ExecMainStartTimestamp"), List.copyOf(units));
         Map<String, String> block = new TreeMap<>();
         for (String line : (o.stdout() + "\n\n").lines().toList()) {
             if (line.isBlank()) {
                 if (block.containsKey("Id")) {
                     out.add(new SystemResult.ServiceState(block.get("Id"), block.get("LoadState"),
-                            block.get("ActiveState"), block.get("SubState"), block.get("Result")));
+                            block.get("ActiveState"), block.get("SubState"), block.get("Result"),
+                            number(block.get("NRestarts")), unixTime(block.get("ExecMainStartTimestamp"))));
                 }
                 block.clear();
             } else {
@@ -75,6 +76,22 @@ final class Systemd {
             }
         }
         return out;
+    }
+
+    private static Integer number(String value) {
+        try {
+            return value == null || value.isEmpty() ? null : Integer.valueOf(value);
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /** "@1733023211" (systemctl show --timestamp=unix) as an ISO instant; null when empty. */
+    private static String unixTime(String value) {
+        if (value == null || !value.matches("@\\d+")) {
+            return null;
+        }
+        return java.time.Instant.ofEpochSecond(Long.parseLong(value.substring(1))).toString();
     }
 
     List<String> failedUnits() throws Problem, IOException {

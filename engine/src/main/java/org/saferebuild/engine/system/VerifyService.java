@@ -65,7 +65,7 @@ public final class VerifyService {
             ctx.progress("services", "systemctl show " + String.join(" ", config.watchedServices()), null, null);
             try {
                 services = this.systemd.services(config.watchedServices());
-                checks.add(servicesCheck(services));
+                checks.add(servicesCheck(services, baseline));
             } catch (IOException | Problem e) {
                 checks.add(new Check("watched services", CheckStatus.NOT_RUN, "systemctl could not be asked: "
                         + e.getMessage(), "Run systemctl status " + String.join(" ", config.watchedServices())
@@ -196,15 +196,29 @@ public final class VerifyService {
                 + generation + " (" + expected + ").", "Activate the generation you want (apply or rollback).");
     }
 
-    private static Check servicesCheck(List<SystemResult.ServiceState> services) {
+    /**
+     * All watched units active, and none running again only because systemd restarted it after it
+     * failed since the baseline: a service that dies and is restarted (Restart=) is "active" most of
+     * the time, so its state alone would hide the failure.
+     */
+    static Check servicesCheck(List<SystemResult.ServiceState> services, SystemResult.Baseline baseline) {
         if (services.isEmpty()) {
             return new Check("watched services", CheckStatus.WARN, "No unit matches the watched services.",
                     "Check the engine's watchedServices setting.");
         }
-        List<String> bad = services.stream().filter(s -> !"active".equals(s.activeState()))
-                .map(s -> s.unit() + " is " + s.activeState() + "/" + s.subState()
-                        + ("not-found".equals(s.loadState()) ? " (not found)" : ""))
-                .toList();
+        java.time.Instant since = baseline == null ? null
+                : java.time.Instant.parse(baseline.takenAt()).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        List<String> bad = new ArrayList<>();
+        for (SystemResult.ServiceState s : services) {
+            if (!"active".equals(s.activeState())) {
+                bad.add(s.unit() + " is " + s.activeState() + "/" + s.subState()
+                        + ("not-found".equals(s.loadState()) ? " (not found)" : ""));
+            } else if (s.restarts() != null && s.restarts() > 0 && s.startedAt() != null
+                    && (since == null || !java.time.Instant.parse(s.startedAt()).isBefore(since))) {
+                bad.add(s.unit() + " is running again only because systemd restarted it after it failed ("
+                        + s.restarts() + " restart(s), the last at " + s.startedAt() + ")");
+            }
+        }
         return bad.isEmpty()
                 ? new Check("watched services", CheckStatus.PASS, services.size() + " watched unit(s) active.", null)
                 : new Check("watched services", CheckStatus.FAIL, String.join("; ", bad) + ".",

@@ -72,11 +72,21 @@ case "$kind" in
   *)
     mkdir -p "$out/bin" "$out/lib"
     for b in $bins; do
-      {
-        echo "#!/bin/sh"
-        for d in $deps; do echo "# links against $d"; done
-        echo "echo '$b ($pname) $version'"
-      } > "$out/bin/$b"
+      case " ${daemons:-} " in
+        *" $b "*)
+          {
+            echo "#!/bin/bash"
+            for d in $deps; do echo "# links against $d"; done
+            echo "bin='$b' pname='$pname' version='$version'"
+            cat "$daemonScript"
+          } > "$out/bin/$b" ;;
+        *)
+          {
+            echo "#!/bin/sh"
+            for d in $deps; do echo "# links against $d"; done
+            echo "echo '$b ($pname) $version'"
+          } > "$out/bin/$b" ;;
+      esac
       chmod 555 "$out/bin/$b"
     done
     head -c "$((sizeKiB * 1024))" /dev/zero > "$out/lib/lib$pname.so"

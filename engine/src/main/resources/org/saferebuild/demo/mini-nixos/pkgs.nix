@@ -8,9 +8,10 @@ let
     demoInstance = site.instance;
   };
 
+  # daemons: the bins that are services (daemon.sh), started by systemd where it runs.
   mkDerivation = { pname, version, sizeKiB ? 16, deps ? [ ], bins ? [ pname ], sources ? [ "src/main.c" ]
                  , delay ? "", src ? null, kind ? "package", modVersion ? version
-                 , patches ? [ ], scratch ? "", scratchKiB ? 0 }@args:
+                 , patches ? [ ], scratch ? "", scratchKiB ? 0, daemons ? [ ] }@args:
     let
       drv = derivation (common // {
         name = "${pname}-${version}";
@@ -19,7 +20,8 @@ let
         inherit pname version sizeKiB deps bins sources delay kind modVersion patches;
         src = if src != null then src
           else builtins.toFile "${pname}-${version}.tar.gz" "source of ${pname} ${version}\n";
-      } // (if scratch != "" then { inherit scratch scratchKiB; } else { }));
+      } // (if scratch != "" then { inherit scratch scratchKiB; } else { })
+        // (if daemons != [ ] then { inherit daemons; daemonScript = ./daemon.sh; } else { }));
     in
     drv // {
       inherit pname version;
@@ -72,9 +74,10 @@ let
     dbus = mkDerivation { pname = "dbus"; version = "1.14.10"; deps = [ glibc systemd ]; bins = [ "dbus-daemon" "dbus-send" ]; };
     polkit = mkDerivation { pname = "polkit"; version = "123"; deps = [ glibc dbus ]; bins = [ "pkexec" "polkitd" ]; };
     networkmanager = mkDerivation { pname = "networkmanager"; version = "1.44.2"; deps = [ glibc dbus ];
-      bins = [ "NetworkManager" "nmcli" ]; };
-    openssh = mkDerivation { pname = "openssh"; version = "9.5p1"; deps = [ glibc ]; bins = [ "ssh" "sshd" ]; };
-    sddm = mkDerivation { pname = "sddm"; version = "0.20.0"; deps = [ glibc dbus ]; };
+      bins = [ "NetworkManager" "nmcli" ]; daemons = [ "NetworkManager" ]; };
+    openssh = mkDerivation { pname = "openssh"; version = "9.5p1"; deps = [ glibc ]; bins = [ "ssh" "sshd" ];
+      daemons = [ "sshd" ]; };
+    sddm = mkDerivation { pname = "sddm"; version = "0.20.0"; deps = [ glibc dbus ]; daemons = [ "sddm" ]; };
     # The one slow build: about 3 s of compiler lines, so progress and cancel have something to show.
     firefox = mkDerivation { pname = "firefox"; version = "120.0.1"; sizeKiB = 512; deps = [ glibc dbus ];
       sources = many "dom/base/nsFrame" 60; delay = "0.05"; };
@@ -86,10 +89,11 @@ let
 
     libchakra = mkDerivation { pname = "libchakra"; version = "2.1.0"; deps = [ glibc ]; bins = [ ]; };
     chakra-tools = mkDerivation { pname = "chakra-tools"; version = "0.9.1"; deps = [ glibc libchakra ];
-      bins = [ "chakra-daemon" "chakra-audit" ]; sources = many "src/chakra" 6; };
+      bins = [ "chakra-daemon" "chakra-audit" ]; daemons = [ "chakra-daemon" ]; sources = many "src/chakra" 6; };
     field-translator = mkDerivation { pname = "field-translator"; version = "1.4.2"; deps = [ glibc libchakra ];
-      sources = [ "src/translator.c" "src/bridge.c" "src/field.c" ]; };
-    field-beacon = mkDerivation { pname = "field-beacon"; version = "0.3.0"; deps = [ glibc ]; };
+      sources = [ "src/translator.c" "src/bridge.c" "src/field.c" ]; daemons = [ "field-translator" ]; };
+    field-beacon = mkDerivation { pname = "field-beacon"; version = "0.3.0"; deps = [ glibc ];
+      daemons = [ "field-beacon" ]; };
 
     field-firmware-src = fetchurl {
       url = "https://releases.field-chakra.invalid/firmware/field-firmware-2.0.1.tar.gz";

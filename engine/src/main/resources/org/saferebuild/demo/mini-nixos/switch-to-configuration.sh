@@ -4,12 +4,20 @@
 #   demo-state/activations.jsonl   one line per call: {"action","system","time"}
 #   run/current-system             repointed by switch and test
 #   demo-state/boot-default        the boot loader's default entry, set by switch and boot
-#   log/iNixos-Hive/*.log          "FIELD Chakra Ecosystem" lines from the started services
+# and on the services, in one of two ways (docs/demo.md):
+#   services=simulated   (a machine without systemd) it says what systemd would do and writes the
+#                        services' "FIELD Chakra Ecosystem" lines to log/iNixos-Hive/*.log itself
+#   services=systemd     (the systemd test machine) it does what NixOS's does with systemd: units
+#                        that are running (systemctl) and changed are stopped, reloaded, restarted
+#                        or started, after daemon-reload; failed units are reported (exit 4)
 # (The lines above this comment are written by the system's builder: out, root, hostName,
-# label, failUnit, failMessage.)
+# label, failUnit, failMessage, services.)
 set -u
 PATH=/usr/bin:/bin:/usr/sbin:/sbin
 export PATH
+# As NixOS's: neither a hang-up nor a reader that went away (a killed nixos-rebuild or engine)
+# stops a switch half-way; output to a closed pipe is lost, the switch goes on.
+trap '' HUP PIPE
 
 usage() {
   cat >&2 <<USAGE
@@ -34,6 +42,16 @@ hive="$root/log/iNixos-Hive"
 if [ ! -d "$state" ]; then
   echo "error: $state does not exist; this system belongs to a demo installation that is gone" >&2
   exit 1
+fi
+if [ "$services" = systemd ]; then
+  if [ ! -d /run/systemd/system ]; then
+    echo "error: this demo system was installed for a machine where systemd runs its units, and systemd does not run here" >&2
+    exit 1
+  fi
+  if [ ! -e /etc/safe-rebuild-test-machine ]; then
+    echo "error: this demo system starts and stops systemd units, so it runs only on Safe Rebuild's systemd test machine (script/lib/systemd-machine.sh)" >&2
+    exit 1
+  fi
 fi
 now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
 printf '{"action":"%s","system":"%s","time":"%s"}\n' "$action" "$out" "$now" >> "$state/activations.jsonl"
@@ -64,11 +82,23 @@ key() { # the value of X-key $2 in unit file $1
 join() { # sorted, comma-separated
   sort | paste -s -d, - | sed 's/,/, /g'
 }
+# Whether a unit runs now. With systemd, as NixOS's script asks it: active or activating. Without,
+# a unit counts as running when some *.wants/ of the current system links it.
+if [ "$services" = systemd ]; then
+  activeBefore=$(systemctl list-units --all --plain --no-legend --full | awk '$3 != "inactive" { print $1 " " $3 }')
+  running() {
+    # (the name through the environment: awk -v would turn \x2d in unit names into "-")
+    echo "$activeBefore" | U=$1 awk '$1 == ENVIRON["U"] && ($2 == "active" || $2 == "activating" || $2 == "reloading") { f = 1 }
+      END { exit !f }'
+  }
+else
+  running() { wanted "$old" "$1"; }
+fi
 
 toStop=""; toStart=""; toRestart=""; toReload=""; toSkip=""
 for u in $(unitFiles "$old"); do
   case "$u" in *.target) continue ;; esac
-  wanted "$old" "$u" || continue           # not running: nothing to stop or restart
+  running "$u" || continue                 # not running: nothing to stop or restart
   if [ ! -f "$new/$u" ]; then
     toStop="$toStop $u"
   elif ! cmp -s "$old/$u" "$new/$u"; then
@@ -86,7 +116,7 @@ for u in $(unitFiles "$old"); do
 done
 for u in $(unitFiles "$new"); do
   case "$u" in *.target) continue ;; esac
-  if { [ ! -f "$old/$u" ] || ! wanted "$old" "$u"; } && wanted "$new" "$u"; then
+  if { [ ! -f "$old/$u" ] || ! running "$u"; } && wanted "$new" "$u"; then
     toStart="$toStart $u"
   fi
 done
@@ -120,6 +150,62 @@ if [ "$action" = switch ] || [ "$action" = boot ]; then
 fi
 if [ "$action" = boot ]; then
   exit 0
+fi
+
+if [ "$services" = systemd ]; then
+  rc=0
+  if [ -n "$toStop" ]; then
+    echo "stopping the following units: $(list "$toStop")" >&2
+    # shellcheck disable=SC2086
+    systemctl stop -- $toStop || rc=4
+  fi
+  [ -n "$toSkip" ] && echo "NOT restarting the following changed units: $(list "$toSkip")" >&2
+  echo "activating the configuration..." >&2
+  "$out/activate" "$out" >&2 || { echo "Failed to run activate script" >&2; rc=2; }
+  relink "$out" "$root/run/current-system"
+  systemctl reset-failed
+  systemctl daemon-reload
+  if [ -n "$toReload" ]; then
+    echo "reloading the following units: $(list "$toReload")" >&2
+    for u in $toReload; do systemctl reload -- "$u" || { echo "Failed to reload $u" >&2; rc=4; }; done
+  fi
+  if [ -n "$toRestart" ]; then
+    echo "restarting the following units: $(list "$toRestart")" >&2
+    for u in $toRestart; do systemctl restart -- "$u" || { echo "Failed to restart $u" >&2; rc=4; }; done
+  fi
+  if [ -n "$toStart" ]; then
+    echo "starting the following units: $(list "$toStart")" >&2
+    for u in $toStart; do systemctl start -- "$u" || { echo "Failed to start $u" >&2; rc=4; }; done
+  fi
+  # As NixOS's: let systemd settle, then report units that failed, and units that are restarting
+  # after a failure (auto-restart with a non-zero exit status). A unit this switch started that
+  # systemd has already restarted by itself (NRestarts counts from the last start asked for) failed
+  # too: a service that dies at once is running again for a moment between its restarts.
+  sleep 0.5
+  failed=""; started=""
+  for u in $toRestart $toStart; do
+    case "$(systemctl show -P NRestarts -- "$u" 2>/dev/null)" in ''|0) ;; *) failed="$failed $u" ;; esac
+  done
+  for line in $(systemctl list-units --all --plain --no-legend --full | awk '$3 != "inactive" { print $1 "|" $3 "|" $4 }'); do
+    u=${line%%|*}; rest=${line#*|}; state=${rest%%|*}; sub=${rest#*|}
+    case " $failed " in *" $u "*) continue ;; esac
+    if [ "$state" = failed ]; then
+      failed="$failed $u"
+    elif [ "$sub" = auto-restart ] && [ "$(systemctl show -P ExecMainStatus -- "$u")" != 0 ]; then
+      failed="$failed $u"
+    elif ! echo "$activeBefore" | U=$u awk '$1 == ENVIRON["U"] { f = 1 } END { exit !f }'; then
+      case "$u" in *.scope) ;; *) started="$started $u" ;; esac
+    fi
+  done
+  [ -n "$started" ] && echo "the following new units were started: $(list "$started")" >&2
+  if [ -n "$failed" ]; then
+    echo "warning: the following units failed: $(list "$failed")" >&2
+    # shellcheck disable=SC2086
+    SYSTEMD_COLORS=0 systemctl status --no-pager --full -- $failed >&2
+    rc=4
+  fi
+  [ "$rc" = 0 ] || echo "warning: error(s) occurred while switching to the new configuration" >&2
+  exit "$rc"
 fi
 
 [ -n "$toStop" ] && echo "stopping the following units: $(list "$toStop")" >&2

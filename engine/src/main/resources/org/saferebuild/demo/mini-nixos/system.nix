@@ -98,15 +98,55 @@ let
   failing = config.system.demo.failingUnits or [ ];
   fail = if failing == [ ] then { unit = ""; message = ""; } else builtins.head failing;
 
+  # "systemd" where the demo was installed on a machine whose systemd runs its units (docs/demo.md).
+  services = site.services or "simulated";
+
+  # The activation script (switch-to-configuration runs it with the system as its argument, as
+  # NixOS's does): NixOS's sets up /etc, users and /run/current-system. On a machine with systemd
+  # this one also puts the system's units where systemd finds them: links in /run/systemd/system
+  # (the machine's runtime unit directory) to each unit file and to each unit a target wants. Only
+  # links into the store are ever removed there, and a unit the machine has itself (dbus.service)
+  # is left to the machine; targets are the machine's own.
   activate = ''
     #!/bin/sh
-    # The demo system's activation script: NixOS's sets up /etc, users and /run/current-system.
     echo "setting up /etc..."
+  '' + optionalString (services == "systemd") ''
+    PATH=/usr/bin:/bin
+    new="$1/etc/systemd/system"
+    units=/run/systemd/system
+    mkdir -p "$units" /var/log/iNixos-Hive
+    for l in "$units"/* "$units"/*.wants/*; do
+      if [ -L "$l" ]; then
+        case "$(readlink "$l")" in /nix/store/*) rm -f "$l" ;; esac
+      fi
+    done
+    rmdir "$units"/*.wants 2>/dev/null || true
+    own() { for d in /etc/systemd/system /usr/local/lib/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
+      [ -e "$d/$1" ] && return 0; done; return 1; }
+    for f in "$new"/*; do
+      u=$(basename "$f")
+      case "$u" in
+        *.target) ;;
+        *.wants)
+          for w in "$f"/*; do
+            n=$(basename "$w")
+            case "$n" in *.target) continue ;; esac
+            own "$n" && continue
+            mkdir -p "$units/$u"
+            ln -sfn "$(readlink -f "$w")" "$units/$u/$n"
+          done ;;
+        *) own "$u" || ln -sfn "$(readlink -f "$f")" "$units/$u" ;;
+      esac
+    done
+  '';
+  dryActivate = ''
+    #!/bin/sh
+    echo "would set up /etc..."
   '';
 in
 pkgs.runCommand "nixos-system-${hostName}-${label}"
 {
-  inherit hostName label activate;
+  inherit hostName label activate dryActivate services;
   kernelParams = concatStringsSep " " (config.boot.kernelParams or [ ]);
   demoRoot = site.root;
   failUnit = fail.unit;
@@ -126,7 +166,7 @@ pkgs.runCommand "nixos-system-${hostName}-${label}"
   printf '%s' "${site.system}" > $out/system
   printf '%s' systemd > $out/init-interface-version
   printf '%s' "$activate" > $out/activate
-  cp $out/activate $out/dry-activate
+  printf '%s' "$dryActivate" > $out/dry-activate
   chmod 555 $out/activate $out/dry-activate
   {
     echo '#!/bin/sh'
@@ -136,6 +176,7 @@ pkgs.runCommand "nixos-system-${hostName}-${label}"
     echo "label='$label'"
     echo "failUnit='$failUnit'"
     echo "failMessage='$failMessage'"
+    echo "services='$services'"
     cat "$template"
   } > $out/bin/switch-to-configuration
   chmod 555 $out/bin/switch-to-configuration

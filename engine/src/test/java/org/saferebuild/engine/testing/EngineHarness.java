@@ -118,6 +118,11 @@ public final class EngineHarness implements AutoCloseable {
         }
     }
 
+    /** A harness for an engine someone else started (inside the systemd test machine: SystemdMachine). */
+    public static EngineHarness attach(Path base, Path stateDir, Path configFile, Process process) {
+        return new EngineHarness(base, stateDir, configFile, process);
+    }
+
     /** argv that starts the engine from this test run's class path. */
     public static List<String> engineCommand(Path configFile) {
         return org.saferebuild.protocol.EngineCommand.fromClassPath(configFile);

@@ -24,8 +24,6 @@ in
       wantedBy = [ "multi-user.target" ];
       after = [ "dbus.service" ];
       serviceConfig.ExecStart = "${pkgs.networkmanager}/bin/NetworkManager --no-daemon";
-      serviceConfig.Type = "dbus";
-      serviceConfig.BusName = "org.freedesktop.NetworkManager";
     };
   };
 }

@@ -11,6 +11,7 @@ let
   translatorPkg = translator.package or pkgs.field-translator;
   listen = translator.listen or "[::1]:7700";
   mode = translator.mode or "direct";
+  hiveSocket = translator.hiveSocket or null;
   port = builtins.fromJSON (builtins.head (builtins.match ".*:([0-9]+)" listen));
   beaconOn = (cfg.beacon or { }).enable or false;
   firmwareOn = ((config.hardware or { }).field or { }).firmware.enable or false;
@@ -25,6 +26,7 @@ let
       serviceConfig.ExecStart = "${pkgs.chakra-tools}/bin/chakra-daemon --chakra ${name} --config /etc/field/chakra.toml";
       serviceConfig.Restart = "on-failure";
       serviceConfig.StandardOutput = "append:${hive}/chakra-${name}.log";
+      serviceConfig.StandardError = "journal";
     };
   };
 in
@@ -61,9 +63,11 @@ in
         wantedBy = [ "multi-user.target" ];
         after = [ "network.target" ];
         stopIfChanged = false;
-        serviceConfig.ExecStart = "${translatorPkg}/bin/field-translator --listen ${listen} --mode ${mode}";
+        serviceConfig.ExecStart = "${translatorPkg}/bin/field-translator --listen ${listen} --mode ${mode}"
+          + lib.optionalString (hiveSocket != null) " --hive ${hiveSocket}";
         serviceConfig.Restart = "always";
         serviceConfig.StandardOutput = "append:${hive}/translator.log";
+        serviceConfig.StandardError = "journal";
       };
     } // lib.optionalAttrs beaconOn {
       field-beacon = {
