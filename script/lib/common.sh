@@ -22,6 +22,12 @@ SAFE_REBUILD_PACKAGES=(
   "sudo:/usr/bin/sudo"
 )
 
+# The systemd test machine (script/lib/systemd-machine.sh): script/test and script/demo --systemd.
+SAFE_REBUILD_MACHINE_PACKAGES=(
+  "systemd-container:/usr/bin/systemd-nspawn"
+  "debootstrap:/usr/sbin/debootstrap"
+)
+
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }
 
 require_root() {
@@ -93,4 +99,14 @@ ensure_nix_setup() {
 # Mounts of ours that are visible in this mount namespace (there must be none).
 our_mounts() {
   awk '{print $5}' /proc/self/mountinfo | grep -E 'safe-rebuild|/sandboxes/sb-' || true
+}
+
+# systemd test machines that are still running (systemd-nspawn processes it started; there must be
+# none after the tests).
+our_machines() {
+  local p cmd
+  for p in /proc/[0-9]*; do
+    cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+    case "$cmd" in "systemd-nspawn "*--machine=sr-machine-*) echo "${p#/proc/}: $cmd" ;; esac
+  done
 }
