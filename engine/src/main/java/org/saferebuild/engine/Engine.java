@@ -79,7 +79,7 @@ public final class Engine {
                 () -> profile.current().orElse(null));
         Closures closures = new Closures(tools, nixEnv);
         Activation activation = new Activation(config, tools);
-        this.apply = new ApplyService(config, profile, closures, activation, builtSystems, audit);
+        this.apply = new ApplyService(config, profile, closures, activation, builtSystems, audit, tools, nixEnv);
         BaselineService baselines = new BaselineService(config, profile, activation, tools);
         VerifyService verify = new VerifyService(config, profile, activation, baselines, apply, tools);
         GenerationsService generations = new GenerationsService(config, profile, closures, tools, nixEnv);

@@ -94,13 +94,7 @@ public final class Activation {
     /** As {@link #run(String, String, Consumer)}; {@code started} gets the process id once it runs. */
     public Result run(String system, String action, Consumer<String> lines, LongConsumer started) throws Problem {
         Path script = switchScript(system);
-        Map<String, String> env = new LinkedHashMap<>();
-        // nixos-rebuild's own fallback is `env -i LOCALE_ARCHIVE=… NIXOS_INSTALL_BOOTLOADER=…`.
-        if (Files.exists(Path.of(LOCALE_ARCHIVE))) {
-            env.put("LOCALE_ARCHIVE", LOCALE_ARCHIVE);
-        }
-        env.put("NIXOS_INSTALL_BOOTLOADER", "");
-        env.put("PATH", String.join(":", config.toolDirs()));
+        Map<String, String> env = environment();
         boolean viaSystemd = systemdRunning() && tools.find("systemd-run").isPresent() && systemdRunWorks(env);
         Command command;
         if (viaSystemd) {
@@ -122,6 +116,18 @@ public final class Activation {
                     "Check that the system's bin/switch-to-configuration is intact (nix-store --verify-path "
                             + system + ").", e);
         }
+    }
+
+    /** switch-to-configuration's environment: nixos-rebuild's fallback, plus PATH = the engine's tool directories. */
+    Map<String, String> environment() {
+        Map<String, String> env = new LinkedHashMap<>();
+        // nixos-rebuild's own fallback is `env -i LOCALE_ARCHIVE=… NIXOS_INSTALL_BOOTLOADER=…`.
+        if (Files.exists(Path.of(LOCALE_ARCHIVE))) {
+            env.put("LOCALE_ARCHIVE", LOCALE_ARCHIVE);
+        }
+        env.put("NIXOS_INSTALL_BOOTLOADER", "");
+        env.put("PATH", String.join(":", config.toolDirs()));
+        return env;
     }
 
     /** nixos-rebuild's transient unit options; LOCALE_ARCHIVE and the bootloader flag are passed on. */

@@ -13,6 +13,8 @@ import org.saferebuild.engine.OpContext;
 import org.saferebuild.engine.Problem;
 import org.saferebuild.engine.audit.AuditTrail;
 import org.saferebuild.engine.build.BuiltSystems;
+import org.saferebuild.engine.nix.NixEnv;
+import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.system.EngineHandover.Answer;
 import org.saferebuild.engine.system.EngineHandover.Answered;
 import org.saferebuild.engine.system.PendingApply.Phase;
@@ -34,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * what may be applied; the {@link ApplyLock}, in the engine and on
  * {@code <stateDir>/locks/apply.lock}, also the monitor of {@link #current}; what to put back,
  * {@link PendingApplyStore} ({@code apply/pending.json}, written before the system is touched) and
- * {@link UntilRebootStore}; the confirm-or-revert {@link ConfirmDeadline} ({@link ConfirmTimer});
+ * {@link UntilRebootStore}; the confirm-or-revert {@link ConfirmDeadline}s: {@link ConfirmTimer} in the
+ * engine, and where systemd runs also {@link SystemdRevertTimer}, which reverts with no engine alive;
  * {@link PutBack} and {@link Reverter}; the {@link EngineHandover} to and from another engine's
  * app; and {@link ApplyNotices} to the app connected now.
  */
@@ -53,12 +56,15 @@ public final class ApplyService {
     private final Reverter reverter;
     private final EngineHandover handover;
     private final ConfirmTimer timer = new ConfirmTimer(this::tick);
+    private final SystemdRevertTimer systemdTimer;
+    /** What systemd's timer did while no engine ran, found at start; apply.status says it. */
+    private volatile String unattendedRevert;
 
     /** The apply this engine holds (activating, awaiting confirmation, reverting); guarded by {@link #lock}. */
     private PendingApply current;
 
     public ApplyService(EngineConfig config, SystemProfile profile, Closures closures, Activation activation,
-                        BuiltSystems built, AuditTrail audit) {
+                        BuiltSystems built, AuditTrail audit, Tools tools, NixEnv nixEnv) {
         this.config = config;
         this.profile = profile;
         this.activation = activation;
@@ -70,6 +76,7 @@ public final class ApplyService {
         this.putBack = new PutBack(config, profile, activation);
         this.reverter = new Reverter(putBack, store, notices, audit);
         this.handover = new EngineHandover(applyDir, store, lock);
+        this.systemdTimer = new SystemdRevertTimer(config, tools, nixEnv, activation, profile);
     }
 
     /** Notices (countdown, confirmed, reverted) go to the app connected now. */
@@ -116,7 +123,7 @@ public final class ApplyService {
             String runningBefore = SystemLinks.readLink(config.currentSystem());
             ctx.uncancellable();
             p = new PendingApply(ctx.id(), r.mode(), target, genBefore, pathBefore, runningBefore, null, false,
-                    Phase.ACTIVATING, null, null, ctx.operator(), ProcessHandle.current().pid(), null);
+                    Phase.ACTIVATING, null, null, ctx.operator(), ProcessHandle.current().pid(), null, false);
             // Written before anything changes: a restarted engine knows what to put back.
             store.save(p);
             touched = true;
@@ -158,13 +165,14 @@ public final class ApplyService {
             Instant deadline = Instant.now().plusSeconds(seconds).truncatedTo(ChronoUnit.MILLIS);
             p = p.awaiting(deadline, seconds);
             store.save(p);
-            startCountdown(p, "an apply requested by " + describe(ctx.operator()));
+            p = startCountdown(p, "an apply requested by " + describe(ctx.operator()));
             handedToTimer = true;
             String what = r.mode() == Mode.SWITCH ? "generation " + p.generationAfter() : target + " (test)";
             return new SystemResult.Applied(r.mode(), target, genBefore, p.generationAfter(), running, true,
                     deadline.toString(), seconds, "Activated " + what + ". Confirm within " + seconds
-                    + " s to keep it; otherwise the engine goes back to generation " + genBefore + " at " + deadline
-                    + ".");
+                    + " s to keep it; otherwise " + (p.systemdTimer() ? "systemd (" + SystemdRevertTimer.UNIT
+                            + ".timer, even if no engine runs then)" : "the engine") + " goes back to generation "
+                    + genBefore + " at " + deadline + ".");
         } catch (Problem | RuntimeException e) {
             if (!touched) {
                 throw e;
@@ -188,7 +196,7 @@ public final class ApplyService {
         synchronized (lock) {
             p = current;
             if (p != null) {
-                confirmHeld(p);
+                confirmHeld(p, () -> { });
             }
         }
         if (p == null) {
@@ -208,18 +216,32 @@ public final class ApplyService {
                 + " stays.");
     }
 
-    /** Confirms the apply this engine holds, under the lock's monitor; throws if it is no longer waiting. */
-    private void confirmHeld(PendingApply p) throws Problem {
+    /**
+     * Confirms the apply this engine holds, under the lock's monitor; throws if it is no longer
+     * waiting. {@code beforeRelease} runs when it is confirmed, just before the lock is freed.
+     */
+    private void confirmHeld(PendingApply p, Runnable beforeRelease) throws Problem {
         if (p.phase() != Phase.AWAITING_CONFIRM) {
             throw new Problem(ProblemCode.BUSY, "It is too late to confirm: the engine is already "
                     + (p.phase() == Phase.REVERTING ? "reverting" : "activating") + ".",
                     "Wait until it has finished, then look at the generations and apply again if wanted.");
         }
         stopCountdown();
+        if (p.systemdTimer() && systemdTimer.fired()) {
+            current = p.with(Phase.REVERTING);
+            store.saveQuietly(current);
+            PendingApply reverting = current;
+            timer.execute(() -> finishSystemdRevert(reverting, deadlineReason(reverting)));
+            throw new Problem(ProblemCode.BUSY, "It is too late to confirm: the deadline passed and systemd's "
+                    + SystemdRevertTimer.UNIT + ".timer is putting generation " + p.generationBefore() + " back.",
+                    "Wait until it has finished, then look at the generations and apply again if wanted.");
+        }
+        systemdTimer.clear();
         if (p.mode() == Mode.TEST) {
             untilReboot.record(p.storePath(), Mode.TEST);
         }
         store.clear();
+        beforeRelease.run();
         release();
     }
 
@@ -243,7 +265,7 @@ public final class ApplyService {
         String reason = "the operator asked to revert (" + describe(ctx.operator()) + ")";
         Recovery rec;
         try {
-            rec = reverter.revert(p, reason, line -> ctx.log("revert", line));
+            rec = revertOrAwaitSystemd(p, reason, line -> ctx.log("revert", line));
             notices.reverted(p, reason, rec);
         } finally {
             release();
@@ -273,7 +295,7 @@ public final class ApplyService {
             // What to put back if it fails. Not persisted (yet): a rollback is not resumed after a restart.
             p = new PendingApply(ctx.id(), mode, target.storePath(), genBefore, pathBefore, runningBefore,
                     r.generation(), false, Phase.ACTIVATING, null, null, ctx.operator(),
-                    ProcessHandle.current().pid(), null);
+                    ProcessHandle.current().pid(), null, false);
             ctx.progress("profile", "nix-env -p " + profile.path() + " --switch-generation " + r.generation(), null,
                     null);
             profile.switchTo(r.generation());
@@ -289,7 +311,7 @@ public final class ApplyService {
                         rec.complete() ? "The system is as it was before. Choose another generation."
                                 : PutBack.stuckFix(new PendingApply(0, mode, target.storePath(), genBefore, pathBefore,
                                         runningBefore, r.generation(), false, Phase.ACTIVATING, null, null, null, 0,
-                                        null)));
+                                        null, false)));
             }
             String running = SystemLinks.readLink(config.currentSystem());
             if (mode == Mode.BOOT) {
@@ -326,8 +348,9 @@ public final class ApplyService {
             p = handover.waitingElsewhere().orElse(null);
         }
         if (p == null) {
+            String report = unattendedRevert;
             return new SystemResult.ApplyState(false, null, null, null, null, null, null, null,
-                    "Nothing is waiting for confirmation.");
+                    "Nothing is waiting for confirmation." + (report == null ? "" : " " + report));
         }
         if (p.phase() != Phase.AWAITING_CONFIRM) {
             return new SystemResult.ApplyState(false, p.mode(), p.storePath(), p.generationAfter(),
@@ -365,14 +388,43 @@ public final class ApplyService {
             return;
         }
         Instant deadline = p.deadline() == null ? null : Instant.parse(p.deadline());
-        if (p.phase() == Phase.AWAITING_CONFIRM && deadline != null && deadline.isAfter(Instant.now())) {
+        SystemdRevertTimer.State held = SystemdRevertTimer.State.NONE;
+        if (p.systemdTimer()) {
+            systemdTimer.adopt();
+            held = systemdTimer.outcome().state();
+            if (held == SystemdRevertTimer.State.REVERTING || held == SystemdRevertTimer.State.DONE) {
+                // The deadline passed while no engine ran, and systemd's timer put the system back.
+                PendingApply reverting = p.with(Phase.REVERTING);
+                synchronized (lock) {
+                    current = reverting;
+                }
+                store.saveQuietly(reverting);
+                String reason = "no confirmation came by " + p.deadline() + "; systemd's " + SystemdRevertTimer.UNIT
+                        + ".timer reverted it while no engine was running (engine pid " + p.enginePid()
+                        + " had stopped)";
+                timer.execute(() -> {
+                    Recovery rec = finishSystemdRevert(reverting, reason);
+                    unattendedRevert = "The apply of " + reverting.applied() + " was reverted because " + reason
+                            + ". " + rec.state();
+                });
+                return;
+            }
+            if (held == SystemdRevertTimer.State.GONE) {
+                // Lost (a reboot ends transient units): the engine decides below, as without systemd.
+                systemdTimer.clear();
+                p = p.withSystemdTimer(false);
+            }
+        }
+        if (p.phase() == Phase.AWAITING_CONFIRM && deadline != null
+                && (deadline.isAfter(Instant.now()) || held == SystemdRevertTimer.State.WAITING)) {
             LOG.info("resuming the confirm-or-revert countdown of generation {} until {}", p.generationAfter(),
                     deadline);
             PendingApply mine = p.ownedBy(ProcessHandle.current().pid());
             store.saveQuietly(mine);
-            startCountdown(mine, "an apply resumed after the engine restarted");
+            resumeCountdown(mine, "an apply resumed after the engine restarted");
             return;
         }
+        final PendingApply left = p;
         synchronized (lock) {
             current = p.with(Phase.REVERTING);
         }
@@ -382,24 +434,48 @@ public final class ApplyService {
                 : "the engine (pid " + p.enginePid() + ") stopped during the activation, before the operator could"
                         + " confirm";
         timer.execute(() -> {
-            Reverter.awaitEarlierActivation(p);
-            revertRecorded(p.with(Phase.REVERTING), reason);
+            Reverter.awaitEarlierActivation(left);
+            revertRecorded(left.with(Phase.REVERTING), reason);
         });
     }
 
     // The countdown
 
-    private void startCountdown(PendingApply p, String origin) {
+    /**
+     * Starts both deadlines: the engine's own, and where systemd runs its transient timer, which is
+     * recorded in pending.json before it is armed (so no engine ever misses that it may fire). Returns
+     * {@code p} as it is now held.
+     */
+    private PendingApply startCountdown(PendingApply p, String origin) throws Problem {
+        if (systemdTimer.available()) {
+            p = p.withSystemdTimer(true);
+            store.save(p);
+            synchronized (lock) {
+                systemdTimer.start(p);
+            }
+            if (!systemdTimer.armed()) {
+                p = p.withSystemdTimer(false);
+                store.save(p);
+            }
+        }
+        resumeCountdown(p, origin);
+        return p;
+    }
+
+    /** The engine's countdown (systemd's timer, if any, is already armed). */
+    private void resumeCountdown(PendingApply p, String origin) {
         synchronized (lock) {
             current = p;
             timer.start(p);
         }
-        LOG.info("waiting for confirmation of {} until {} ({})", p.applied(), p.deadline(), origin);
+        LOG.info("waiting for confirmation of {} until {} ({}{})", p.applied(), p.deadline(), origin,
+                p.systemdTimer() ? "; systemd holds the deadline too" : "");
     }
 
-    /** Under the lock's monitor. */
+    /** Under the lock's monitor: neither deadline fires any more (a revert systemd already started goes on). */
     private void stopCountdown() {
         timer.stop();
+        systemdTimer.stop();
     }
 
     /** Each second on the countdown's thread: an answer from another engine, the countdown, or the revert. */
@@ -414,11 +490,66 @@ public final class ApplyService {
             notices.countdown(p, (left + 999) / 1000);
             return;
         }
+        if (p.systemdTimer() && systemdTimer.outcome().state() == SystemdRevertTimer.State.WAITING
+                && left > -SYSTEMD_GRACE.toMillis()) {
+            return; // systemd's timer starts the revert at the deadline (within its accuracy)
+        }
         PendingApply taken = takeForRevert();
         if (taken == null) {
             return; // confirmed or reverted in the meantime
         }
-        revertRecorded(taken, "no confirmation within " + p.confirmSeconds() + " s" + notices.unattended());
+        String reason = "no confirmation within " + p.confirmSeconds() + " s" + notices.unattended();
+        if (taken.systemdTimer() && systemdTimer.fired()) {
+            finishSystemdRevert(taken, deadlineReason(taken));
+        } else {
+            systemdTimer.clear();
+            revertRecorded(taken, reason + (taken.systemdTimer() ? " (systemd's timer had not started the revert "
+                    + SYSTEMD_GRACE.toSeconds() + " s after the deadline; the engine did)" : ""));
+        }
+    }
+
+    /** How long after the deadline the engine waits for systemd's timer before it reverts itself. */
+    static final Duration SYSTEMD_GRACE = Duration.ofSeconds(30);
+
+    private String deadlineReason(PendingApply p) {
+        return "no confirmation within " + p.confirmSeconds() + " s" + notices.unattended() + "; systemd's "
+                + SystemdRevertTimer.UNIT + ".timer put it back at the deadline";
+    }
+
+    /**
+     * A revert that systemd's timer started: waits for it, reads back what runs, records it in the
+     * audit trail (via "engine", like the engine's own revert at the deadline), tells the app, clears
+     * pending.json and the units, frees the lock.
+     */
+    private Recovery finishSystemdRevert(PendingApply p, String reason) {
+        try {
+            notices.reverting(p, reason);
+            SystemdRevertTimer.Outcome o = systemdTimer.awaitDone();
+            o.output().forEach(line -> LOG.info("{}: {}", SystemdRevertTimer.UNIT, line));
+            Recovery rec = systemdTimer.recovery(o, p, putBack);
+            reverter.record(p, reason, rec, p.generationAfter());
+            notices.reverted(p, reason, rec);
+            store.clear();
+            systemdTimer.clear();
+            return rec;
+        } finally {
+            release();
+        }
+    }
+
+    /** The operator's revert: this engine puts the system back, unless systemd's timer already is. */
+    private Recovery revertOrAwaitSystemd(PendingApply p, String reason, java.util.function.Consumer<String> lines) {
+        if (p.systemdTimer() && systemdTimer.fired()) {
+            notices.reverting(p, reason);
+            SystemdRevertTimer.Outcome o = systemdTimer.awaitDone();
+            o.output().forEach(lines);
+            Recovery rec = systemdTimer.recovery(o, p, putBack);
+            store.clear();
+            systemdTimer.clear();
+            return rec;
+        }
+        systemdTimer.clear();
+        return reverter.revert(p, reason, lines);
     }
 
     /** Takes the pending apply for reverting (stops the countdown), or null if there is none to revert. */
@@ -458,12 +589,15 @@ public final class ApplyService {
                     return;
                 }
                 msg = "Confirmed: " + p.applied() + " stays.";
-                // Answered before the lock is released: an engine whose app is gone exits as soon as it is free.
-                handover.reply(new Answered(a.nonce(), "confirmed", msg, SystemLinks.readLink(config.currentSystem())));
                 try {
-                    confirmHeld(p);
+                    // Answered before the lock is released: an engine whose app is gone exits as soon as it is free.
+                    confirmHeld(p, () -> handover.reply(new Answered(a.nonce(), "confirmed", msg,
+                            SystemLinks.readLink(config.currentSystem()))));
                 } catch (Problem e) {
-                    throw new IllegalStateException(e); // the phase was checked under the same monitor
+                    // the phase was checked under the same monitor: only systemd's timer can have fired
+                    handover.reply(new Answered(a.nonce(), "too-late", e.getMessage(),
+                            SystemLinks.readLink(config.currentSystem())));
+                    return;
                 }
             }
             notices.send(p, Event.Notice.Topic.CONFIRMED, msg + " (confirmed by " + by + " from another window)",
@@ -478,7 +612,7 @@ public final class ApplyService {
         }
         String reason = "the operator asked to revert (" + by + ", from another window)";
         try {
-            Recovery rec = reverter.revert(p, reason, line -> LOG.info("revert: {}", line));
+            Recovery rec = revertOrAwaitSystemd(p, reason, line -> LOG.info("revert: {}", line));
             notices.reverted(p, reason, rec);
             // Written before the lock is released: an engine whose app is gone exits as soon as it is free.
             handover.reply(new Answered(a.nonce(), rec.complete() ? "reverted" : "revert-failed",

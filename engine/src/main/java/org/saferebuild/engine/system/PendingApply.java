@@ -17,38 +17,45 @@ import org.saferebuild.protocol.SystemRequest.Mode;
  * @param createdGeneration whether nix-env --set made a new generation (it does not for the current path)
  * @param enginePid         the engine that holds the apply (runs its countdown)
  * @param activationPid     the switch-to-configuration process while it runs
+ * @param systemdTimer      systemd holds the deadline too ({@link SystemdRevertTimer}): at the deadline
+ *                          its service reverts, whether an engine runs or not
  */
 public record PendingApply(long applyId, Mode mode, String storePath, int generationBefore, String pathBefore,
                            String runningBefore, Integer generationAfter, boolean createdGeneration, Phase phase,
                            String deadline, Integer confirmSeconds, AuditRecord.Who who, long enginePid,
-                           Long activationPid) {
+                           Long activationPid, boolean systemdTimer) {
 
     /** Where an apply is. Persisted: a restarted engine decides from it what to put back. */
     public enum Phase { ACTIVATING, AWAITING_CONFIRM, REVERTING }
 
     PendingApply with(Phase p) {
         return new PendingApply(applyId, mode, storePath, generationBefore, pathBefore, runningBefore, generationAfter,
-                createdGeneration, p, deadline, confirmSeconds, who, enginePid, activationPid);
+                createdGeneration, p, deadline, confirmSeconds, who, enginePid, activationPid, systemdTimer);
     }
 
     PendingApply withProfile(Integer after, boolean created) {
         return new PendingApply(applyId, mode, storePath, generationBefore, pathBefore, runningBefore, after, created,
-                phase, deadline, confirmSeconds, who, enginePid, activationPid);
+                phase, deadline, confirmSeconds, who, enginePid, activationPid, systemdTimer);
     }
 
     PendingApply withActivation(Long pid) {
         return new PendingApply(applyId, mode, storePath, generationBefore, pathBefore, runningBefore, generationAfter,
-                createdGeneration, phase, deadline, confirmSeconds, who, enginePid, pid);
+                createdGeneration, phase, deadline, confirmSeconds, who, enginePid, pid, systemdTimer);
     }
 
     PendingApply ownedBy(long pid) {
         return new PendingApply(applyId, mode, storePath, generationBefore, pathBefore, runningBefore, generationAfter,
-                createdGeneration, phase, deadline, confirmSeconds, who, pid, activationPid);
+                createdGeneration, phase, deadline, confirmSeconds, who, pid, activationPid, systemdTimer);
     }
 
     PendingApply awaiting(Instant until, int seconds) {
         return new PendingApply(applyId, mode, storePath, generationBefore, pathBefore, runningBefore, generationAfter,
-                createdGeneration, Phase.AWAITING_CONFIRM, until.toString(), seconds, who, enginePid, null);
+                createdGeneration, Phase.AWAITING_CONFIRM, until.toString(), seconds, who, enginePid, null, systemdTimer);
+    }
+
+    PendingApply withSystemdTimer(boolean held) {
+        return new PendingApply(applyId, mode, storePath, generationBefore, pathBefore, runningBefore, generationAfter,
+                createdGeneration, phase, deadline, confirmSeconds, who, enginePid, activationPid, held);
     }
 
     /** The system that ran before: the running-system link, or the profile's if there was none. */

@@ -82,6 +82,16 @@ final class PutBack {
                 said.add("The previous system could not be activated again: " + e.getMessage());
             }
         }
+        return readBack(p, said, complete);
+    }
+
+    /**
+     * What is running now, read back from the running-system link and compared with what ran
+     * before {@code p}; added to what was {@code said} about the steps taken (by this engine, or by
+     * systemd's revert timer).
+     */
+    Recovery readBack(PendingApply p, List<String> said, boolean complete) {
+        String prevRunning = p.previousRunning();
         String running = SystemLinks.readLink(config.currentSystem());
         if (p.mode() != Mode.BOOT) {
             if (running != null && running.equals(prevRunning)) {

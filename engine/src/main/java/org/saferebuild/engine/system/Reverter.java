@@ -53,23 +53,31 @@ final class Reverter {
         try {
             Integer before = audit.generation();
             PutBack.Recovery rec = revert(p, reason, line -> LOG.info("revert: {}", line));
-            ObjectNode args = Json.mapper().createObjectNode();
-            args.put("reason", reason);
-            args.put("mode", p.mode().name());
-            args.put("storePath", p.storePath());
-            args.put("toGeneration", p.generationBefore());
-            AuditRecord.Who who = p.who() == null ? new AuditRecord.Who(0, "root", "engine")
-                    : new AuditRecord.Who(p.who().uid(), p.who().name(), "engine");
-            try {
-                audit.record(new AuditLog.Entry(who, "revert", args, before, audit.generation(),
-                        rec.complete() ? "ok" : "failed", rec.complete() ? null : ProblemCode.ACTIVATION_FAILED.name(),
-                        "Reverted because " + reason + ". " + rec.state()));
-            } catch (Problem e) {
-                LOG.error("the revert could not be recorded in the audit trail: {}", e.getMessage());
-            }
+            record(p, reason, rec, before);
             notices.reverted(p, reason, rec);
         } catch (RuntimeException e) {
             LOG.error("reverting failed unexpectedly", e);
+        }
+    }
+
+    /**
+     * The revert's own audit line (who: the apply's operator, via "engine"), for a revert no request
+     * records: the engine's at the deadline or after a restart, or the one systemd's timer did.
+     */
+    void record(PendingApply p, String reason, PutBack.Recovery rec, Integer generationBefore) {
+        ObjectNode args = Json.mapper().createObjectNode();
+        args.put("reason", reason);
+        args.put("mode", p.mode().name());
+        args.put("storePath", p.storePath());
+        args.put("toGeneration", p.generationBefore());
+        AuditRecord.Who who = p.who() == null ? new AuditRecord.Who(0, "root", "engine")
+                : new AuditRecord.Who(p.who().uid(), p.who().name(), "engine");
+        try {
+            audit.record(new AuditLog.Entry(who, "revert", args, generationBefore, audit.generation(),
+                    rec.complete() ? "ok" : "failed", rec.complete() ? null : ProblemCode.ACTIVATION_FAILED.name(),
+                    "Reverted because " + reason + ". " + rec.state()));
+        } catch (Problem e) {
+            LOG.error("the revert could not be recorded in the audit trail: {}", e.getMessage());
         }
     }
 
