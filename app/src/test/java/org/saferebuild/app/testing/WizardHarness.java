@@ -46,12 +46,14 @@ public final class WizardHarness implements AutoCloseable {
     private Stage stage;
 
     private final Path engineLog;
+    private final List<String> configDirs;
 
-    private WizardHarness(Path base, DemoSystem demo, EngineClient client, Path engineLog) {
+    private WizardHarness(Path base, DemoSystem demo, EngineClient client, Path engineLog, List<String> configDirs) {
         this.base = base;
         this.demo = demo;
         this.client = client;
         this.engineLog = engineLog;
+        this.configDirs = List.copyOf(configDirs);
     }
 
     /** A private directory like the engine tests': root-only, and never removed over a mount. */
@@ -66,17 +68,32 @@ public final class WizardHarness implements AutoCloseable {
     }
 
     public static WizardHarness start(Path base, DemoSystem demo) throws Exception {
+        return start(base, demo, EngineCommand.fromClassPath(demo.settingsFile()),
+                demo.configDirs().stream().map(Path::toString).toList());
+    }
+
+    /**
+     * The wizard on an engine started by {@code engineCommand} (the systemd test machine's, through
+     * nsenter), offering {@code configDirs}; {@link #demo()} is null.
+     */
+    public static WizardHarness start(Path base, List<String> engineCommand, List<String> configDirs)
+            throws Exception {
+        return start(base, null, engineCommand, configDirs);
+    }
+
+    private static WizardHarness start(Path base, DemoSystem demo, List<String> engineCommand,
+                                       List<String> configDirs) throws Exception {
         Path engineLog = base.resolve("engine-" + System.nanoTime() + ".log");
-        EngineClient client = EngineClient.connect(new DirectLauncher(EngineCommand.fromClassPath(demo.settingsFile()),
-                engineLog.toFile()), Duration.ofSeconds(60));
-        WizardHarness h = new WizardHarness(base, demo, client, engineLog);
+        EngineClient client = EngineClient.connect(new DirectLauncher(engineCommand, engineLog.toFile()),
+                Duration.ofSeconds(60));
+        WizardHarness h = new WizardHarness(base, demo, client, engineLog, configDirs);
         h.show();
         return h;
     }
 
     private void show() throws Exception {
         FxToolkit.registerPrimaryStage();
-        List<String> dirs = demo.configDirs().stream().map(Path::toString).toList();
+        List<String> dirs = configDirs;
         AppContext ctx = new AppContext(client, background, Platform::runLater, new UiBatcher(Platform::runLater),
                 new RunSession(), new ChecklistModel(), dirs, "debian-test", base.resolve("logs"), p -> { });
         stage = FxToolkit.setupStage(s -> { });

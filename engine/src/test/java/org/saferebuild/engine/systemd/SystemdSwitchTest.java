@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -120,23 +119,6 @@ class SystemdSwitchTest {
         return r.checks().stream().filter(c -> c.name().equals(name)).findFirst().orElseThrow();
     }
 
-    /** Waits (generously) for a condition inside the machine; the test fails if it never holds. */
-    static void await(String what, Duration within, Condition c) throws Exception {
-        Instant end = Instant.now().plus(within);
-        while (Instant.now().isBefore(end)) {
-            if (c.holds()) {
-                return;
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("not within " + within + ": " + what);
-    }
-
-    @FunctionalInterface
-    interface Condition {
-        boolean holds() throws Exception;
-    }
-
     @Test
     @Order(1)
     void generationOnesUnitsRunUnderSystemdAndLogToTheJournalAndTheWatchedLogs() throws Exception {
@@ -219,7 +201,7 @@ class SystemdSwitchTest {
                 SystemResult.Applied.class);
         assertThat(a.awaitingConfirm()).as("the switch saw the translator start").isTrue();
         assertThat(a.generationAfter()).isEqualTo(3);
-        await("systemd restarted the translator after it failed", Duration.ofSeconds(60),
+        SystemdMachine.await("systemd restarted the translator after it failed", Duration.ofSeconds(60),
                 () -> Integer.parseInt(show("field-translator.service", "NRestarts")) > 0);
 
         SystemResult.VerifyReport v = engine.call(id -> new SystemRequest.Verify(id), SystemResult.VerifyReport.class);
@@ -257,7 +239,7 @@ class SystemdSwitchTest {
                 .contains("error: invalid listen address \"[::1]:70000\": port 70000 is out of range (1-65535)");
         assertThat(running()).isEqualTo(update);
         assertThat(argv("field-translator.service")).isEqualTo(before).contains("--listen [::1]:7700");
-        await("the translator runs again", Duration.ofSeconds(30),
+        SystemdMachine.await("the translator runs again", Duration.ofSeconds(30),
                 () -> show("field-translator.service", "ActiveState").equals("active"));
         assertThat(show("field-translator.service", "NRestarts")).isEqualTo("0");
     }
@@ -285,12 +267,12 @@ class SystemdSwitchTest {
     void theActivationRunsInATransientUnitThatFinishesWhenEveryEngineIsKilled() throws Exception {
         int earlier = lines(engine, "activation").size();
         engine.send(id -> new SystemRequest.Apply(id, update, null, Mode.SWITCH, 600));
-        await("the activation has begun", Duration.ofSeconds(60), () -> lines(engine, "activation").stream()
+        SystemdMachine.await("the activation has begun", Duration.ofSeconds(60), () -> lines(engine, "activation").stream()
                 .skip(earlier).anyMatch(l -> l.startsWith("stopping the following units")));
         List<Long> killed = machine.killEngines();
         assertThat(killed).hasSize(1);
         // The switch goes on in its unit: the new system runs with its units.
-        await("the transient unit has finished", Duration.ofSeconds(60), () -> machine.exec("systemctl", "is-active",
+        SystemdMachine.await("the transient unit has finished", Duration.ofSeconds(60), () -> machine.exec("systemctl", "is-active",
                 "safe-rebuild-switch-to-configuration.service").stdout().strip().equals("inactive"));
         assertThat(machine.sh("journalctl -b -o cat -u safe-rebuild-switch-to-configuration.service"))
                 .contains("safe-rebuild-switch-to-configuration.service: Deactivated successfully.");
@@ -300,10 +282,10 @@ class SystemdSwitchTest {
 
         // Nobody could confirm: the next engine puts generation 1 back and records it.
         engine = startEngine();
-        await("generation 1 runs again", Duration.ofSeconds(60), () -> running().equals(gen1)
+        SystemdMachine.await("generation 1 runs again", Duration.ofSeconds(60), () -> running().equals(gen1)
                 && show("field-beacon.service", "ActiveState").equals("active"));
         assertThat(show("svadhisthana-chakra.service", "ActiveState")).isEqualTo("inactive");
-        await("the revert is in the audit trail", Duration.ofSeconds(30), () -> machine.sh(
+        SystemdMachine.await("the revert is in the audit trail", Duration.ofSeconds(30), () -> machine.sh(
                 "tail -n 1 " + DEMO + "/log/safe-rebuild/audit.jsonl").contains("\"what\":\"revert\""));
         assertThat(machine.sh("tail -n 1 " + DEMO + "/log/safe-rebuild/audit.jsonl"))
                 .contains("stopped during the activation");

@@ -103,10 +103,6 @@ class SystemdTimerTest {
                 .map(l -> l.replaceAll(".*\"action\":\"([^\"]*)\",\"system\":\"([^\"]*)\".*", "$1 $2")).toList();
     }
 
-    static void await(String what, Duration within, SystemdSwitchTest.Condition c) throws Exception {
-        SystemdSwitchTest.await(what, within, c);
-    }
-
     @Test
     @Order(1)
     void withEveryEngineKilledTheTimerRevertsOnTimeAndTheNextEngineReportsAndRecordsIt() throws Exception {
@@ -123,7 +119,7 @@ class SystemdTimerTest {
         assertThat(show(SERVICE, "InactiveExitTimestamp")).as("not started before the engines died").isEmpty();
         assertThat(machine.enginePids()).isEmpty();
 
-        await("systemd's timer put generation 1 back", Duration.ofSeconds(90),
+        SystemdMachine.await("systemd's timer put generation 1 back", Duration.ofSeconds(90),
                 () -> show(SERVICE, "ActiveState").equals("active") || show(SERVICE, "ActiveState").equals("failed"));
         assertThat(machine.enginePids()).as("no engine ran meanwhile").isEmpty();
         assertThat(show(SERVICE, "Result")).isEqualTo("success");
@@ -143,7 +139,7 @@ class SystemdTimerTest {
         assertThat(activations()).endsWith("switch " + update, "switch " + gen1);
 
         engine = startEngine();
-        await("the next engine recorded the revert", Duration.ofSeconds(60),
+        SystemdMachine.await("the next engine recorded the revert", Duration.ofSeconds(60),
                 () -> audit().get(audit().size() - 1).what().equals("revert"));
         AuditRecord rec = audit().get(audit().size() - 1);
         assertThat(rec.outcome()).isEqualTo("ok");
@@ -160,7 +156,7 @@ class SystemdTimerTest {
         assertThat(st.awaitingConfirm()).isFalse();
         assertThat(st.message()).startsWith("Nothing is waiting for confirmation. The apply of generation 2 (")
                 .contains("was reverted because no confirmation came by " + a.confirmDeadline());
-        await("the units are cleared", Duration.ofSeconds(30), () -> show(SERVICE, "LoadState").equals("not-found"));
+        SystemdMachine.await("the units are cleared", Duration.ofSeconds(30), () -> show(SERVICE, "LoadState").equals("not-found"));
         assertThat(show(TIMER, "LoadState")).isEqualTo("not-found");
         assertThat(Files.exists(machine.inside(DEMO + "/state/apply/pending.json"))).isFalse();
     }
@@ -216,7 +212,7 @@ class SystemdTimerTest {
     static Event.Notice awaitNotice(int skip, java.util.function.Predicate<Event.Notice> which, Duration within)
             throws Exception {
         Event.Notice[] found = new Event.Notice[1];
-        await("a notice", within, () -> {
+        SystemdMachine.await("a notice", within, () -> {
             for (Event e : engine.events().subList(skip, engine.events().size())) {
                 if (e instanceof Event.Notice n && which.test(n)) {
                     found[0] = n;

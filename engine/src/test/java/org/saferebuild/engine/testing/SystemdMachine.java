@@ -189,6 +189,24 @@ public final class SystemdMachine implements AutoCloseable {
         return pids;
     }
 
+    /** Something a test waits for inside the machine. */
+    @FunctionalInterface
+    public interface Condition {
+        boolean holds() throws Exception;
+    }
+
+    /** Waits (generously) until {@code c} holds; the test fails if it never does. */
+    public static void await(String what, Duration within, Condition c) throws Exception {
+        long end = System.nanoTime() + within.toNanos();
+        while (System.nanoTime() < end) {
+            if (c.holds()) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("not within " + within + ": " + what);
+    }
+
     /** Powers the machine off (systemctl poweroff inside) and waits until nothing of it is left. */
     @Override
     public void close() throws IOException, InterruptedException {
