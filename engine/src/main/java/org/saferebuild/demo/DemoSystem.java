@@ -195,8 +195,8 @@ public final class DemoSystem {
         Tools tools = new Tools(Tools.DEFAULT_DIRS);
         Installer in = new Installer(root, tools, services);
         String site = "{\n  root = \"" + root + "\";\n  system = \"" + nixSystem() + "\";\n  instance = \""
-                + WorkDirs.randomSuffix(10) + "\";\n  services = \"" + services.name().toLowerCase(java.util.Locale.ROOT)
-                + "\";\n}\n";
+                + WorkDirs.randomSuffix(10) + "\";\n  services = \""
+                + services.name().toLowerCase(java.util.Locale.ROOT) + "\";\n}\n";
         for (Variant v : Variant.values()) {
             in.writeConfig(v, site);
         }

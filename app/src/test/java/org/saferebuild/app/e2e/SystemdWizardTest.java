@@ -77,21 +77,14 @@ class SystemdWizardTest {
             w.screenshot("systemd-inspect");
             w.robot().clickOn(next);
             signOff(w, next);
-
-            w.click("mode-switch");
-            w.click("apply-button");
-            Label countdown = w.node("apply-countdown");
-            w.waitFor("the confirm-or-revert countdown", Duration.ofMinutes(2),
-                    () -> countdown.getText().matches("\\d:\\d\\d") && countdown.isVisible());
-            Label applyStatus = w.node("apply-status");
+            Label applyStatus = switchNow(w);
             assertThat(applyStatus.getText()).contains("otherwise systemd (safe-rebuild-revert.timer, even if no"
                     + " engine runs then) goes back to generation 1");
             assertThat(show("svadhisthana-chakra.service", "ActiveState")).isEqualTo("active");
             assertThat(show("field-beacon.service", "ActiveState")).isEqualTo("inactive");
             assertThat(show("safe-rebuild-revert.timer", "ActiveState")).isEqualTo("active");
             w.screenshot("systemd-apply");
-            w.click("apply-keep");
-            w.waitFor("the confirmation", Duration.ofSeconds(30), () -> applyStatus.getText().startsWith("Confirmed"));
+            keep(w, applyStatus);
             assertThat(show("safe-rebuild-revert.timer", "LoadState")).isEqualTo("not-found");
             w.robot().clickOn(next);
 
@@ -117,14 +110,10 @@ class SystemdWizardTest {
             Button next = buildAndInspect(w, "service-crash");
             w.robot().clickOn(next);
             signOff(w, next);
-            w.click("mode-switch");
-            w.click("apply-button");
-            Label applyStatus = w.node("apply-status");
-            w.waitFor("the confirm-or-revert countdown", Duration.ofMinutes(2),
-                    () -> applyStatus.getText().startsWith("Activated generation 3"));
+            Label applyStatus = switchNow(w);
+            assertThat(applyStatus.getText()).startsWith("Activated generation 3");
             // The switch saw the translator start; the operator keeps it before it gives up.
-            w.click("apply-keep");
-            w.waitFor("the confirmation", Duration.ofSeconds(30), () -> applyStatus.getText().startsWith("Confirmed"));
+            keep(w, applyStatus);
             SystemdMachine.await("systemd restarted the translator after it failed", Duration.ofSeconds(60),
                     () -> Integer.parseInt(show("field-translator.service", "NRestarts")) > 0);
             w.robot().clickOn(next);
@@ -194,6 +183,21 @@ class SystemdWizardTest {
         w.waitFor("the engine to record the sign-off", Duration.ofSeconds(30),
                 () -> signStatus.getText().startsWith("Signed off by "));
         w.robot().clickOn(next);
+    }
+
+    /** Apply in switch mode; returns the status line once the confirm-or-revert countdown runs. */
+    static Label switchNow(WizardHarness w) throws Exception {
+        w.click("mode-switch");
+        w.click("apply-button");
+        Label countdown = w.node("apply-countdown");
+        w.waitFor("the confirm-or-revert countdown", Duration.ofMinutes(2),
+                () -> countdown.getText().matches("\\d:\\d\\d") && countdown.isVisible());
+        return w.node("apply-status");
+    }
+
+    static void keep(WizardHarness w, Label applyStatus) throws Exception {
+        w.click("apply-keep");
+        w.waitFor("the confirmation", Duration.ofSeconds(30), () -> applyStatus.getText().startsWith("Confirmed"));
     }
 
     /** Every label of the Verify report, one per line. */

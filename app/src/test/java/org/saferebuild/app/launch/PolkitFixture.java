@@ -280,40 +280,12 @@ final class PolkitFixture implements AutoCloseable {
 
     /** The repository root (surefire runs in the module directory). */
     static Path repo() {
-        Path p = Path.of(System.getProperty("user.dir")).toAbsolutePath();
-        while (p != null && !Files.exists(p.resolve("packaging/install-engine.sh"))) {
-            p = p.getParent();
-        }
-        if (p == null) {
-            throw new IllegalStateException("cannot find the repository (packaging/install-engine.sh) above "
-                    + System.getProperty("user.dir"));
-        }
-        return p;
+        return org.saferebuild.engine.testing.Repository.root();
     }
 
     /** The engine's own class path entries from this test run: its classes or jar, Jackson and slf4j. */
     static List<String> engineClassPath() throws IOException {
-        List<String> out = new ArrayList<>();
-        for (String e : System.getProperty("java.class.path").split(":")) {
-            Path p = Path.of(e);
-            String name = p.getFileName().toString();
-            if (name.startsWith("jackson-") || name.startsWith("slf4j-") || containsEngine(p)) {
-                out.add(e);
-            }
-        }
-        return out;
-    }
-
-    private static boolean containsEngine(Path p) throws IOException {
-        if (Files.isDirectory(p)) {
-            return Files.exists(p.resolve("org/saferebuild/engine/Main.class"));
-        }
-        if (p.getFileName().toString().endsWith(".jar") && Files.isRegularFile(p)) {
-            try (java.util.jar.JarFile jar = new java.util.jar.JarFile(p.toFile())) {
-                return jar.getEntry("org/saferebuild/engine/Main.class") != null;
-            }
-        }
-        return false;
+        return org.saferebuild.engine.testing.Repository.engineClassPath();
     }
 
     /** Copies what the probe needs (app, engine protocol, Jackson, slf4j) where the operator can read it. */
@@ -323,7 +295,8 @@ final class PolkitFixture implements AutoCloseable {
         for (String e : System.getProperty("java.class.path").split(":")) {
             Path p = Path.of(e);
             String name = p.getFileName().toString();
-            boolean ours = p.toString().contains("/app/target/") || containsEngine(p);
+            boolean ours = p.toString().contains("/app/target/")
+                    || org.saferebuild.engine.testing.Repository.containsEngine(p);
             if (!(ours || name.startsWith("jackson-") || name.startsWith("slf4j-")) || !Files.exists(p)) {
                 continue;
             }

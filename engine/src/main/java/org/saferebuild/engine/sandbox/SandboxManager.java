@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -337,12 +338,13 @@ public final class SandboxManager {
      * through the sandbox's "/". Nothing outside reaches them: the work directory above is 0700.
      */
     private static void openLikeARoot(Path root) throws IOException {
+        java.nio.file.LinkOption noFollow = java.nio.file.LinkOption.NOFOLLOW_LINKS;
         try (java.util.stream.Stream<Path> s = Files.walk(root)) {
             for (Path p : s.toList()) {
-                if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                    Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-                } else if (Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                    Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+                if (Files.isDirectory(p, noFollow)) {
+                    Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+                } else if (Files.isRegularFile(p, noFollow)) {
+                    Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-r--r--"));
                 }
             }
         }

@@ -50,7 +50,8 @@ public record PendingApply(long applyId, Mode mode, String storePath, int genera
 
     PendingApply awaiting(Instant until, int seconds) {
         return new PendingApply(applyId, mode, storePath, generationBefore, pathBefore, runningBefore, generationAfter,
-                createdGeneration, Phase.AWAITING_CONFIRM, until.toString(), seconds, who, enginePid, null, systemdTimer);
+                createdGeneration, Phase.AWAITING_CONFIRM, until.toString(), seconds, who, enginePid, null,
+                systemdTimer);
     }
 
     PendingApply withSystemdTimer(boolean held) {

@@ -8,7 +8,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -18,11 +17,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.saferebuild.engine.testing.EngineHarness;
 import org.saferebuild.engine.testing.SystemdMachine;
 import org.saferebuild.protocol.Event;
-import org.saferebuild.protocol.NixRequest;
-import org.saferebuild.protocol.NixResult;
 import org.saferebuild.protocol.ProblemCode;
-import org.saferebuild.protocol.SandboxRequest;
-import org.saferebuild.protocol.SandboxResult;
 import org.saferebuild.protocol.SystemRequest;
 import org.saferebuild.protocol.SystemRequest.Mode;
 import org.saferebuild.protocol.SystemResult;
@@ -38,71 +33,24 @@ import org.saferebuild.protocol.SystemResult.CheckStatus;
 @Tag("nix")
 @Tag("systemd")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class SystemdSwitchTest {
+class SystemdSwitchTest extends MachineDemo.Test {
     static final String DEMO = SystemdMachine.DEMO;
-    private static Path base;
-    private static SystemdMachine machine;
-    private static EngineHarness engine;
-    private static int engines;
-    private static String gen1;
     private static String update;
     private static String serviceCrash;
     private static String activationFail;
 
     @BeforeAll
-    static void bootTheMachine() throws Exception {
-        base = EngineHarness.privateBase();
-        machine = SystemdMachine.boot(base);
-        machine.installEngine();
-        machine.installDemo();
-        gen1 = machine.sh("readlink " + DEMO + "/profiles/system-1-link").strip();
-        engine = startEngine();
-        update = build("update");
-        serviceCrash = build("service-crash");
-        activationFail = build("activation-fail");
-    }
-
-    @AfterAll
-    static void stopTheMachine() throws Exception {
-        if (engine != null) {
-            engine.close();
-        }
-        if (machine != null) {
-            machine.close();
-        }
-    }
-
-    static EngineHarness startEngine() throws Exception {
-        EngineHarness e = machine.startEngine(base.resolve("engine-" + ++engines), DEMO + "/engine.json",
-                Map.of("SUDO_UID", "0"));
-        e.handshake();
-        return e;
-    }
-
-    /** A variant built by the engine inside, in its isolated sandbox, as the wizard builds it. */
-    static String build(String variant) throws Exception {
-        SandboxResult.Opened s = engine.call(id -> new SandboxRequest.Open(id, DEMO + "/configs/" + variant,
-                "debian-test", SandboxRequest.Network.ISOLATED), SandboxResult.Opened.class);
-        try {
-            return engine.call(id -> new NixRequest.Build(id, s.sandbox(), null), NixResult.Built.class,
-                    Duration.ofMinutes(5)).storePath();
-        } finally {
-            engine.call(id -> new SandboxRequest.Close(id, s.sandbox(), false), SandboxResult.Closed.class);
-        }
-    }
-
-    static String show(String unit, String property) throws Exception {
-        return machine.sh("systemctl show -P " + property + " -- " + unit).strip();
+    static void buildTheVariants() throws Exception {
+        update = MachineDemo.build(engine, "update");
+        serviceCrash = MachineDemo.build(engine, "service-crash");
+        activationFail = MachineDemo.build(engine, "activation-fail");
     }
 
     /** The command line systemd starts a service with (its ExecStart's argv). */
     static String argv(String unit) throws Exception {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("argv\\[\\]=(.*?) ;").matcher(show(unit, "ExecStart"));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("argv\\[\\]=(.*?) ;")
+                .matcher(show(unit, "ExecStart"));
         return m.find() ? m.group(1) : "";
-    }
-
-    static String running() throws Exception {
-        return machine.sh("readlink " + DEMO + "/run/current-system").strip();
     }
 
     /** The lines of one stream of log events an engine sent. */
@@ -182,7 +130,8 @@ class SystemdSwitchTest {
         assertThat(v.verdict()).isEqualTo(SystemResult.Verdict.PASS);
         assertThat(v.services()).extracting(SystemResult.ServiceState::unit).containsExactlyInAnyOrder(
                 "muladhara-chakra.service", "svadhisthana-chakra.service", "field-translator.service");
-        assertThat(v.journalMatches()).anyMatch(l -> l.contains("FIELD Chakra Ecosystem: svadhisthana-chakra.service active"))
+        assertThat(v.journalMatches())
+                .anyMatch(l -> l.contains("FIELD Chakra Ecosystem: svadhisthana-chakra.service active"))
                 .anyMatch(l -> l.contains("field-translator.service listening on [::1]:7700 (mode bridge"))
                 .noneMatch(l -> l.contains("(mode direct")); // written before the baseline
         assertThat(v.logs()).anySatisfy(t -> {
@@ -233,7 +182,8 @@ class SystemdSwitchTest {
         assertThat(f.code()).isEqualTo(ProblemCode.ACTIVATION_FAILED);
         assertThat(f.message()).contains("exit code 4").contains("The system profile is back at generation 2")
                 .contains("The running system is " + update + ", as before the change.");
-        assertThat(lines(engine, "activation")).contains("warning: the following units failed: field-translator.service",
+        assertThat(lines(engine, "activation")).contains(
+                "warning: the following units failed: field-translator.service",
                 "warning: error(s) occurred while switching to the new configuration");
         assertThat(machine.sh("journalctl -b -o cat -u field-translator.service"))
                 .contains("error: invalid listen address \"[::1]:70000\": port 70000 is out of range (1-65535)");
@@ -267,12 +217,14 @@ class SystemdSwitchTest {
     void theActivationRunsInATransientUnitThatFinishesWhenEveryEngineIsKilled() throws Exception {
         int earlier = lines(engine, "activation").size();
         engine.send(id -> new SystemRequest.Apply(id, update, null, Mode.SWITCH, 600));
-        SystemdMachine.await("the activation has begun", Duration.ofSeconds(60), () -> lines(engine, "activation").stream()
+        SystemdMachine.await("the activation has begun", Duration.ofSeconds(60), () -> lines(engine, "activation")
+                .stream()
                 .skip(earlier).anyMatch(l -> l.startsWith("stopping the following units")));
         List<Long> killed = machine.killEngines();
         assertThat(killed).hasSize(1);
         // The switch goes on in its unit: the new system runs with its units.
-        SystemdMachine.await("the transient unit has finished", Duration.ofSeconds(60), () -> machine.exec("systemctl", "is-active",
+        SystemdMachine.await("the transient unit has finished", Duration.ofSeconds(60), () -> machine.exec(
+                "systemctl", "is-active",
                 "safe-rebuild-switch-to-configuration.service").stdout().strip().equals("inactive"));
         assertThat(machine.sh("journalctl -b -o cat -u safe-rebuild-switch-to-configuration.service"))
                 .contains("safe-rebuild-switch-to-configuration.service: Deactivated successfully.");
@@ -281,7 +233,7 @@ class SystemdSwitchTest {
         assertThat(show("svadhisthana-chakra.service", "ActiveState")).isEqualTo("active");
 
         // Nobody could confirm: the next engine puts generation 1 back and records it.
-        engine = startEngine();
+        engine = demo.startEngine();
         SystemdMachine.await("generation 1 runs again", Duration.ofSeconds(60), () -> running().equals(gen1)
                 && show("field-beacon.service", "ActiveState").equals("active"));
         assertThat(show("svadhisthana-chakra.service", "ActiveState")).isEqualTo("inactive");

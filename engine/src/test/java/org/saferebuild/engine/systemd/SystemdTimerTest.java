@@ -3,12 +3,9 @@ package org.saferebuild.engine.systemd;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -20,10 +17,6 @@ import org.saferebuild.engine.testing.SystemdMachine;
 import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.Event;
 import org.saferebuild.protocol.Json;
-import org.saferebuild.protocol.NixRequest;
-import org.saferebuild.protocol.NixResult;
-import org.saferebuild.protocol.SandboxRequest;
-import org.saferebuild.protocol.SandboxResult;
 import org.saferebuild.protocol.SystemRequest;
 import org.saferebuild.protocol.SystemRequest.Mode;
 import org.saferebuild.protocol.SystemResult;
@@ -38,55 +31,15 @@ import org.saferebuild.protocol.SystemResult;
 @Tag("nix")
 @Tag("systemd")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class SystemdTimerTest {
+class SystemdTimerTest extends MachineDemo.Test {
     static final String DEMO = SystemdMachine.DEMO;
     static final String TIMER = "safe-rebuild-revert.timer";
     static final String SERVICE = "safe-rebuild-revert.service";
-    private static Path base;
-    private static SystemdMachine machine;
-    private static EngineHarness engine;
-    private static int engines;
-    private static String gen1;
     private static String update;
 
     @BeforeAll
-    static void bootTheMachine() throws Exception {
-        base = EngineHarness.privateBase();
-        machine = SystemdMachine.boot(base);
-        machine.installEngine();
-        machine.installDemo();
-        gen1 = machine.sh("readlink " + DEMO + "/profiles/system-1-link").strip();
-        engine = startEngine();
-        SandboxResult.Opened s = engine.call(id -> new SandboxRequest.Open(id, DEMO + "/configs/update",
-                "debian-test", SandboxRequest.Network.ISOLATED), SandboxResult.Opened.class);
-        update = engine.call(id -> new NixRequest.Build(id, s.sandbox(), null), NixResult.Built.class,
-                Duration.ofMinutes(5)).storePath();
-        engine.call(id -> new SandboxRequest.Close(id, s.sandbox(), false), SandboxResult.Closed.class);
-    }
-
-    @AfterAll
-    static void stopTheMachine() throws Exception {
-        if (engine != null) {
-            engine.close();
-        }
-        if (machine != null) {
-            machine.close();
-        }
-    }
-
-    static EngineHarness startEngine() throws Exception {
-        EngineHarness e = machine.startEngine(base.resolve("engine-" + ++engines), DEMO + "/engine.json",
-                Map.of("SUDO_UID", "0"));
-        e.handshake();
-        return e;
-    }
-
-    static String show(String unit, String property) throws Exception {
-        return machine.sh("systemctl show -P " + property + " -- " + unit).strip();
-    }
-
-    static String running() throws Exception {
-        return machine.sh("readlink " + DEMO + "/run/current-system").strip();
+    static void buildTheVariants() throws Exception {
+        update = MachineDemo.build(engine, "update");
     }
 
     static List<AuditRecord> audit() throws Exception {
@@ -138,7 +91,7 @@ class SystemdTimerTest {
         assertThat(show("field-beacon.service", "ActiveState")).isEqualTo("active");
         assertThat(activations()).endsWith("switch " + update, "switch " + gen1);
 
-        engine = startEngine();
+        engine = demo.startEngine();
         SystemdMachine.await("the next engine recorded the revert", Duration.ofSeconds(60),
                 () -> audit().get(audit().size() - 1).what().equals("revert"));
         AuditRecord rec = audit().get(audit().size() - 1);
@@ -156,7 +109,8 @@ class SystemdTimerTest {
         assertThat(st.awaitingConfirm()).isFalse();
         assertThat(st.message()).startsWith("Nothing is waiting for confirmation. The apply of generation 2 (")
                 .contains("was reverted because no confirmation came by " + a.confirmDeadline());
-        SystemdMachine.await("the units are cleared", Duration.ofSeconds(30), () -> show(SERVICE, "LoadState").equals("not-found"));
+        SystemdMachine.await("the units are cleared", Duration.ofSeconds(30),
+                () -> show(SERVICE, "LoadState").equals("not-found"));
         assertThat(show(TIMER, "LoadState")).isEqualTo("not-found");
         assertThat(Files.exists(machine.inside(DEMO + "/state/apply/pending.json"))).isFalse();
     }

@@ -49,7 +49,7 @@ public final class SystemdMachine implements AutoCloseable {
      * machine's console log.
      */
     public static SystemdMachine boot(Path base) throws IOException, InterruptedException {
-        Path script = repo().resolve("script/lib/systemd-machine.sh");
+        Path script = Repository.root().resolve("script/lib/systemd-machine.sh");
         run(List.of(script.toString(), "build"), Duration.ofMinutes(15));
         Path runDir = Files.createDirectory(base.resolve("machine"));
         Path log = base.resolve("machine.log");
@@ -100,16 +100,7 @@ public final class SystemdMachine implements AutoCloseable {
         pb.environment().clear();
         pb.environment().putAll(Map.of("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", "HOME", "/root",
                 "SYSTEMD_COLORS", "0", "SYSTEMD_PAGER", "", "LANG", "C.UTF-8"));
-        Process p = pb.start();
-        p.getOutputStream().close();
-        CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));
-        CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
-        if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-            p.destroyForcibly();
-            throw new IOException("inside the machine, " + String.join(" ", argv) + " did not finish in " + timeout);
-        }
-        return new Result(p.exitValue(), new String(out.join(), StandardCharsets.UTF_8),
-                new String(err.join(), StandardCharsets.UTF_8));
+        return complete(pb, timeout, "inside the machine, " + String.join(" ", argv));
     }
 
     /** A shell command inside (bash -c), failing the test on a non-zero exit; its stdout. */
@@ -123,7 +114,7 @@ public final class SystemdMachine implements AutoCloseable {
      */
     public String installEngine() throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(script.toString(), "install-engine", runDir.toString()));
-        cmd.addAll(engineClassPath());
+        cmd.addAll(Repository.engineClassPath());
         String out = run(cmd, Duration.ofMinutes(2)).strip();
         return out.substring(out.lastIndexOf('\n') + 1);
     }
@@ -239,50 +230,30 @@ public final class SystemdMachine implements AutoCloseable {
         return cmd;
     }
 
-    /** The engine's own class path entries of this test run: its classes, Jackson, slf4j. */
-    static List<String> engineClassPath() {
-        List<String> out = new ArrayList<>();
-        for (String e : System.getProperty("java.class.path").split(":")) {
-            Path p = Path.of(e);
-            String name = p.getFileName().toString();
-            boolean engineClasses = Files.isDirectory(p) && Files.exists(p.resolve("org/saferebuild/engine/Main.class"));
-            if (engineClasses || name.startsWith("jackson-") || name.startsWith("slf4j-")) {
-                out.add(e);
-            }
-        }
-        return out;
-    }
-
-    static Path repo() {
-        Path p = Path.of(System.getProperty("user.dir")).toAbsolutePath();
-        while (p != null && !Files.exists(p.resolve("script/lib/systemd-machine.sh"))) {
-            p = p.getParent();
-        }
-        if (p == null) {
-            throw new IllegalStateException("cannot find the repository (script/lib/systemd-machine.sh) above "
-                    + System.getProperty("user.dir"));
-        }
-        return p;
-    }
-
     private static String run(List<String> argv, Duration timeout) throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(argv);
+        Result r = complete(new ProcessBuilder(argv), timeout, String.join(" ", argv));
+        if (r.exitCode() != 0) {
+            throw new IOException(String.join(" ", argv) + " failed (exit " + r.exitCode() + "): " + r.stderr());
+        }
+        if (!r.stderr().isBlank()) {
+            System.err.print(r.stderr());
+        }
+        return r.stdout();
+    }
+
+    /** Starts {@code pb} with no input and waits for it, its output read as it comes. */
+    private static Result complete(ProcessBuilder pb, Duration timeout, String what)
+            throws IOException, InterruptedException {
         Process p = pb.start();
         p.getOutputStream().close();
         CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));
         CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
         if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             p.destroyForcibly();
-            throw new IOException(String.join(" ", argv) + " did not finish in " + timeout);
+            throw new IOException(what + " did not finish in " + timeout);
         }
-        String stderr = new String(err.join(), StandardCharsets.UTF_8);
-        if (p.exitValue() != 0) {
-            throw new IOException(String.join(" ", argv) + " failed (exit " + p.exitValue() + "): " + stderr);
-        }
-        if (!stderr.isBlank()) {
-            System.err.print(stderr);
-        }
-        return new String(out.join(), StandardCharsets.UTF_8);
+        return new Result(p.exitValue(), new String(out.join(), StandardCharsets.UTF_8),
+                new String(err.join(), StandardCharsets.UTF_8));
     }
 
     private static byte[] readAll(java.io.InputStream in) {
