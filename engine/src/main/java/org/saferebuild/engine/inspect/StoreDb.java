@@ -70,7 +70,7 @@ final class StoreDb {
                 return Optional.empty();
             }
         }
-        try (Connection c = open()) {
+        try (Connection c = openReadOnly()) {
             if (usable == null) {
                 usable = schemaFits(c);
                 if (!usable) {
@@ -108,14 +108,14 @@ final class StoreDb {
         if (usable != null || !Files.isRegularFile(db, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        try (Connection c = open()) {
+        try (Connection c = openReadOnly()) {
             usable = schemaFits(c);
         } catch (SQLException | IOException | Problem | RuntimeException | LinkageError e) {
             LOG.info("the Nix database {} could not be read ({}); closures come from nix", db, e.toString());
         }
     }
 
-    private Connection open() throws SQLException, IOException, Problem {
+    Connection openReadOnly() throws SQLException, IOException, Problem {
         NativeDir.prepare(nativeDir);
         SQLiteConfig cfg = new SQLiteConfig();
         cfg.setReadOnly(true);
