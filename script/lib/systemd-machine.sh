@@ -11,6 +11,7 @@
 #                                            its writes in a tmpfs) in the foreground; RUNDIR must be
 #                                            a new, empty directory. Stops when the machine powers off.
 #   systemd-machine.sh leader RUNDIR         waits until the machine has booted; prints its PID 1
+#                                            (enter it with nsenter --target PID --all --root --wd)
 #   systemd-machine.sh install-engine RUNDIR [ENTRY...]
 #                                            installs the engine inside with packaging/install-engine.sh
 #                                            (default entries: engine/target/safe-rebuild-engine.jar and
@@ -158,6 +159,15 @@ cmd__boot() {
     --private-network --machine="$name" --console=passive "${binds[@]}" --setenv=SYSTEMD_COLORS=0
 }
 
+# Runs a command inside the machine whose PID 1 is $1: its namespaces, and its root and working
+# directory (where this script runs in a chroot, entering the mount namespace alone would land at
+# that namespace's own root, outside the machine).
+inside() {
+  local pid=$1
+  shift
+  nsenter --target "$pid" --all --root --wd "$@"
+}
+
 nspawn_pid() {
   local rundir=$1 pid
   pid=$(cat "$rundir/nspawn.pid" 2>/dev/null) || return 1
@@ -186,12 +196,12 @@ cmd_leader() {
   [ -n "${pid:-}" ] || die "the machine in $rundir did not start (no systemd under nspawn)"
   # Until systemd inside answers (its socket appears a moment after it starts), then until boot ends.
   for i in $(seq 1 600); do
-    state=$(timeout 120 nsenter -t "$pid" -a systemctl is-system-running --wait 2>/dev/null) || true
+    state=$(timeout 120 inside "$pid" systemctl is-system-running --wait 2>/dev/null) || true
     case "$state" in ''|offline|initializing|starting) sleep 0.1 ;; *) break ;; esac
   done
   case "$state" in
     running) ;;
-    degraded) echo "$(basename "$0"): the machine booted degraded: $(nsenter -t "$pid" -a systemctl --failed --plain --no-legend --no-pager)" >&2 ;;
+    degraded) echo "$(basename "$0"): the machine booted degraded: $(inside "$pid" systemctl --failed --plain --no-legend --no-pager)" >&2 ;;
     *) die "the machine in $rundir did not finish booting (systemctl is-system-running: ${state:-no answer})" ;;
   esac
   echo "$pid"
@@ -219,14 +229,14 @@ cmd_install_engine() {
     cp -R -- "$e" "/proc/$pid/root$inside/entries/$n/"
     args+=("$inside/entries/$n/$(basename "$e")")
   done
-  nsenter -t "$pid" -a "$inside/install-engine.sh" --java "$java" -- "${args[@]}" | tail -n 1
+  inside "$pid" "$inside/install-engine.sh" --java "$java" -- "${args[@]}" | tail -n 1
 }
 
 cmd_stop() {
   local rundir=${1:?usage: stop RUNDIR} pid leader i
   if pid=$(nspawn_pid "$rundir"); then
     if leader=$(leader_pid "$rundir"); then
-      nsenter -t "$leader" -a systemctl poweroff --no-block >/dev/null 2>&1 || true
+      inside "$leader" systemctl poweroff --no-block >/dev/null 2>&1 || true
     fi
     for i in $(seq 1 300); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
     # nspawn turns SIGTERM into a clean shutdown of the machine; SIGKILL ends it at once (the

@@ -46,8 +46,7 @@ class SystemdWizardTest {
         machine = SystemdMachine.boot(base);
         String wrapper = machine.installEngine();
         machine.installDemo();
-        engine = List.of("/usr/bin/nsenter", "-t", Long.toString(machine.leader()), "-a", wrapper, "--config",
-                DEMO + "/engine.json");
+        engine = machine.command(List.of(wrapper, "--config", DEMO + "/engine.json"));
         dirs = new ArrayList<>(List.of(DEMO + "/configs/BearsiMac"));
         for (String v : List.of("update", "service-crash", "activation-fail", "kernel")) {
             dirs.add(DEMO + "/configs/" + v);

@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  * The systemd test machine (script/lib/systemd-machine.sh, docs/demo.md "On a machine with
  * systemd"): a Debian root with systemd as PID 1, D-Bus, Nix and Java, booted with systemd-nspawn
  * as a throw-away overlay over the cached root. Tests reach it with {@code nsenter -t <its PID 1>
- * -a}, install the engine in it with packaging/install-engine.sh and start it through its wrapper,
+ * -a -r -w}, install the engine in it with packaging/install-engine.sh and start it through its wrapper,
  * as root, exactly as pkexec would on the operator's machine. {@link #close()} powers it off and
  * waits: no process of it and no mount of it (they live in its own mount namespace) stay behind.
  */
@@ -90,13 +90,13 @@ public final class SystemdMachine implements AutoCloseable {
         }
     }
 
-    /** Runs a command inside, as root in all its namespaces ({@code nsenter -a}), and waits for it. */
+    /** Runs a command inside, as root in all its namespaces ({@link #command}), and waits for it. */
     public Result exec(String... argv) throws IOException, InterruptedException {
         return exec(Duration.ofMinutes(5), argv);
     }
 
     public Result exec(Duration timeout, String... argv) throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(nsenter(List.of(argv)));
+        ProcessBuilder pb = new ProcessBuilder(command(List.of(argv)));
         pb.environment().clear();
         pb.environment().putAll(Map.of("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", "HOME", "/root",
                 "SYSTEMD_COLORS", "0", "SYSTEMD_PAGER", "", "LANG", "C.UTF-8"));
@@ -139,7 +139,7 @@ public final class SystemdMachine implements AutoCloseable {
      */
     public EngineHarness startEngine(Path logDir, String config, Map<String, String> env) throws IOException {
         Files.createDirectories(logDir);
-        ProcessBuilder pb = new ProcessBuilder(nsenter(List.of(ENGINE, "--config", config)));
+        ProcessBuilder pb = new ProcessBuilder(command(List.of(ENGINE, "--config", config)));
         pb.environment().clear();
         pb.environment().putAll(env);
         pb.redirectError(ProcessBuilder.Redirect.appendTo(logDir.resolve("engine.log").toFile()));
@@ -224,8 +224,14 @@ public final class SystemdMachine implements AutoCloseable {
         return Files.readString(log);
     }
 
-    private List<String> nsenter(List<String> argv) {
-        List<String> cmd = new ArrayList<>(List.of("/usr/bin/nsenter", "-t", Long.toString(leader), "-a"));
+    /**
+     * The argv that runs {@code argv} inside: the machine's namespaces, root and working directory
+     * ({@code nsenter --all --root --wd}; where the tests run in a chroot, entering the mount
+     * namespace alone would land at that namespace's own root, outside the machine).
+     */
+    public List<String> command(List<String> argv) {
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/nsenter", "--target", Long.toString(leader), "--all",
+                "--root", "--wd"));
         cmd.addAll(argv);
         return cmd;
     }
