@@ -196,7 +196,7 @@ cmd_leader() {
   [ -n "${pid:-}" ] || die "the machine in $rundir did not start (no systemd under nspawn)"
   # Until systemd inside answers (its socket appears a moment after it starts), then until boot ends.
   for i in $(seq 1 600); do
-    state=$(timeout 120 inside "$pid" systemctl is-system-running --wait 2>/dev/null) || true
+    state=$(timeout 120 nsenter --target "$pid" --all --root --wd systemctl is-system-running --wait 2>/dev/null) || true
     case "$state" in ''|offline|initializing|starting) sleep 0.1 ;; *) break ;; esac
   done
   case "$state" in
