@@ -231,7 +231,7 @@ public final class ApplyService {
             current = p.with(Phase.REVERTING);
             store.saveQuietly(current);
             PendingApply reverting = current;
-            timer.execute(() -> finishSystemdRevert(reverting, deadlineReason(reverting)));
+            timer.execute(() -> finishSystemdRevert(reverting, deadlineReason(reverting), false));
             throw new Problem(ProblemCode.BUSY, "It is too late to confirm: the deadline passed and systemd's "
                     + SystemdRevertTimer.UNIT + ".timer is putting generation " + p.generationBefore() + " back.",
                     "Wait until it has finished, then look at the generations and apply again if wanted.");
@@ -402,11 +402,7 @@ public final class ApplyService {
                 String reason = "no confirmation came by " + p.deadline() + "; systemd's " + SystemdRevertTimer.UNIT
                         + ".timer reverted it while no engine was running (engine pid " + p.enginePid()
                         + " had stopped)";
-                timer.execute(() -> {
-                    Recovery rec = finishSystemdRevert(reverting, reason);
-                    unattendedRevert = "The apply of " + reverting.applied() + " was reverted because " + reason
-                            + ". " + rec.state();
-                });
+                timer.execute(() -> finishSystemdRevert(reverting, reason, true));
                 return;
             }
             if (held == SystemdRevertTimer.State.GONE) {
@@ -500,7 +496,7 @@ public final class ApplyService {
         }
         String reason = "no confirmation within " + p.confirmSeconds() + " s" + notices.unattended();
         if (taken.systemdTimer() && systemdTimer.fired()) {
-            finishSystemdRevert(taken, deadlineReason(taken));
+            finishSystemdRevert(taken, deadlineReason(taken), false);
         } else {
             systemdTimer.clear();
             revertRecorded(taken, reason + (taken.systemdTimer() ? " (systemd's timer had not started the revert "
@@ -521,7 +517,7 @@ public final class ApplyService {
      * audit trail (via "engine", like the engine's own revert at the deadline), tells the app, clears
      * pending.json and the units, frees the lock.
      */
-    private Recovery finishSystemdRevert(PendingApply p, String reason) {
+    private void finishSystemdRevert(PendingApply p, String reason, boolean unattended) {
         try {
             notices.reverting(p, reason);
             SystemdRevertTimer.Outcome o = systemdTimer.awaitDone();
@@ -531,7 +527,11 @@ public final class ApplyService {
             notices.reverted(p, reason, rec);
             store.clear();
             systemdTimer.clear();
-            return rec;
+            if (unattended) {
+                // said by apply.status from the moment nothing waits any more
+                unattendedRevert = "The apply of " + p.applied() + " was reverted because " + reason + ". "
+                        + rec.state();
+            }
         } finally {
             release();
         }

@@ -50,6 +50,10 @@ class SystemdTimerTest extends MachineDemo.Test {
         return out;
     }
 
+    static AuditRecord last(List<AuditRecord> lines) {
+        return lines.get(lines.size() - 1);
+    }
+
     /** switch-to-configuration calls of the demo, as "action system". */
     static List<String> activations() throws Exception {
         return Files.readAllLines(machine.inside(DEMO + "/demo-state/activations.jsonl")).stream()
@@ -93,8 +97,8 @@ class SystemdTimerTest extends MachineDemo.Test {
 
         engine = demo.startEngine();
         SystemdMachine.await("the next engine recorded the revert", Duration.ofSeconds(60),
-                () -> audit().get(audit().size() - 1).what().equals("revert"));
-        AuditRecord rec = audit().get(audit().size() - 1);
+                () -> last(audit()).what().equals("revert"));
+        AuditRecord rec = last(audit());
         assertThat(rec.outcome()).isEqualTo("ok");
         assertThat(rec.who().via()).isEqualTo("engine");
         assertThat(rec.generationBefore()).isEqualTo(2);
@@ -104,6 +108,9 @@ class SystemdTimerTest extends MachineDemo.Test {
                 .contains("The system profile is back at generation 1.")
                 .contains("Generation 2, which the apply made, was removed.")
                 .contains("The running system is " + gen1 + ", as before the change.");
+        SystemdMachine.await("the engine has finished the revert", Duration.ofSeconds(30), () -> engine.call(
+                id -> new SystemRequest.ApplyStatus(id), SystemResult.ApplyState.class).message()
+                .startsWith("Nothing is waiting"));
         SystemResult.ApplyState st = engine.call(id -> new SystemRequest.ApplyStatus(id),
                 SystemResult.ApplyState.class);
         assertThat(st.awaitingConfirm()).isFalse();
@@ -130,7 +137,7 @@ class SystemdTimerTest extends MachineDemo.Test {
         // systemd did it, the engine did not revert too: one activation of generation 1
         assertThat(activations().subList(before, activations().size()))
                 .containsExactly("switch " + update, "switch " + gen1);
-        AuditRecord rec = audit().get(audit().size() - 1);
+        AuditRecord rec = last(audit());
         assertThat(rec.what()).isEqualTo("revert");
         assertThat(rec.message()).contains("no confirmation within 6 s");
         assertThat(a.generationAfter()).isEqualTo(2);
