@@ -265,6 +265,11 @@ class DemoSystemTest {
         assertThatThrownBy(() -> DemoSystem.install(demo.root())).hasMessageContaining("is not empty");
         assertThatThrownBy(() -> DemoSystem.install(Path.of("relative/demo")))
                 .hasMessageContaining("must be an absolute");
+        // Its units go into a machine's systemd only on the systemd test machine; here none runs.
+        Path elsewhere = demo.root().resolveSibling("demo-systemd");
+        assertThatThrownBy(() -> DemoSystem.install(elsewhere, DemoSystem.Services.SYSTEMD))
+                .hasMessageContaining("needs a machine where systemd runs").hasMessageContaining("without --systemd");
+        assertThat(elsewhere).doesNotExist();
     }
 
     @Test

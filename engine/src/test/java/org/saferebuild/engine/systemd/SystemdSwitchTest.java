@@ -242,4 +242,22 @@ class SystemdSwitchTest extends MachineDemo.Test {
         assertThat(machine.sh("tail -n 1 " + DEMO + "/log/safe-rebuild/audit.jsonl"))
                 .contains("stopped during the activation");
     }
+
+    @Test
+    @Order(7)
+    void withoutTheTestMachinesMarkerTheDemoNeitherInstallsNorSwitchesUnits() throws Exception {
+        machine.sh("mv /etc/safe-rebuild-test-machine /etc/safe-rebuild-test-machine.aside");
+        try {
+            SystemdMachine.Result install = machine.installDemo("/var/lib/another-demo");
+            assertThat(install.exitCode()).isEqualTo(1);
+            assertThat(install.stderr()).contains("only on Safe Rebuild's systemd test machine")
+                    .contains("without --systemd");
+            assertThat(machine.exec("test", "-e", "/var/lib/another-demo").exitCode()).isNotZero();
+            SystemdMachine.Result stc = machine.exec(gen1 + "/bin/switch-to-configuration", "dry-activate");
+            assertThat(stc.exitCode()).isEqualTo(1);
+            assertThat(stc.stderr()).contains("runs only on Safe Rebuild's systemd test machine");
+        } finally {
+            machine.sh("mv /etc/safe-rebuild-test-machine.aside /etc/safe-rebuild-test-machine");
+        }
+    }
 }

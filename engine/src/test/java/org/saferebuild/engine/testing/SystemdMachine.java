@@ -124,13 +124,18 @@ public final class SystemdMachine implements AutoCloseable {
      * units are started, as at boot), with the installed engine's class path and Java.
      */
     public void installDemo() throws IOException, InterruptedException {
+        installDemo(DEMO).orFail("installing the demo system inside the machine");
+    }
+
+    /** {@code DemoSystem install --systemd DIR} inside, with the installed engine's class path and Java. */
+    public Result installDemo(String dir) throws IOException, InterruptedException {
         Matcher cp = Pattern.compile(" -cp (\\S+) ")
                 .matcher(Files.readString(inside(ENGINE)));
         if (!cp.find()) {
             throw new IllegalStateException("no class path in the installed engine wrapper " + ENGINE);
         }
-        exec(Duration.ofMinutes(5), javaBin, "-cp", cp.group(1), "org.saferebuild.demo.DemoSystem", "install",
-                "--systemd", DEMO).orFail("installing the demo system inside the machine");
+        return exec(Duration.ofMinutes(5), javaBin, "-cp", cp.group(1), "org.saferebuild.demo.DemoSystem", "install",
+                "--systemd", dir);
     }
 
     /**
