@@ -36,8 +36,10 @@ final class ApplyTargets {
             target = r.storePath();
             what = target;
             if (!built.isBuilt(target)) {
-                throw Problem.invalid(target + " was not built by this engine (there is no GC root for it under "
-                        + built.rootsDir() + "). The engine applies only systems it built or existing generations.");
+                throw Problem.invalid(target + " was not built by this engine nor adopted by it (there is no GC root"
+                        + " for it under " + built.rootsDir() + " or " + built.adoptedDir() + "). The engine applies"
+                        + " only systems it built, systems copied here and adopted (system.adopt), or existing"
+                        + " generations.");
             }
         }
         ctx.progress("check", "Checking that the closure of " + what + " is complete", null, null);
