@@ -96,6 +96,11 @@ final class Io {
 
     /** As {@link #ask(String)}, giving up after {@code within} (null: wait as long as it takes). */
     Optional<String> ask(String question, Duration within) {
+        return ask(question, within, () -> false);
+    }
+
+    /** As {@link #ask(String, Duration)}, also giving up as soon as {@code abandon} says so (checked each second). */
+    Optional<String> ask(String question, Duration within, java.util.function.BooleanSupplier abandon) {
         endLine();
         err.print(question);
         err.flush();
@@ -105,8 +110,12 @@ final class Io {
             return Optional.empty();
         }
         try {
-            Optional<String> answer = within == null ? lines.take() : lines.poll(within.toMillis(),
-                    TimeUnit.MILLISECONDS);
+            long end = within == null ? Long.MAX_VALUE : System.nanoTime() + within.toNanos();
+            Optional<String> answer = null;
+            while (answer == null && System.nanoTime() < end && !abandon.getAsBoolean()) {
+                answer = lines.poll(Math.min(1000, Math.max(1, (end - System.nanoTime()) / 1_000_000)),
+                        TimeUnit.MILLISECONDS);
+            }
             if (answer == null) {
                 err.println();
                 return Optional.empty();

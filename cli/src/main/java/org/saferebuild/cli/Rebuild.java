@@ -529,7 +529,19 @@ final class Rebuild {
                     break;
                 }
                 Optional<String> a = io.ask(tag() + "Keep generation " + applied.generationAfter() + "? Type keep to"
-                        + " keep it or revert to go back now; it reverts by itself in " + left.toSeconds() + " s: ", left);
+                        + " keep it or revert to go back now; it reverts by itself in " + left.toSeconds() + " s: ", left,
+                        () -> m.closed().isDone());
+                if (m.closed().isDone()) {
+                    // The "app died" case: the engine there goes on and reverts at the deadline unless confirmed.
+                    outcome = "connection lost while awaiting confirmation";
+                    throw new EngineConnection.EngineFailure(new Event.Failure(1, ProblemCode.INTERNAL,
+                            "The connection to " + target.name() + " ended while it awaited confirmation ("
+                                    + m.closed().getNow("") + "). Its engine reverts to generation "
+                                    + applied.generationBefore() + " at " + applied.confirmDeadline()
+                                    + " unless someone confirms.",
+                            "To keep it, run safe-rebuild confirm" + where() + " before " + applied.confirmDeadline()
+                                    + "; safe-rebuild status" + where() + " shows what happened."));
+                }
                 if (a.isEmpty()) {
                     break;
                 }
