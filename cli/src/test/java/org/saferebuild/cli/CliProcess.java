@@ -136,11 +136,14 @@ final class CliProcess implements AutoCloseable {
     }
 
     /** Keeps what the operator saw, for docs/cli.md and docs/remote.md (target/transcripts/NAME.txt). */
-    void save(String name, String commandLine) throws IOException {
+    void save(String name, String commandLine, java.util.Map<String, String> shorten) throws IOException {
         Path dir = Path.of("target", "transcripts");
         Files.createDirectories(dir);
-        Files.writeString(dir.resolve(name + ".txt"), "$ " + commandLine + "\n" + output()
-                + (errors.length() == 0 ? "" : "\n[stderr]\n" + errors()));
+        String text = "$ " + commandLine + "\n" + output() + (errors.length() == 0 ? "" : "\n[stderr]\n" + errors());
+        for (var e : shorten.entrySet()) {
+            text = text.replace(e.getKey(), e.getValue());
+        }
+        Files.writeString(dir.resolve(name + ".txt"), text);
     }
 
     @Override
