@@ -74,6 +74,17 @@ public final class WizardHarness implements AutoCloseable {
         return h;
     }
 
+    /**
+     * The wizard on a client the test connected itself: for another machine as the target, the
+     * client has its RemoteTarget (docs/remote.md); {@code demo} is the target's demo system.
+     */
+    public static WizardHarness start(Path base, DemoSystem demo, EngineClient client, Path engineLog)
+            throws Exception {
+        WizardHarness h = new WizardHarness(base, demo, client, engineLog);
+        h.show();
+        return h;
+    }
+
     private void show() throws Exception {
         FxToolkit.registerPrimaryStage();
         List<String> dirs = demo.configDirs().stream().map(Path::toString).toList();

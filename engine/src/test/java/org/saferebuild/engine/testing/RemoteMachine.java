@@ -121,6 +121,16 @@ public final class RemoteMachine implements AutoCloseable {
         return demo.settingsFile().toString();
     }
 
+    /** Its engine's settings with some changed (confirmSeconds, …), as another root-only file on it. */
+    public String engineSettings(Map<String, Object> changes) throws IOException {
+        Map<String, Object> s = new java.util.LinkedHashMap<>(demo.settings());
+        s.putAll(changes);
+        Path f = base.resolve("engine-" + Integer.toHexString(changes.hashCode()) + ".json");
+        Files.writeString(f, Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(s));
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
+        return f.toString();
+    }
+
     /** Settings for an engine on this machine that builds the target's configurations (its config dirs). */
     public Path buildMachineSettings(Path dir) throws IOException {
         Map<String, Object> s = new java.util.LinkedHashMap<>();
@@ -148,8 +158,8 @@ public final class RemoteMachine implements AutoCloseable {
 
     /** Whether a store path is in the machine's own store. */
     public boolean storeHas(String storePath) throws IOException, InterruptedException {
-        return !inside("/bin/sh", "-c", "nix-store --check-validity \"$0\" 2>/dev/null && echo valid", storePath)
-                .isBlank();
+        return inside("/bin/sh", "-c", "if nix-store --check-validity \"$0\" 2>/dev/null; then echo valid; fi",
+                storePath).strip().equals("valid");
     }
 
     /** The store path its running-system link points at. */
