@@ -161,6 +161,11 @@ final class Cli {
             return fail(NO_ENGINE, new Event.Failure(1, ProblemCode.NOT_AUTHORIZED, e.getMessage(), e.fix()));
         } catch (EngineConnection.EngineFailure e) {
             return fail(FAILED, e.failure());
+        } catch (RuntimeException e) {
+            e.printStackTrace(err);
+            return fail(FAILED, new Event.Failure(1, ProblemCode.INTERNAL, "safe-rebuild failed: " + e + ".",
+                    "This is a bug in safe-rebuild; report it with the output above. The engine's log is "
+                            + logFile("engine.log") + "."));
         } finally {
             for (int i = open.size() - 1; i >= 0; i--) {
                 try {

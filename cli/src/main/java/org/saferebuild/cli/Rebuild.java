@@ -63,7 +63,7 @@ final class Rebuild {
 
     int build() throws Args.UsageException, LaunchException, EngineConnection.EngineFailure {
         EngineClient local = cli.local();
-        Map<String, BuildOutcome> b = buildAll(local, List.of(args.get("--host")), null);
+        Map<String, BuildOutcome> b = buildAll(local, java.util.Arrays.asList(args.get("--host")), null);
         BuildOutcome o = b.values().iterator().next();
         io.say(Render.built(o.built()));
         cli.printJson(o.built());
@@ -154,7 +154,8 @@ final class Rebuild {
         } else {
             if (path == null) {
                 EngineClient local = cli.local();
-                path = buildAll(local, List.of(targets.isEmpty() ? args.get("--host") : targets.get(0).host()), null)
+                String host = targets.isEmpty() ? args.get("--host") : targets.get(0).host();
+                path = buildAll(local, java.util.Arrays.asList(host), null)
                         .values().iterator().next().built().storePath();
             }
             try {
