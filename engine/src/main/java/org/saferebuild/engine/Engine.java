@@ -130,6 +130,7 @@ public final class Engine {
         }
         sandboxes.sweepStale();
         apply.resume();
+        inspect.prepareInBackground();
     }
 
     public EngineConfig config() {
