@@ -66,7 +66,9 @@ class CliRemoteTest {
     /** Long private test paths as a reader of the docs would have them. */
     static java.util.Map<String, String> paths() {
         java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put(target.base().toString() + "/fleet", "/srv/fleet");
         m.put(target.base().toString(), "/srv/target1");
+        m.put(RemoteMachine.FLEET.toString(), "/srv/fleet");
         m.put(base.toString(), "/srv/build");
         return m;
     }
@@ -77,7 +79,7 @@ class CliRemoteTest {
         DemoSystem demo = target.demo();
         String before = target.running();
         assertThat(before).isEqualTo(demo.generation1());
-        String[] args = remote("switch", "--config-dir", demo.configDir(DemoSystem.Variant.UPDATE).toString(),
+        String[] args = remote("switch", "--config-dir", target.onHost(demo.configDir(DemoSystem.Variant.UPDATE)).toString(),
                 "--confirm-within", "120");
         try (CliProcess p = CliProcess.onTerminal(cache, args)) {
             p.await("Off-hours or maintenance window: is this a good time", Duration.ofMinutes(5)).type("y");
@@ -99,7 +101,7 @@ class CliRemoteTest {
             assertThat(target.running()).isEqualTo(applied);
         }
         // The target's audit trail names what came over ssh: the adoption, the sign-off, the apply.
-        String audit = Files.readString(demo.auditLog());
+        String audit = Files.readString(target.onHost(demo.auditLog()));
         assertThat(audit).contains("\"what\":\"system.adopt\"", "\"operatorName\":\"Bear Ops\"", "\"via\":\"ssh\"");
 
         String[] gens = remote("generations");
@@ -115,7 +117,7 @@ class CliRemoteTest {
     void whenSshdEndsTheSessionTheTargetRevertsByItself() throws Exception {
         DemoSystem demo = target.demo();
         String before = target.running();
-        String[] args = remote("switch", "--config-dir", demo.configDir(DemoSystem.Variant.KERNEL).toString(),
+        String[] args = remote("switch", "--config-dir", target.onHost(demo.configDir(DemoSystem.Variant.KERNEL)).toString(),
                 "--confirm-within", "20", "--maintenance-window", "--operator", "Bear Ops");
         try (CliProcess p = CliProcess.onTerminal(cache, args)) {
             p.await("Keep generation 3?", Duration.ofMinutes(5));
@@ -130,8 +132,8 @@ class CliRemoteTest {
         }
         // Nobody confirmed: the target's engine, alone now, puts generation 2 back at the deadline.
         target.awaitRunning(before, Duration.ofSeconds(90));
-        assertThat(Files.exists(demo.systemProfile().resolveSibling("system-3-link"))).isFalse();
-        assertThat(Files.readSymbolicLink(demo.systemProfile()).toString()).isEqualTo("system-2-link");
+        assertThat(Files.exists(target.onHost(demo.systemProfile().resolveSibling("system-3-link")))).isFalse();
+        assertThat(Files.readSymbolicLink(target.onHost(demo.systemProfile())).toString()).isEqualTo("system-2-link");
 
         String[] status = remote("status");
         try (CliProcess s = CliProcess.piped(cache, status)) {
@@ -139,7 +141,7 @@ class CliRemoteTest {
             assertThat(s.output()).doesNotContain("reverts to generation");
             s.save("remote-status-after-cut", shown(status), paths());
         }
-        String audit = Files.readString(demo.auditLog());
+        String audit = Files.readString(target.onHost(demo.auditLog()));
         assertThat(audit).contains("\"what\":\"revert\"");
     }
 }

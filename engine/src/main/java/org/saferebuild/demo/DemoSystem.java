@@ -172,6 +172,18 @@ public final class DemoSystem {
         return new DemoSystem(root, nixpkgs, Files.readSymbolicLink(gen1).toString());
     }
 
+    /**
+     * An installed demo system that lives at {@code root} inside another mount namespace (a test's
+     * second machine), read from this one at {@code hostView}, where the same files are.
+     */
+    public static DemoSystem open(Path root, Path hostView) throws IOException {
+        JsonNode s = Json.mapper().readTree(hostView.resolve("engine.json").toFile());
+        String nixpkgs = s.path("nixPath").path("nixpkgs").asText();
+        Path profile = Path.of(s.path("systemProfile").asText());
+        Path gen1 = hostView.resolve(root.relativize(profile.resolveSibling(profile.getFileName() + "-1-link")));
+        return new DemoSystem(root, nixpkgs, Files.readSymbolicLink(gen1).toString());
+    }
+
     // Paths
 
     public Path root() {

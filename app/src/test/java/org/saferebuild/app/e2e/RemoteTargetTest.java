@@ -68,9 +68,11 @@ class RemoteTargetTest {
                 Duration.ofSeconds(60)));
         assertThat(client.target().orElseThrow().engine().welcome().launchedVia()).isEqualTo("ssh");
 
-        try (WizardHarness w = WizardHarness.start(base, demo, client, localLog)) {
+        // The configurations as this machine (which builds) sees them.
+        java.util.List<String> dirs = demo.configDirs().stream().map(d -> target.onHost(d).toString()).toList();
+        try (WizardHarness w = WizardHarness.start(base, demo, client, localLog, dirs)) {
             ComboBox<String> dir = w.node("config-dir");
-            String update = demo.configDir(DemoSystem.Variant.UPDATE).toString();
+            String update = target.onHost(demo.configDir(DemoSystem.Variant.UPDATE)).toString();
             w.onFx(() -> {
                 dir.setValue(update);
                 return null;
@@ -124,8 +126,8 @@ class RemoteTargetTest {
             // The link goes down: nothing is closed cleanly, no confirmation can arrive.
             target.cutLink();
             target.awaitRunning(before, Duration.ofSeconds(90));
-            assertThat(Files.readSymbolicLink(demo.systemProfile()).toString()).isEqualTo("system-1-link");
-            assertThat(Files.exists(demo.systemProfile().resolveSibling("system-2-link"))).isFalse();
+            assertThat(Files.readSymbolicLink(target.onHost(demo.systemProfile())).toString()).isEqualTo("system-1-link");
+            assertThat(Files.exists(target.onHost(demo.systemProfile().resolveSibling("system-2-link")))).isFalse();
             // The app learns that the target is gone once ssh gives up (ServerAliveInterval 10 × 3).
             String why = client.closed().get(90, TimeUnit.SECONDS);
             assertThat(why).contains("the connection to " + RemoteMachine.ALIAS + " ended");
@@ -142,6 +144,6 @@ class RemoteTargetTest {
             assertThat(g.current()).isEqualTo(1);
             assertThat(g.generations()).extracting(SystemResult.Generation::number).containsExactly(1);
         }
-        assertThat(Files.readString(demo.auditLog())).contains("\"what\":\"revert\"", "\"what\":\"signoff\"");
+        assertThat(Files.readString(target.onHost(demo.auditLog()))).contains("\"what\":\"revert\"", "\"what\":\"signoff\"");
     }
 }

@@ -78,16 +78,19 @@ public final class WizardHarness implements AutoCloseable {
      * The wizard on a client the test connected itself: for another machine as the target, the
      * client has its RemoteTarget (docs/remote.md); {@code demo} is the target's demo system.
      */
-    public static WizardHarness start(Path base, DemoSystem demo, EngineClient client, Path engineLog)
-            throws Exception {
+    public static WizardHarness start(Path base, DemoSystem demo, EngineClient client, Path engineLog,
+                                      List<String> configDirs) throws Exception {
         WizardHarness h = new WizardHarness(base, demo, client, engineLog);
+        h.configDirs = List.copyOf(configDirs);
         h.show();
         return h;
     }
 
+    private List<String> configDirs;
+
     private void show() throws Exception {
         FxToolkit.registerPrimaryStage();
-        List<String> dirs = demo.configDirs().stream().map(Path::toString).toList();
+        List<String> dirs = configDirs != null ? configDirs : demo.configDirs().stream().map(Path::toString).toList();
         AppContext ctx = new AppContext(client, background, Platform::runLater, new UiBatcher(Platform::runLater),
                 new RunSession(), new ChecklistModel(), dirs, "debian-test", base.resolve("logs"), p -> { });
         stage = FxToolkit.setupStage(s -> { });

@@ -24,15 +24,24 @@ import org.saferebuild.protocol.Json;
  * operator key the test made; and a demo system installed into its store from inside. Its engine
  * is the real wrapper (packaging/safe-rebuild-engine.in) over this test run's class path.
  *
+ * <p>A fleet: every machine of a test run has its demo at the same path ({@link #FLEET}, an empty
+ * directory on this machine), each bound from a private directory of its own, as every NixOS
+ * machine has its /run/current-system. So one configuration (and one build of it) fits them all,
+ * and activating it on one changes that one only. {@link #onHost} says where its files are seen
+ * from this machine.
+ *
  * <p>Nothing of it is visible on this machine's mount table; {@link #close()} stops sshd and the
  * holder (the namespaces and the veth pair go with it) and removes the directory only when no
  * mount table shows anything below it.
  */
 public final class RemoteMachine implements AutoCloseable {
-    /** The ssh alias its ssh config gives it. */
+    /** The ssh alias its ssh config gives the first machine. */
     public static final String ALIAS = "target1";
+    /** Where every machine's demo system is, inside it (an empty directory on this machine). */
+    public static final Path FLEET = fleetMount();
 
     private final Path base;
+    private final String alias;
     private final Process holder;
     private final long pid;
     private final String hostIf;
@@ -40,22 +49,38 @@ public final class RemoteMachine implements AutoCloseable {
     private Process sshd;
     private DemoSystem demo;
 
-    private RemoteMachine(Path base, Process holder, long pid, String hostIf, String address) {
+    private RemoteMachine(Path base, String alias, Process holder, long pid, String hostIf, String address) {
         this.base = base;
+        this.alias = alias;
         this.holder = holder;
         this.pid = pid;
         this.hostIf = hostIf;
         this.address = address;
     }
 
-    /** Starts the machine, its sshd and installs its demo system (about 15 s). */
+    private static Path fleetMount() {
+        try {
+            return EngineHarness.privateBase();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Starts the machine {@value #ALIAS}. */
     public static RemoteMachine start() throws Exception {
+        return start(ALIAS);
+    }
+
+    /** Starts a machine, its sshd and installs its demo system (about 15 s); {@code alias} names it in its ssh config. */
+    public static RemoteMachine start(String alias) throws Exception {
         Path base = EngineHarness.privateBase();
         Path nix = Files.createDirectory(base.resolve("nix"));
-        // The holder: its own network and mount namespaces; /nix and /run are its own inside.
+        Path own = Files.createDirectory(base.resolve("fleet"));
+        // The holder: its own network and mount namespaces; /nix, /run and the fleet path are its own inside.
         ProcessBuilder pb = new ProcessBuilder("/usr/bin/unshare", "--net", "--mount", "--propagation", "private",
-                "--fork", "--", "/bin/sh", "-c", "mount --bind \"$0\" /nix && mount -t tmpfs -o mode=0755 tmpfs /run"
-                + " && mkdir -m 0755 /run/sshd && echo ready && exec sleep infinity", nix.toString());
+                "--fork", "--", "/bin/sh", "-c", "mount --bind \"$0\" /nix && mount --bind \"$1\" \"$2\""
+                + " && mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -m 0755 /run/sshd && echo ready"
+                + " && exec sleep infinity", nix.toString(), own.toString(), FLEET.toString());
         pb.redirectError(base.resolve("holder.log").toFile());
         Process holder = pb.start();
         String ready = new String(holder.getInputStream().readNBytes(6), StandardCharsets.UTF_8);
@@ -71,7 +96,7 @@ public final class RemoteMachine implements AutoCloseable {
         String address = prefix.substring(0, prefix.lastIndexOf('.') + 1) + ((net % 64) * 4 + 2);
         String suffix = Integer.toString(net, 36);
         String hostIf = "clih" + suffix;
-        RemoteMachine m = new RemoteMachine(base, holder, child, hostIf, address);
+        RemoteMachine m = new RemoteMachine(base, alias, holder, child, hostIf, address);
         try {
             run("/usr/sbin/ip", "link", "add", hostIf, "type", "veth", "peer", "name", "clir" + suffix, "netns",
                     Long.toString(child));
@@ -101,9 +126,19 @@ public final class RemoteMachine implements AutoCloseable {
         return address;
     }
 
-    /** The demo system installed into its own store (its files live in this machine's file system). */
+    /** The demo system installed into its own store, with its paths as they are inside it ({@link #onHost}). */
     public DemoSystem demo() {
         return demo;
+    }
+
+    /** Its ssh alias. */
+    public String alias() {
+        return alias;
+    }
+
+    /** Where a path of its demo system is seen from this machine. */
+    public Path onHost(Path inside) {
+        return inside.startsWith(FLEET) ? base.resolve("fleet").resolve(FLEET.relativize(inside)) : inside;
     }
 
     /** The operator's ssh config: the alias {@value #ALIAS}, the test's key, its host key pinned. */
@@ -131,10 +166,13 @@ public final class RemoteMachine implements AutoCloseable {
         return f.toString();
     }
 
-    /** Settings for an engine on this machine that builds the target's configurations (its config dirs). */
+    /**
+     * Settings for an engine on this machine that builds the target's configurations (its config
+     * dirs, as seen from here; they fit every machine of the fleet).
+     */
     public Path buildMachineSettings(Path dir) throws IOException {
         Map<String, Object> s = new java.util.LinkedHashMap<>();
-        s.put("configDirs", demo.configDirs().stream().map(Path::toString).toList());
+        s.put("configDirs", demo.configDirs().stream().map(p -> onHost(p).toString()).toList());
         s.put("plans", List.of("debian-test"));
         s.put("stateDir", dir.resolve("state").toString());
         s.put("systemProfile", dir.resolve("profiles/system").toString());
@@ -164,7 +202,7 @@ public final class RemoteMachine implements AutoCloseable {
 
     /** The store path its running-system link points at. */
     public String running() {
-        return DemoSystem.target(demo.currentSystem()).orElse(null);
+        return DemoSystem.target(onHost(demo.currentSystem())).orElse(null);
     }
 
     /** sshd ends every connection it serves (its per-connection processes are killed), as a restart of sshd or a crash of the session would. */
@@ -201,7 +239,7 @@ public final class RemoteMachine implements AutoCloseable {
     private void keysAndConfig() throws IOException, InterruptedException {
         Path ssh = Files.createDirectory(base.resolve("ssh"), PosixFilePermissions.asFileAttribute(
                 PosixFilePermissions.fromString("rwx------")));
-        run("/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "target1-host", "-f",
+        run("/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", alias + "-host", "-f",
                 ssh.resolve("host_ed25519").toString());
         run("/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "operator", "-f",
                 ssh.resolve("id_ed25519").toString());
@@ -224,7 +262,7 @@ public final class RemoteMachine implements AutoCloseable {
                 "AllowUsers root",
                 ""));
         Files.writeString(ssh.resolve("config"), String.join("\n",
-                "Host " + ALIAS,
+                "Host " + alias,
                 "  HostName " + address,
                 "  User root",
                 "  IdentityFile " + ssh.resolve("id_ed25519"),
@@ -259,10 +297,10 @@ public final class RemoteMachine implements AutoCloseable {
     }
 
     private void installDemo() throws IOException, InterruptedException {
-        Path root = base.resolve("demo");
+        Path root = FLEET.resolve("demo");
         inside(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
                 System.getProperty("java.class.path"), "org.saferebuild.demo.DemoSystem", "install", root.toString());
-        demo = DemoSystem.open(root);
+        demo = DemoSystem.open(root, onHost(root));
     }
 
     /** The installed wrapper, made from the same template as the packages, over this run's class path. */
