@@ -211,6 +211,12 @@ final class Rebuild {
                 SystemRequest.MAX_CONFIRM_SECONDS);
         int parallel = args.integer("--parallel", 1, 1, 64);
         Signer signer = new Signer();
+        // What only a person can answer must be answerable before anything starts.
+        if (!io.interactive && (!args.has("--maintenance-window") || args.get("--operator") == null)) {
+            throw new Args.UsageException("the checklist needs a person and stdin is not a terminal, so nobody can be"
+                    + " asked: give --maintenance-window (\"Off-hours or maintenance window if possible\") and"
+                    + " --operator NAME (who signs it)");
+        }
 
         // Runbook steps 1–5 on this machine: preflight (the disk item), sandbox, build, close.
         EngineClient local = cli.local();
@@ -529,8 +535,10 @@ final class Rebuild {
                 if (left.isNegative() || left.isZero()) {
                     break;
                 }
-                Optional<String> a = io.ask(tag() + "Keep generation " + applied.generationAfter() + "? Type keep to"
-                        + " keep it or revert to go back now; it reverts by itself in " + left.toSeconds() + " s: ", left,
+                String what = mode == SystemRequest.Mode.TEST ? "the system under test (until the next boot)"
+                        : "generation " + applied.generationAfter();
+                Optional<String> a = io.ask(tag() + "Keep " + what + "? Type keep to keep it or revert to go back"
+                        + " now; it reverts by itself in " + left.toSeconds() + " s: ", left,
                         () -> m.closed().isDone());
                 if (m.closed().isDone()) {
                     // The "app died" case: the engine there goes on and reverts at the deadline unless confirmed.

@@ -117,8 +117,9 @@ final class Render {
     }
 
     static String applied(SystemResult.Applied a) {
-        return a.message() + (a.generationAfter() == null ? "" : "\n  generation " + a.generationBefore() + " → "
-                + a.generationAfter()) + "\n  running " + a.runningSystem();
+        boolean newGeneration = a.generationAfter() != null && !a.generationAfter().equals(a.generationBefore());
+        return a.message() + (newGeneration ? "\n  generation " + a.generationBefore() + " → " + a.generationAfter()
+                : "") + "\n  running " + a.runningSystem();
     }
 
     static String status(SystemResult.ApplyState s) {

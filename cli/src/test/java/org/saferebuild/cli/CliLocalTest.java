@@ -134,7 +134,7 @@ class CliLocalTest {
         String[] args = cmd("test", "--config-dir", config(DemoSystem.Variant.KERNEL), "--confirm-within", "8",
                 "--maintenance-window", "--operator", "Bear Ops");
         try (CliProcess p = CliProcess.onTerminal(cache, args)) {
-            p.await("Keep generation", Duration.ofMinutes(5));
+            p.await("Keep the system under test (until the next boot)?", Duration.ofMinutes(5));
             assertThat(DemoSystem.target(demo.currentSystem()).orElseThrow()).isNotEqualTo(running);
             p.await("Reverted", Duration.ofMinutes(2));
             assertThat(p.exit(Duration.ofSeconds(30))).isEqualTo(Cli.REVERTED);
@@ -163,7 +163,8 @@ class CliLocalTest {
 
         CliProcess noPerson = ran("no-person", Cli.USAGE, cmd("switch", "--config-dir",
                 config(DemoSystem.Variant.UPDATE)));
-        assertThat(noPerson.output() + noPerson.errors()).contains("needs a person", "--maintenance-window");
+        assertThat(noPerson.errors()).contains("needs a person", "--maintenance-window", "--operator NAME");
+        assertThat(noPerson.output()).as("nothing started before the question").isEmpty();
 
         CliProcess eval = ran("eval-error", Cli.FAILED, cmd("build", "--config-dir",
                 config(DemoSystem.Variant.EVAL_ERROR)));
