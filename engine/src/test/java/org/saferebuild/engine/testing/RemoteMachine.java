@@ -110,7 +110,7 @@ public final class RemoteMachine implements AutoCloseable {
             m.startSshd();
             m.installDemo();
             m.writeEngine();
-        } catch (Exception e) {
+        } catch (Exception | AssertionError e) {
             m.close();
             throw e;
         }
@@ -324,16 +324,7 @@ public final class RemoteMachine implements AutoCloseable {
     }
 
     private static String run(String... argv) throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(argv);
-        pb.environment().put("HOME", System.getProperty("java.io.tmpdir"));
-        Process p = pb.start();
-        p.getOutputStream().close();
-        byte[] out = p.getInputStream().readAllBytes();
-        byte[] err = p.getErrorStream().readAllBytes();
-        if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0) {
-            throw new IOException(String.join(" ", argv) + " failed: " + new String(err, StandardCharsets.UTF_8));
-        }
-        return new String(out, StandardCharsets.UTF_8);
+        return Nix.run(argv);
     }
 
     @Override
@@ -351,7 +342,7 @@ public final class RemoteMachine implements AutoCloseable {
         // The veth pair went with the namespace; the host end is gone too.
         try {
             run("/usr/sbin/ip", "link", "del", hostIf);
-        } catch (IOException e) {
+        } catch (AssertionError e) {
             // already gone, as it should be
         }
         EngineHarness.removeTree(base);
