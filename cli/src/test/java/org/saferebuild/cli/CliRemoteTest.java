@@ -144,4 +144,49 @@ class CliRemoteTest {
         String audit = Files.readString(target.onHost(demo.auditLog()));
         assertThat(audit).contains("\"what\":\"revert\"");
     }
+
+    @Test
+    @Order(3)
+    void aTargetThatCannotBeReachedOrHasNoEngineSaysWhatToDo() throws Exception {
+        // A key the target does not accept: ssh refuses at once (BatchMode), nothing is asked.
+        Path noKey = base.resolve("ssh_config_without_key");
+        Files.writeString(noKey, Files.readString(target.sshConfig()).replaceAll("(?m)^\\s*IdentityFile .*$",
+                "  IdentityFile " + base.resolve("no-such-key")));
+        String[] refused = {"status", "--target-host", RemoteMachine.ALIAS, "--ssh-config", noKey.toString(),
+                "--target-engine", target.engine(), "--target-engine-config", target.engineSettings()};
+        try (CliProcess p = CliProcess.piped(cache, refused)) {
+            assertThat(p.exit(Duration.ofMinutes(1))).isEqualTo(Cli.NO_ENGINE);
+            assertThat(p.errors()).contains("ssh could not reach target1", "Permission denied",
+                    "what to do: Give ssh a key the target accepts");
+            p.save("remote-no-key", shown(refused), paths());
+        }
+        String[] noEngine = remote("status");
+        for (int i = 0; i < noEngine.length; i++) {
+            if (noEngine[i].equals("--target-engine")) {
+                noEngine[i + 1] = "/run/current-system/sw/bin/safe-rebuild-engine";
+            }
+        }
+        try (CliProcess p = CliProcess.piped(cache, noEngine)) {
+            assertThat(p.exit(Duration.ofMinutes(1))).isEqualTo(Cli.NO_ENGINE);
+            assertThat(p.errors()).contains("has no engine at the path given",
+                    "programs.safe-rebuild.enable = true");
+            p.save("remote-no-engine", shown(noEngine), paths());
+        }
+        // Words the target's shell would interpret never reach ssh.
+        String[] unsafe = remote("status");
+        for (int i = 0; i < unsafe.length; i++) {
+            if (unsafe[i].equals("--target-engine")) {
+                unsafe[i + 1] = "/usr/bin/safe-rebuild-engine;touch /tmp/pwned";
+            }
+        }
+        try (CliProcess p = CliProcess.piped(cache, unsafe)) {
+            assertThat(p.exit(Duration.ofMinutes(1))).isEqualTo(Cli.USAGE);
+            assertThat(p.errors()).contains("is not a path on the target this can pass to ssh");
+        }
+        try (CliProcess p = CliProcess.piped(cache, "status", "--target-host", "-oProxyCommand=touch /tmp/pwned")) {
+            assertThat(p.exit(Duration.ofMinutes(1))).isEqualTo(Cli.USAGE);
+            assertThat(p.errors()).contains("is not a target host ssh can take");
+        }
+        assertThat(Path.of("/tmp/pwned")).doesNotExist();
+    }
 }

@@ -62,11 +62,25 @@ public final class EngineClient implements AutoCloseable {
             EngineClient client = new EngineClient(launched, connection, welcome);
             client.lastSentId = welcome.id();
             return client;
-        } catch (IOException e) {
-            // The engine ended before answering: say why (pkexec refused, sudo needs a password, …).
+        } catch (IOException | EngineConnection.EngineFailure e) {
+            // The engine ended before answering: say why (pkexec refused, sudo needs a password, ssh
+            // could not connect, …). Its output can close before or after the hello is written, so
+            // either exception may come; an engine still running after a failure is that failure.
+            if (e instanceof EngineConnection.EngineFailure f && !endsWithin(launched, Duration.ofSeconds(3))) {
+                throw f;
+            }
             LaunchException why = launched.whyEnded(Duration.ofSeconds(3));
             launched.process().destroy();
             throw why;
+        }
+    }
+
+    private static boolean endsWithin(Launched launched, Duration wait) {
+        try {
+            return launched.process().waitFor(wait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 
