@@ -1,14 +1,9 @@
 package org.saferebuild.engine.sandbox;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,6 +19,7 @@ import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.sys.DiskSpace;
 import org.saferebuild.engine.sys.Hashes;
 import org.saferebuild.engine.sys.Posix;
+import org.saferebuild.engine.sys.SafeFiles;
 import org.saferebuild.protocol.ProblemCode;
 import org.saferebuild.protocol.SandboxRequest;
 import org.saferebuild.protocol.SandboxResult;
@@ -109,18 +105,17 @@ public final class SandboxManager {
         DiskSpace.require(DiskSpace.measure("Nix store", Path.of("/nix/store"), config.minFreeBytes()));
         DiskSpace.require(DiskSpace.measure("work directory", config.state(), config.minFreeBytes()));
 
-        List<FileChannel> channels = new ArrayList<>();
-        List<FileLock> locks = new ArrayList<>();
+        List<SafeFiles.Handle> locks = new ArrayList<>();
         Path workDir = null;
         Exec.Running unshare = null;
         try {
             WorkDirs.ensurePrivateDir(config.state());
             WorkDirs.ensurePrivateDir(locksDir());
-            lock(locksDir().resolve("config-" + sha256(request.configDir()) + ".lock"), channels, locks,
+            lock(locksDir().resolve("config-" + sha256(request.configDir()) + ".lock"), locks,
                     () -> busy(request.configDir(), "held by another Safe Rebuild engine"));
             workDir = WorkDirs.createFresh(sandboxesDir(), "sb-");
             String id = workDir.getFileName().toString();
-            lock(sandboxesDir().resolve(id + ".lock"), channels, locks,
+            lock(sandboxesDir().resolve(id + ".lock"), locks,
                     () -> Problem.internal("fresh sandbox lock was taken", null));
             Path root = workDir.resolve("root");
             try {
@@ -149,7 +144,7 @@ public final class SandboxManager {
             List<MountInfo.Line> inherited = MountInfo.read(holder);
 
             Sandbox sandbox = new Sandbox(id, request.configDir(), plan, request.network(), workDir, unshare, holder,
-                    mntNs, channels, locks, st);
+                    mntNs, locks, st);
             mountAll(sandbox, entries, request.configDir(), ctx);
             List<MountInfo.Line> mounts = sandbox.mounts();
             verify(entries, mounts, root);
@@ -161,9 +156,12 @@ public final class SandboxManager {
             return new SandboxResult.Opened(id, request.configDir(), plan.name(), request.network(), holder,
                     workDir.toString(), MountInfo.forProtocol(mounts, root.toString()), millis);
         } catch (Problem | IOException | RuntimeException e) {
-            abandon(unshare, workDir, channels, locks);
+            abandon(unshare, workDir, locks);
             if (e instanceof Problem p) {
                 throw p;
+            }
+            if (e instanceof SafeFiles.Planted planted) {
+                throw WorkDirs.planted(planted.where());
             }
             LOG.warn("opening a sandbox failed unexpectedly", e);
             throw Problem.internal("Opening the sandbox failed: " + e.getMessage()
@@ -245,16 +243,14 @@ public final class SandboxManager {
                     continue;
                 }
                 Path lockFile = dir.resolve(id + ".lock");
-                try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                        LinkOption.NOFOLLOW_LINKS);
-                     FileLock l = ch.tryLock()) {
+                try (SafeFiles.Handle l = SafeFiles.tryLock(lockFile)) {
                     if (l == null) {
                         continue; // another engine has it open
                     }
                     List<String> left = WorkDirs.removeSkeleton(p, List.of(0L, 1L));
                     LOG.info("removed stale sandbox directory {}{}", p, left.isEmpty() ? "" : "; left: " + left);
                     deleteQuietly(fstabFile(id));
-                } catch (Problem | IOException | OverlappingFileLockException e) {
+                } catch (Problem | IOException e) {
                     LOG.warn("not removing stale {}: {}", p, e.getMessage());
                     continue;
                 }
@@ -393,7 +389,8 @@ public final class SandboxManager {
             });
         }
         Path fstabFile = fstabFile(s.id());
-        Files.write(fstabFile, fstab, StandardCharsets.UTF_8);
+        // A fresh name, created exclusively and never through a link (a planted link is refused).
+        SafeFiles.create(fstabFile, String.join("\n", fstab) + "\n");
         long total = mounted + 1L;
         long[] done = {0};
         Exec.Running r = Exec.stream(s.nsCommand(s.hostTools().mount(), MOUNT_TIMEOUT, "--all", "--verbose",
@@ -603,7 +600,7 @@ public final class SandboxManager {
     }
 
     /** Undoes a half-made open: kill the holder (the kernel drops its mounts), remove what was made. */
-    private void abandon(Exec.Running unshare, Path workDir, List<FileChannel> channels, List<FileLock> locks) {
+    private void abandon(Exec.Running unshare, Path workDir, List<SafeFiles.Handle> locks) {
         if (unshare != null) {
             unshare.handle().descendants().forEach(ProcessHandle::destroyForcibly);
             unshare.kill();
@@ -625,48 +622,24 @@ public final class SandboxManager {
                 LOG.error("not removing {}: {}", workDir, p.getMessage());
             }
         }
-        for (FileLock l : locks) {
-            try {
-                l.release();
-            } catch (IOException e) {
-                // closing the channel releases it
-            }
-        }
-        for (FileChannel c : channels) {
-            try {
-                c.close();
-            } catch (IOException e) {
-                // nothing to do
-            }
-        }
+        locks.forEach(SafeFiles.Handle::close);
     }
 
     private interface ProblemSupplier {
         Problem get();
     }
 
-    private static void lock(Path file, List<FileChannel> channels, List<FileLock> locks, ProblemSupplier busy)
+    private static void lock(Path file, List<SafeFiles.Handle> locks, ProblemSupplier busy)
             throws IOException, Problem {
-        FileChannel ch;
+        SafeFiles.Handle l;
         try {
-            ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
-        } catch (IOException e) { // ELOOP comes as a plain IOException
-            if (Files.isSymbolicLink(file)) {
-                throw WorkDirs.planted(file); // O_NOFOLLOW refused a link where the lock file belongs
-            }
-            throw e;
-        }
-        FileLock l;
-        try {
-            l = ch.tryLock();
-        } catch (OverlappingFileLockException e) {
-            l = null;
+            l = SafeFiles.tryLock(file); // O_NOFOLLOW: a link where the lock file belongs is refused
+        } catch (SafeFiles.Planted e) {
+            throw WorkDirs.planted(file);
         }
         if (l == null) {
-            ch.close();
             throw busy.get();
         }
-        channels.add(ch);
         locks.add(l);
     }
 
@@ -676,11 +649,7 @@ public final class SandboxManager {
     }
 
     private static void deleteQuietly(Path p) {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException e) {
-            LOG.debug("cannot delete {}: {}", p, e.toString());
-        }
+        SafeFiles.deleteQuietly(p);
     }
 
     static String sha256(String s) {
