@@ -16,27 +16,14 @@ public final class Posix {
     private Posix() {
     }
 
-    /** Effective uid of this process, from /proc/self/status ("Uid: real effective saved fs"). */
+    /** Effective uid of this process ({@code geteuid}). */
     public static int effectiveUid() {
-        return statusIds("Uid:")[1];
+        return LibC.geteuid();
     }
 
-    public static int[] statusIds(String key) {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith(key)) {
-                    String[] f = line.substring(key.length()).trim().split("\\s+");
-                    int[] ids = new int[f.length];
-                    for (int i = 0; i < f.length; i++) {
-                        ids[i] = Integer.parseInt(f[i]);
-                    }
-                    return ids;
-                }
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot read /proc/self/status", e);
-        }
-        throw new IllegalStateException("no " + key + " line in /proc/self/status");
+    /** Real uid of this process ({@code getuid}). */
+    public static int realUid() {
+        return LibC.getuid();
     }
 
     /** Login name for a uid from /etc/passwd, if there is one. */

@@ -307,6 +307,16 @@ public final class SafeFiles {
             writeAll(fd, bytes, at, path);
         }
 
+        /** Waits for an exclusive {@code flock} on this file (released when the handle is closed). */
+        public void lock() throws IOException {
+            while (LibC.flock(fd, LibC.LOCK_EX) != 0) {
+                int errno = LibC.errno();
+                if (errno != LibC.EINTR) {
+                    throw failure("lock " + path, errno, path);
+                }
+            }
+        }
+
         /** fdatasync: the data (and the size) are on disk. */
         public void sync() throws IOException {
             if (LibC.fdatasync(fd) != 0) {
@@ -446,10 +456,11 @@ public final class SafeFiles {
         /** openat of a name in this directory, never through a link; -1 with errno on failure. */
         int openAt(String name, int flags, int mode) {
             int f = flags | LibC.O_NOFOLLOW | LibC.O_CLOEXEC;
+            int m = (flags & LibC.O_CREAT) != 0 ? mode : 0; // openat2 refuses a mode without O_CREAT
             return usesOpenat2()
-                    ? LibC.openat2(fd, name, f, mode, LibC.RESOLVE_BENEATH | LibC.RESOLVE_NO_SYMLINKS
+                    ? LibC.openat2(fd, name, f, m, LibC.RESOLVE_BENEATH | LibC.RESOLVE_NO_SYMLINKS
                             | LibC.RESOLVE_NO_MAGICLINKS)
-                    : LibC.openat(fd, name, f, mode);
+                    : LibC.openat(fd, name, f, m);
         }
 
         /** Creates {@code name} exclusively (a link or anything else there is refused), with exactly {@code mode}. */
