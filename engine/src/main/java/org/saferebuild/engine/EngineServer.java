@@ -151,7 +151,8 @@ public final class EngineServer {
             try {
                 // Privileged operations are recorded here, not by each handler (issue 4).
                 if (engine.operations().audited(request.getClass())) {
-                    audit = engine.audit().begin(operator, engine.operations().nameOf(request.getClass()), request);
+                    audit = engine.audit().begin(operator, engine.operations().nameOf(request.getClass()), request,
+                            engine.operations().followUp(request.getClass()));
                 }
                 ResultBody body = handler.handle(request, ctx);
                 terminal = ctx.cancelled()

@@ -126,7 +126,18 @@ public final class AuditLog {
      */
     public Appended append(Entry entry) throws IOException {
         synchronized (monitor) {
-            return appendLocked(entry, false, null);
+            return appendLocked(entry, false, entry.intent() != null, null);
+        }
+    }
+
+    /**
+     * Appends the record of an action that ends an earlier one (closing a sandbox, confirming or
+     * reverting an apply): it may use the space the earlier one reserved, so undoing is never refused
+     * for lack of space while starting is.
+     */
+    public Appended appendFollowUp(Entry entry) throws IOException {
+        synchronized (monitor) {
+            return appendLocked(entry, false, true, null);
         }
     }
 
@@ -137,7 +148,7 @@ public final class AuditLog {
      */
     public Appended appendAfterBreak(Entry entry) throws IOException {
         synchronized (monitor) {
-            return appendLocked(entry, true, null);
+            return appendLocked(entry, true, true, null);
         }
     }
 
@@ -157,7 +168,7 @@ public final class AuditLog {
                     + ": the audit trail was broken at line " + v.firstBadLine() + " (" + v.reason() + "). Note: "
                     + note;
             return appendLocked(new Entry(who, AuditRecord.ACKNOWLEDGE, null, generation, generation, "ok", null,
-                    message), true, prefix -> {
+                    message), true, false, prefix -> {
                         ObjectNode a = Json.mapper().createObjectNode();
                         a.put("brokenAt", v.firstBadLine());
                         a.put("reason", v.reason());
@@ -169,7 +180,8 @@ public final class AuditLog {
         }
     }
 
-    private Appended appendLocked(Entry entry, boolean afterBreak, Function<byte[], JsonNode> argsOfPrefix)
+    private Appended appendLocked(Entry entry, boolean afterBreak, boolean useReserve,
+                                  Function<byte[], JsonNode> argsOfPrefix)
             throws IOException {
         ensureDirs();
         byte[] key = key(true);
@@ -207,7 +219,9 @@ public final class AuditLog {
                     throw new IOException("the record is " + text.length + " bytes; at most " + MAX_LINE + " are allowed");
                 }
                 byte[] bytes = concat(lead, text);
-                reserve(log, at, bytes.length + RESERVE);
+                // A new action keeps RESERVE free after its record for what must follow it (its outcome, a
+                // revert); those records, and the engine's own, use that reserve and keep none of their own.
+                reserve(log, at, bytes.length + (useReserve ? 0 : RESERVE));
                 try {
                     log.write(bytes, at);
                     log.sync();

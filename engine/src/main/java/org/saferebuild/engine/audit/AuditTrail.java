@@ -99,12 +99,12 @@ public final class AuditTrail {
      * Called before a privileged operation runs: records its intent, or refuses it (nothing is done)
      * when that cannot be written or the trail is broken and not acknowledged.
      */
-    public Pending begin(AuditRecord.Who who, String what, Request request) throws Problem {
+    public Pending begin(AuditRecord.Who who, String what, Request request, boolean followUp) throws Problem {
         refuseIfBroken();
         JsonNode args = args(request);
         Integer before = generation();
-        AuditLog.Appended a = write(new AuditLog.Entry(who, what, args, before, null, AuditRecord.STARTED, null,
-                null), false);
+        AuditLog.Entry intent = new AuditLog.Entry(who, what, args, before, null, AuditRecord.STARTED, null, null);
+        AuditLog.Appended a = followUp ? write(() -> log.appendFollowUp(intent)) : write(() -> log.append(intent));
         return new Pending(who, what, args, before, a.line());
     }
 
@@ -140,8 +140,8 @@ public final class AuditTrail {
      */
     public Pending beginOwn(AuditRecord.Who who, String what, JsonNode args) throws Problem {
         Integer before = generation();
-        AuditLog.Appended a = write(new AuditLog.Entry(who, what, args, before, null, AuditRecord.STARTED, null,
-                null), true);
+        AuditLog.Entry intent = new AuditLog.Entry(who, what, args, before, null, AuditRecord.STARTED, null, null);
+        AuditLog.Appended a = write(() -> log.appendAfterBreak(intent));
         return new Pending(who, what, args, before, a.line());
     }
 
@@ -159,7 +159,7 @@ public final class AuditTrail {
     /** A record that is itself the action (the sign-off): refused on a broken trail, like any action. */
     public AuditLog.Appended record(AuditLog.Entry entry) throws Problem {
         refuseIfBroken();
-        return write(entry, false);
+        return write(() -> log.append(entry));
     }
 
     /** Records the operator's acknowledgement of a break; privileged operations are allowed again. */
@@ -178,8 +178,9 @@ public final class AuditTrail {
         try {
             AuditLog.Appended a = log.acknowledge(who, note, generation());
             status = log.verify();
-            return new SystemResult.Acknowledged(a.line(), a.sha256(), before.firstBadLine(), before.reason(),
-                    "Recorded at line " + a.line() + ": " + a.record().message() + " Privileged operations are"
+            long line = status.acknowledgedAt() != null ? status.acknowledgedAt() : a.line();
+            return new SystemResult.Acknowledged(line, a.sha256(), before.firstBadLine(), before.reason(),
+                    "Recorded at line " + line + ": " + a.record().message() + " Privileged operations are"
                             + " allowed again.");
         } catch (IOException e) {
             throw unwritable(e);
@@ -193,9 +194,13 @@ public final class AuditTrail {
         }
     }
 
-    private AuditLog.Appended write(AuditLog.Entry entry, boolean afterBreak) throws Problem {
+    private interface Append {
+        AuditLog.Appended run() throws IOException;
+    }
+
+    private AuditLog.Appended write(Append append) throws Problem {
         try {
-            return afterBreak ? log.appendAfterBreak(entry) : log.append(entry);
+            return append.run();
         } catch (AuditLog.Broken e) {
             try {
                 status = log.verify();

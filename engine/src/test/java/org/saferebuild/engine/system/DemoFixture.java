@@ -98,7 +98,13 @@ final class DemoFixture implements AutoCloseable {
         return out;
     }
 
+    /** The audit trail's outcome records: one per action (each also has an intent record before it). */
     List<AuditRecord> audit() throws Exception {
+        return auditAll().stream().filter(r -> !AuditRecord.STARTED.equals(r.outcome())).toList();
+    }
+
+    /** Every record of the audit trail, intents included. */
+    List<AuditRecord> auditAll() throws Exception {
         List<AuditRecord> out = new ArrayList<>();
         if (!Files.exists(demo.auditLog())) {
             return out;
