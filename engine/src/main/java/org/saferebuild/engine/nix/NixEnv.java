@@ -56,7 +56,8 @@ public final class NixEnv {
 
     /** The settings' nixOptions in words ("sandbox = false"), for the operator. */
     public String describeOptions() {
-        return config.nixOptions().entrySet().stream().map(e -> e.getKey() + " = " + e.getValue())
+        return config.nixOptions().entrySet().stream()
+                .map(e -> e.getKey() + " = " + (e.getValue().isEmpty() ? "\"\"" : e.getValue()))
                 .collect(Collectors.joining(", "));
     }
 

@@ -210,7 +210,7 @@ class SandboxSafetyTest {
         Path work = Path.of(s.workDir());
         // Something keeps running inside with its working directory on the sandbox's /tmp.
         Process busy = new ProcessBuilder("nsenter", "--target", Long.toString(s.holderPid()), "--mount", "--pid",
-                "--net", "--", "chroot", work.resolve("root").toString(), "/bin/sh", "-c",
+                "--net", "--root", "--wd", "--", "chroot", work.resolve("root").toString(), "/bin/sh", "-c",
                 "cd /tmp && echo keep > /tmp/work-in-progress && exec sleep 300").start();
         strays.add(busy);
         awaitFile(s, "/tmp/work-in-progress");
@@ -324,7 +324,7 @@ class SandboxSafetyTest {
 
     private static Result inside(SandboxResult.Opened s, String... argv) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("nsenter", "--target", Long.toString(s.holderPid()), "--mount",
-                "--pid", "--net", "--", "chroot", Path.of(s.workDir()).resolve("root").toString()));
+                "--pid", "--net", "--root", "--wd", "--", "chroot", Path.of(s.workDir()).resolve("root").toString()));
         cmd.addAll(List.of(argv));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
