@@ -86,14 +86,12 @@ class EngineArchitectureTest {
             // fresh private directories (mkdir fails on anything there, links included) and the
             // rmdir-style removal that refuses to cross into a mount; SymlinkRaceTest, SandboxSafetyTest
             "org.saferebuild.engine.sandbox.SandboxManager", List.of("Files.createDirectory",
-                    "Files.createSymbolicLink"),
+                    "Files.createSymbolicLink", "Files.createFile"),
             // mount points and links inside a sandbox root it has just made, each created exclusively
             "org.saferebuild.engine.system.SystemProfile", List.of("Files.createDirectories"),
             // the system profile's directory (nix's, not the engine's state), before nix-env runs
-            "org.saferebuild.engine.system.VerifyService", List.of("RandomAccessFile.<init>"),
+            "org.saferebuild.engine.system.VerifyService", List.of("RandomAccessFile.<init>"));
             // reads the tails of watched logs (mode "r")
-            "org.saferebuild.engine.system.ApplyService", List.of("*"));
-            // until the apply split lands; converted on this branch after it (issue 11)
 
     @Test
     void onlySafeFilesWritesFiles() {
