@@ -18,6 +18,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
+import org.saferebuild.engine.ConfigDirs;
 import org.saferebuild.engine.EngineConfig;
 import org.saferebuild.engine.OpContext;
 import org.saferebuild.engine.Problem;
@@ -231,6 +232,7 @@ public final class NixService {
 
     /** Flake or classic, and for a flake the host, checked against what the flake declares. */
     Target resolve(Sandbox s, String requested, OpContext ctx) throws Problem {
+        ConfigDirs.check(config, s.configDir()); // the one rule for configuration directories (issue 11)
         Path dir = Path.of(s.configDir());
         if (Files.isRegularFile(dir.resolve("flake.nix"))) {
             ctx.progress("validate", "Listing the hosts of " + dir + "/flake.nix", null, null);

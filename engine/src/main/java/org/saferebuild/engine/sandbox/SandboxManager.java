@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import org.saferebuild.engine.ConfigDirs;
 import org.saferebuild.engine.EngineConfig;
 import org.saferebuild.engine.OpContext;
 import org.saferebuild.engine.Problem;
@@ -74,10 +75,7 @@ public final class SandboxManager {
 
     public SandboxResult.Opened open(SandboxRequest.Open request, OpContext ctx) throws Problem {
         long started = System.nanoTime();
-        if (!config.allowsConfigDir(request.configDir())) {
-            throw Problem.invalid("The configuration directory " + request.configDir()
-                    + " is not one this engine is set up for (" + String.join(", ", config.configDirs()) + ").");
-        }
+        ConfigDirs.Checked configDir = ConfigDirs.check(config, request.configDir()); // the one rule (issue 11)
         if (!config.plans().contains(request.plan())) {
             throw Problem.invalid("The bind plan \"" + request.plan() + "\" is not allowed here (allowed: "
                     + String.join(", ", config.plans()) + ").");
@@ -149,6 +147,7 @@ public final class SandboxManager {
             List<MountInfo.Line> mounts = sandbox.mounts();
             verify(entries, mounts, root);
             verifyNothingElsewhere(inherited, MountInfo.read(holder), root);
+            verifyConfigDirBound(entries, configDir, holder, root);
             open.put(id, sandbox);
             long millis = (System.nanoTime() - started) / 1_000_000;
             LOG.info("sandbox {} open for {} (holder {}, {} mounts, {} ms)", id, request.configDir(), holder,
@@ -456,6 +455,28 @@ public final class SandboxManager {
             if (!"private".equals(line.propagation())) {
                 throw Problem.internal("The kernel shows " + e.target() + " with propagation " + line.propagation()
                         + "; sandbox mounts must be private. Refusing to continue.", null);
+            }
+        }
+    }
+
+    /**
+     * The directory bound from the configuration directory is the one the rule checked (same device
+     * and inode, seen from inside the sandbox): had it been swapped for another between the check and
+     * mount(8), which follows links in its source, the sandbox would build something else.
+     */
+    private static void verifyConfigDirBound(List<BindPlan.Entry> entries, ConfigDirs.Checked configDir, long holder,
+                                             Path root) throws Problem, IOException {
+        for (BindPlan.Entry e : entries) {
+            if (e.type() != BindPlan.Type.BIND || !e.mounted()
+                    || !e.resolvedSource(configDir.dir()).equals(configDir.dir())) {
+                continue;
+            }
+            SafeFiles.Identity bound = SafeFiles.identity(Path.of("/proc/" + holder + "/root" + root + e.target()));
+            if (!bound.equals(configDir.identity())) {
+                throw new Problem(ProblemCode.NOT_AUTHORIZED, "The directory bound at " + e.target() + " is not "
+                        + configDir.dir() + " as it was checked: it was replaced while the sandbox was being set up."
+                        + " The sandbox was discarded.", "Find out what changes " + configDir.dir()
+                        + ", then open the sandbox again.");
             }
         }
     }

@@ -236,6 +236,33 @@ public final class SafeFiles {
         }
     }
 
+    /** Where a directory is on disk (device and inode), to tell later that a mount shows the same one. */
+    public record Identity(long device, long inode) {
+    }
+
+    /**
+     * The identity of directory {@code dir}, reached without following a link anywhere in its path;
+     * {@link Planted} when a link is in the way, an {@link LibC.Errno} (ENOENT, ENOTDIR) when it is
+     * missing or not a directory. Unlike the engine's own directories, it may belong to anyone.
+     */
+    public static Identity directoryIdentity(Path dir) throws IOException {
+        if (dir == null || !dir.isAbsolute() || !dir.normalize().equals(dir)) {
+            throw new IOException("not an absolute, plain path: " + dir);
+        }
+        int fd = usesOpenat2() ? Dir.openBeneathRoot(dir) : Dir.openByComponents(dir);
+        try {
+            return identity(Path.of("/proc/self/fd/" + fd));
+        } finally {
+            LibC.close(fd);
+        }
+    }
+
+    /** Device and inode of what {@code p} leads to. */
+    public static Identity identity(Path p) throws IOException {
+        Map<String, Object> a = Files.readAttributes(p, "unix:dev,ino");
+        return new Identity((Long) a.get("dev"), (Long) a.get("ino"));
+    }
+
     // Files kept open: the audit trail, lock files
 
     /**

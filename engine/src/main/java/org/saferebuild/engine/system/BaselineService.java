@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.saferebuild.engine.ConfigDirs;
 import org.saferebuild.engine.EngineConfig;
 import org.saferebuild.engine.OpContext;
 import org.saferebuild.engine.Problem;
@@ -57,10 +58,7 @@ public final class BaselineService {
 
     public SystemResult.Baseline take(SystemRequest.Baseline r, OpContext ctx) throws Problem {
         String configDir = r.configDir() != null ? r.configDir() : config.defaultConfigDir();
-        if (!config.allowsConfigDir(configDir)) {
-            throw Problem.invalid("The configuration directory " + configDir + " is not one this engine is set up for ("
-                    + String.join(", ", config.configDirs()) + ").");
-        }
+        ConfigDirs.check(config, configDir); // the one rule for configuration directories (issue 11)
         Instant now = Instant.now();
         String id = "bl-" + ID_TIME.format(now) + "-" + WorkDirs.randomSuffix(6);
         List<String> notObserved = new ArrayList<>();
