@@ -48,7 +48,13 @@ final class DemoFixture implements AutoCloseable {
     }
 
     EngineHarness start(Object... extra) throws Exception {
+        return startWith(b -> { }, extra);
+    }
+
+    /** As {@link #start}, with more to set on the harness (a private tmpfs, say). */
+    EngineHarness startWith(java.util.function.Consumer<EngineHarness.Builder> more, Object... extra) throws Exception {
         EngineHarness.Builder b = EngineHarness.builder().base(base).env("SUDO_UID", "0");
+        more.accept(b);
         for (Map.Entry<String, Object> e : demo.settings().entrySet()) {
             b.set(e.getKey(), e.getValue());
         }
