@@ -236,6 +236,51 @@ class StateIntegrityTest {
         }
     }
 
+    @Test
+    void linksPlantedInTheStateDirectoryAreNeverWrittenThrough() throws Exception {
+        Path victims = Files.createDirectories(fx.base.resolve("victims"));
+        Path state = fx.demo.stateDir();
+        List<String> names = List.of("baselines/latest.json", "apply/pending.json", "apply/until-reboot.json",
+                "closures/" + Path.of(base).getFileName() + ".tmp", "closures/" + Path.of(base).getFileName());
+        for (String n : names) {
+            Path victim = Files.writeString(victims.resolve(n.replace('/', '_')), "untouched\n");
+            Path at = state.resolve(n);
+            privateDir(at.getParent());
+            Files.createSymbolicLink(at, victim);
+        }
+        EngineHarness engine = fx.start();
+        engine.call(id -> new SystemRequest.Baseline(id, null), SystemResult.Baseline.class);
+        engine.call(id -> new org.saferebuild.protocol.InspectRequest.Inspect(id,
+                new org.saferebuild.protocol.SystemRef.Generation(1)),
+                org.saferebuild.protocol.InspectResult.Inspection.class);
+        engine.call(id -> new SystemRequest.Apply(id, update, null, Mode.BOOT, null), SystemResult.Applied.class);
+        for (String n : names) {
+            assertThat(victims.resolve(n.replace('/', '_'))).as(n).hasContent("untouched");
+        }
+        assertThat(Files.isSymbolicLink(state.resolve("baselines/latest.json"))).as("replaced, not followed").isFalse();
+
+        // A link where the apply lock belongs: refused as planted, nothing activated.
+        Path lockVictim = Files.writeString(victims.resolve("lock"), "untouched\n");
+        Files.delete(state.resolve("locks/apply.lock"));
+        Files.createSymbolicLink(state.resolve("locks/apply.lock"), lockVictim);
+        int activations = fx.activations().size();
+        Event.Failure lock = engine.fail(id -> new SystemRequest.Rollback(id, 1, SystemRequest.RollbackMode.BOOT));
+        assertThat(lock.code()).as(lock.message()).isEqualTo(ProblemCode.NOT_AUTHORIZED);
+        assertThat(lock.message()).contains("apply.lock");
+        assertThat(fx.activations()).hasSize(activations);
+        assertThat(lockVictim).hasContent("untouched");
+
+        // A link at the audit trail's head: the trail cannot be written, so nothing is done.
+        Path headVictim = Files.writeString(victims.resolve("head"), "untouched\n");
+        Files.delete(state.resolve("audit.head"));
+        Files.createSymbolicLink(state.resolve("audit.head"), headVictim);
+        Event.Failure pin = engine.fail(id -> new SystemRequest.Pin(id, 1));
+        assertThat(pin.code()).as(pin.message()).isEqualTo(ProblemCode.AUDIT_BROKEN);
+        assertThat(pin.message()).contains("is a link");
+        assertThat(headVictim).hasContent("untouched");
+        assertThat(state.resolve("gcroots/pinned/generation-1")).doesNotExist();
+    }
+
     private static List<String> concat(List<String> a, List<String> b, List<String> c) {
         List<String> out = new java.util.ArrayList<>(a);
         out.addAll(b);
