@@ -29,6 +29,7 @@ public final class Closures {
     /** Hashing a large closure (several GiB) takes a while: docs/apply.md "What it costs". */
     private static final Duration VERIFY_TIMEOUT = Duration.ofMinutes(30);
     private static final int VERIFY_WORKERS = Math.min(4, Runtime.getRuntime().availableProcessors());
+    private static final int PATHS_PER_EXTRA_WORKER = 500;
 
     private final Tools tools;
     private final NixEnv nixEnv;
@@ -93,15 +94,17 @@ public final class Closures {
     /**
      * {@code nix-store --verify-path} on every path given (a whole closure): each path's contents
      * still hash to what nix recorded when it was added (issue 11: a file changed inside any member
-     * of a closure, not only in its top path, stops an apply or rollback). The paths are split into
-     * one batch per core, hashed in parallel; docs/apply.md has the cost. Empty when all match;
+     * of a closure, not only in its top path, stops an apply or rollback). A large closure is split
+     * into one batch per core, hashed in parallel; docs/apply.md has the cost. Empty when all match;
      * otherwise which paths were modified.
      */
     public Optional<String> contentsChanged(List<String> paths) throws Problem {
         if (paths.isEmpty()) {
             return Optional.empty();
         }
-        int workers = Math.max(1, Math.min(VERIFY_WORKERS, paths.size()));
+        // One nix-store per core only for a large closure: starting one costs more than hashing a small one.
+        int workers = paths.size() < PATHS_PER_EXTRA_WORKER ? 1 : Math.min(VERIFY_WORKERS,
+                paths.size() / PATHS_PER_EXTRA_WORKER + 1);
         List<List<String>> batches = new ArrayList<>();
         for (int i = 0; i < workers; i++) {
             batches.add(new ArrayList<>());

@@ -251,11 +251,18 @@ class AuditLogTest {
         log.append(entry("apply", 1, 2));
         byte[] headAfterOne = Files.readAllBytes(dir.resolve("state/audit.head"));
         log.append(entry("confirm", 2, 2));
-        // The engine stopped after syncing record 2 but before its head moved.
+        log.append(entry("pin", 2, 2));
+        // A power cut after records 2 and 3 were synced, before the head (written, not synced) reached the disk.
         Files.write(dir.resolve("state/audit.head"), headAfterOne);
         assertThat(log.verify().intact()).isTrue();
-        assertThat(log.append(entry("pin", 2, 2)).line()).isEqualTo(3);
+        assertThat(log.append(entry("unpin", 2, 2)).line()).isEqualTo(4);
         assertThat(log.verify().intact()).isTrue();
+        // But a record beyond the head that is not ours is a break.
+        Files.write(dir.resolve("state/audit.head"), headAfterOne);
+        List<String> lines = new ArrayList<>(lines());
+        lines.set(3, lines.get(3).replace("unpin", "unpun"));
+        rewrite(lines);
+        assertThat(log.verify().needsAcknowledgement()).isTrue();
     }
 
     @Test
