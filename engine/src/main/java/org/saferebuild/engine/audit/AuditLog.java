@@ -373,13 +373,13 @@ public final class AuditLog {
                 if (macOk && AuditRecord.ACKNOWLEDGE.equals(rec.what()) && covers(rec, prefix, prefixBytes)
                         && rec.prev().equals(expectedPrev)) {
                     if (rec.seq() != expectSeq) {
-                        found.add(n, "lines " + expectSeq + " to " + (rec.seq() - 1) + " were removed before line " + n);
+                        found.add(n, range("line", expectSeq, rec.seq() - 1) + " removed before line " + n);
                     }
                     found.acknowledge(n);
                 } else {
                     if (rec.seq() != expectSeq) {
                         found.add(n, "line " + n + " carries number " + rec.seq() + (rec.seq() > expectSeq
-                                ? ": lines " + expectSeq + " to " + (rec.seq() - 1) + " before it were removed"
+                                ? ": " + range("line", expectSeq, rec.seq() - 1) + " removed before it"
                                 : ": lines before it were inserted or repeated"));
                     }
                     if (!rec.prev().equals(expectedPrev)) {
@@ -415,8 +415,8 @@ public final class AuditLog {
         } else if (all == null) {
             found.add(1, "the trail " + file + " was removed: its head records " + h.lines() + " lines");
         } else if (lastSeq < h.lines()) {
-            found.add(n + 1, "the trail ends at record " + lastSeq + " but record " + h.lines() + " was written:"
-                    + " records " + (lastSeq + 1) + " to " + h.lines() + " were removed");
+            found.add(n + 1, "the trail ends at record " + lastSeq + " but record " + h.lines() + " was written: "
+                    + range("record", lastSeq + 1, h.lines()) + " removed");
         } else if (lastSeq == h.lines() && !h.sha256().equals(last)) {
             found.add(n, "line " + n + " no longer hashes to what was written: it was changed");
         }
@@ -468,6 +468,11 @@ public final class AuditLog {
             return new SystemResult.AuditVerdict(file, false, lines, firstLine, firstReason
                     + " (acknowledged at line " + acknowledgedAt + ")", lastSha, false, acknowledgedAt);
         }
+    }
+
+    /** "record 4 was" or "records 4 to 6 were". */
+    private static String range(String what, long from, long to) {
+        return from == to ? what + " " + from + " was" : what + "s " + from + " to " + to + " were";
     }
 
     private static boolean covers(AuditRecord ack, MessageDigest prefix, long prefixBytes) {

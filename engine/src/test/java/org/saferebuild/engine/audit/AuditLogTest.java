@@ -139,7 +139,7 @@ class AuditLogTest {
         SystemResult.AuditVerdict middle = log.verify();
         assertThat(middle.intact()).isFalse();
         assertThat(middle.firstBadLine()).isEqualTo(2);
-        assertThat(middle.reason()).contains("lines 2 to 2 before it were removed");
+        assertThat(middle.reason()).contains("line 2 was removed before it");
 
         rewrite(List.of(lines.get(0)));
         SystemResult.AuditVerdict truncated = log.verify();
@@ -158,7 +158,7 @@ class AuditLogTest {
         SystemResult.AuditVerdict after = log.verify();
         assertThat(after.needsAcknowledgement()).isTrue();
         assertThat(after.firstBadLine()).isEqualTo(2);
-        assertThat(after.reason()).contains("lines 2 to 4 before it were removed");
+        assertThat(after.reason()).contains("lines 2 to 4 were removed before it");
     }
 
     @Test

@@ -221,7 +221,7 @@ class AuditTrailTest {
             Event.Welcome w = engine.handshake();
             assertThat(w.auditTrail().intact()).isFalse();
             assertThat(w.auditTrail().needsAcknowledgement()).isTrue();
-            assertThat(w.auditTrail().reason()).contains("records 4 to 4 were removed");
+            assertThat(w.auditTrail().reason()).contains("record 4 was removed");
 
             Event.Failure refused = engine.fail(id -> new SandboxRequest.Open(id, config.toString(), "debian-test",
                     SandboxRequest.Network.ISOLATED));
