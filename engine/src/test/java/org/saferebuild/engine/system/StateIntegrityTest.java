@@ -148,6 +148,28 @@ class StateIntegrityTest {
     }
 
     @Test
+    void aBuildWhoseLogCannotBeWrittenSaysSo() throws Exception {
+        Path logs = privateDir(fx.demo.stateDir().resolve("logs"));
+        EngineHarness engine = fx.startWith(b -> b.tmpfs(logs, "16k"));
+        fill(engine, logs);
+        String config = fx.demo.configDir(DemoSystem.Variant.BEARSIMAC).toString();
+        org.saferebuild.protocol.SandboxResult.Opened s = engine.call(id -> new org.saferebuild.protocol
+                .SandboxRequest.Open(id, config, "debian-test", org.saferebuild.protocol.SandboxRequest.Network.ISOLATED),
+                org.saferebuild.protocol.SandboxResult.Opened.class);
+        try {
+            org.saferebuild.protocol.NixResult.Built b = engine.call(id -> new org.saferebuild.protocol.NixRequest
+                    .Build(id, s.sandbox(), null), org.saferebuild.protocol.NixResult.Built.class, Duration.ofMinutes(5));
+            assertThat(b.logProblem()).as("the result says the log is not complete").isNotNull()
+                    .contains("could not be written").contains("No space left on device")
+                    .contains("holds only its first 0 bytes").contains(b.logFile());
+            assertThat(Files.size(engine.asSeenByEngine(Path.of(b.logFile())))).isZero();
+        } finally {
+            engine.call(id -> new org.saferebuild.protocol.SandboxRequest.Close(id, s.sandbox(), true),
+                    org.saferebuild.protocol.SandboxResult.Closed.class);
+        }
+    }
+
+    @Test
     void aRevertNeverRemovesAGenerationThatExistedBeforeTheApply() throws Exception {
         EngineHarness engine = fx.start();
         SystemResult.Applied boot = engine.call(id -> new SystemRequest.Apply(id, update, null, Mode.BOOT, null),
