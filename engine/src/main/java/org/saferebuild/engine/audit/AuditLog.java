@@ -2,7 +2,6 @@ package org.saferebuild.engine.audit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -646,19 +645,7 @@ public final class AuditLog {
     }
 
     private byte[] prefix(SafeFiles.Handle log, long at, byte[] lead) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(at + lead.length, 1 << 20));
-        byte[] buf = new byte[64 * 1024];
-        long pos = 0;
-        while (pos < at) {
-            int n = log.read(buf, (int) Math.min(buf.length, at - pos), pos);
-            if (n <= 0) {
-                break;
-            }
-            out.write(buf, 0, n);
-            pos += n;
-        }
-        out.write(lead);
-        return out.toByteArray();
+        return concat(readFully(log, 0, (int) at), lead);
     }
 
     private void reserve(SafeFiles.Handle log, long at, long length) throws IOException {
@@ -718,19 +705,7 @@ public final class AuditLog {
             throw e;
         }
         try (h) {
-            long size = h.size();
-            ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(size, Integer.MAX_VALUE - 8));
-            byte[] buf = new byte[256 * 1024];
-            long pos = 0;
-            while (pos < size) {
-                int n = h.read(buf, (int) Math.min(buf.length, size - pos), pos);
-                if (n <= 0) {
-                    break;
-                }
-                out.write(buf, 0, n);
-                pos += n;
-            }
-            return out.toByteArray();
+            return readFully(h, 0, (int) h.size());
         }
     }
 

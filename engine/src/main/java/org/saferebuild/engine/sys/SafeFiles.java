@@ -158,14 +158,9 @@ public final class SafeFiles {
 
     /** Removes the file (or link) {@code file} from its directory; false if it was not there. Never follows a link. */
     public static boolean delete(Path file) throws IOException {
-        Dir dir;
-        try {
-            dir = Dir.open(file.getParent());
-        } catch (LibC.Errno e) {
-            if (e.errno() == LibC.ENOENT) {
-                return false;
-            }
-            throw e;
+        Dir dir = Dir.openIfPresent(file.getParent());
+        if (dir == null) {
+            return false;
         }
         try (dir) {
             if (LibC.unlinkat(dir.fd, name(file), 0) != 0) {
@@ -193,14 +188,9 @@ public final class SafeFiles {
      * At most {@code limit} bytes (a file that grew larger was not written by the engine).
      */
     public static String readString(Path file, int limit) throws IOException {
-        Dir dir;
-        try {
-            dir = Dir.open(file.getParent());
-        } catch (LibC.Errno e) {
-            if (e.errno() == LibC.ENOENT) {
-                return null;
-            }
-            throw e;
+        Dir dir = Dir.openIfPresent(file.getParent());
+        if (dir == null) {
+            return null;
         }
         try (dir) {
             int fd = dir.openAt(name(file), LibC.O_RDONLY, 0);
@@ -422,6 +412,18 @@ public final class SafeFiles {
                 throw e;
             }
             return d;
+        }
+
+        /** As {@link #open}, or null when the directory does not exist. */
+        static Dir openIfPresent(Path dir) throws IOException {
+            try {
+                return open(dir);
+            } catch (LibC.Errno e) {
+                if (e.errno() == LibC.ENOENT) {
+                    return null;
+                }
+                throw e;
+            }
         }
 
         private static int openBeneathRoot(Path p) throws IOException {

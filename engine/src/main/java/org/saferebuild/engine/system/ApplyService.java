@@ -343,7 +343,8 @@ public final class ApplyService {
         if (p.phase() != Phase.AWAITING_CONFIRM) {
             return new SystemResult.ApplyState(false, p.mode(), p.storePath(), p.generationAfter(),
                     p.generationBefore(), null, null, here ? ProcessHandle.current().pid() : p.enginePid(),
-                    "An apply of " + p.applied() + " is " + (p.phase() == Phase.REVERTING ? "being reverted"
+                    (p.isRollback() ? "The rollback to generation " + p.generationAfter() : "An apply of "
+                            + p.applied()) + " is " + (p.phase() == Phase.REVERTING ? "being reverted"
                             : "activating") + "; wait until it has finished.");
         }
         long left = Math.max(0, (Duration.between(Instant.now(), Instant.parse(p.deadline())).toMillis() + 999) / 1000);

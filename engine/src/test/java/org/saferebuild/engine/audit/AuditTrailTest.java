@@ -26,6 +26,18 @@ import org.saferebuild.protocol.SystemResult;
 @Tag("root")
 class AuditTrailTest {
 
+    /** A configuration directory (a classic configuration.nix) in {@code base}. */
+    private static Path config(Path base) throws Exception {
+        Path config = Files.createDirectories(base.resolve("config"));
+        Files.writeString(config.resolve("configuration.nix"), "{ }\n");
+        return config;
+    }
+
+    /** An engine as root started it through sudo, allowed {@code config}. */
+    private static EngineHarness.Builder engine(Path base, Path config) {
+        return EngineHarness.builder().base(base).env("SUDO_UID", "0").set("configDirs", List.of(config.toString()));
+    }
+
     private static List<AuditRecord> records(Path file) throws Exception {
         List<AuditRecord> out = new ArrayList<>();
         for (String l : Files.readAllLines(file)) {
@@ -37,11 +49,9 @@ class AuditTrailTest {
     @Test
     void privilegedOperationsAndTheSignoffAreRecordedAndTheChainVerifies() throws Exception {
         Path base = EngineHarness.privateBase();
-        Path config = Files.createDirectories(base.resolve("config"));
-        Files.writeString(config.resolve("configuration.nix"), "{ }\n");
+        Path config = config(base);
         Path auditLog = base.resolve("audit/audit.jsonl");
-        try (EngineHarness engine = EngineHarness.builder().base(base).env("SUDO_UID", "0")
-                .set("configDirs", List.of(config.toString())).start()) {
+        try (EngineHarness engine = engine(base, config).start()) {
             engine.handshake();
             SandboxResult.Opened s = engine.call(id -> new SandboxRequest.Open(id, config.toString(), "debian-test",
                     SandboxRequest.Network.ISOLATED), SandboxResult.Opened.class);
@@ -129,11 +139,9 @@ class AuditTrailTest {
     @Test
     void onAFullDiskAnActionIsRefusedAndTheTrailStaysAsItWas() throws Exception {
         Path base = EngineHarness.privateBase();
-        Path config = Files.createDirectories(base.resolve("config"));
-        Files.writeString(config.resolve("configuration.nix"), "{ }\n");
+        Path config = config(base);
         Path auditDir = base.resolve("audit");
-        try (EngineHarness engine = EngineHarness.builder().base(base).env("SUDO_UID", "0")
-                .set("configDirs", List.of(config.toString())).tmpfs(auditDir, "512k").start()) {
+        try (EngineHarness engine = engine(base, config).tmpfs(auditDir, "512k").start()) {
             engine.handshake();
             SandboxResult.Opened s = engine.call(id -> new SandboxRequest.Open(id, config.toString(), "debian-test",
                     SandboxRequest.Network.ISOLATED), SandboxResult.Opened.class);
@@ -142,8 +150,7 @@ class AuditTrailTest {
 
             // Fill the engine's small disk. What the engine reserved beyond the last record (64 KiB,
             // for the outcome that must follow an intent) stays reserved; a new record needs more.
-            Path filler = engine.asSeenByEngine(auditDir.resolve("filler"));
-            fill(filler);
+            engine.fillDisk(auditDir);
 
             // A 6 KB sign-off does not fit: refused, and the file is not grown by a fragment.
             byte[] before = Files.readAllBytes(trail);
@@ -187,7 +194,7 @@ class AuditTrailTest {
             assertThat(v.intact()).as(v.reason()).isTrue();
 
             // Space freed: actions are recorded and done again.
-            Files.delete(filler);
+            Files.delete(engine.filler(auditDir));
             SandboxResult.Opened again = engine.call(id -> new SandboxRequest.Open(id, config.toString(),
                     "debian-test", SandboxRequest.Network.ISOLATED), SandboxResult.Opened.class);
             engine.call(id -> new SandboxRequest.Close(id, again.sandbox(), false), SandboxResult.Closed.class);
@@ -201,11 +208,9 @@ class AuditTrailTest {
     @Test
     void aTrailBrokenBeforeTheEngineStartsIsInTheHandshakeAndActionsWaitForAnAcknowledgement() throws Exception {
         Path base = EngineHarness.privateBase();
-        Path config = Files.createDirectories(base.resolve("config"));
-        Files.writeString(config.resolve("configuration.nix"), "{ }\n");
+        Path config = config(base);
         Path auditLog = base.resolve("audit/audit.jsonl");
-        try (EngineHarness engine = EngineHarness.builder().base(base).env("SUDO_UID", "0")
-                .set("configDirs", List.of(config.toString())).start()) {
+        try (EngineHarness engine = engine(base, config).start()) {
             Event.Welcome w = engine.handshake();
             assertThat(w.auditTrail().intact()).isTrue();
             SandboxResult.Opened s = engine.call(id -> new SandboxRequest.Open(id, config.toString(), "debian-test",
@@ -216,8 +221,7 @@ class AuditTrailTest {
         List<String> text = new ArrayList<>(Files.readAllLines(auditLog));
         Files.write(auditLog, text.subList(0, 3));
 
-        try (EngineHarness engine = EngineHarness.builder().base(base).env("SUDO_UID", "0")
-                .set("configDirs", List.of(config.toString())).start()) {
+        try (EngineHarness engine = engine(base, config).start()) {
             Event.Welcome w = engine.handshake();
             assertThat(w.auditTrail().intact()).isFalse();
             assertThat(w.auditTrail().needsAcknowledgement()).isTrue();
@@ -255,23 +259,10 @@ class AuditTrailTest {
                     .isEqualTo(ProblemCode.INVALID_ARGUMENT);
         }
         // The next engine starts on an acknowledged trail: nothing to acknowledge, actions allowed.
-        try (EngineHarness engine = EngineHarness.builder().base(base).env("SUDO_UID", "0")
-                .set("configDirs", List.of(config.toString())).start()) {
+        try (EngineHarness engine = engine(base, config).start()) {
             Event.Welcome w = engine.handshake();
             assertThat(w.auditTrail().needsAcknowledgement()).isFalse();
             assertThat(w.auditTrail().acknowledgedAt()).isEqualTo(4);
-        }
-    }
-
-    /** Writes zeros into {@code filler} until the disk is full. */
-    static void fill(Path filler) throws Exception {
-        byte[] block = new byte[4096];
-        try (var out = Files.newOutputStream(filler)) {
-            while (true) {
-                out.write(block);
-            }
-        } catch (java.io.IOException e) {
-            assertThat(e.getMessage()).contains("No space left on device");
         }
     }
 }

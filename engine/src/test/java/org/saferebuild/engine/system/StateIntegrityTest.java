@@ -48,19 +48,6 @@ class StateIntegrityTest {
         fx.close();
     }
 
-    /** Fills the filesystem that {@code dir} (as the engine sees it) is on. */
-    private static void fill(EngineHarness engine, Path dir) throws Exception {
-        Path filler = engine.asSeenByEngine(dir.resolve(".filler"));
-        byte[] block = new byte[4096];
-        try (var out = Files.newOutputStream(filler)) {
-            while (true) {
-                out.write(block);
-            }
-        } catch (java.io.IOException e) {
-            assertThat(e.getMessage()).contains("No space left on device");
-        }
-    }
-
     private static Path privateDir(Path p) throws Exception {
         Files.createDirectories(p.getParent());
         if (!Files.exists(p)) {
@@ -76,7 +63,7 @@ class StateIntegrityTest {
         engine.call(id -> new SystemRequest.Generations(id), SystemResult.GenerationList.class);
         engine.call(id -> new SystemRequest.Pin(id, 1), SystemResult.Pinned.class); // writes the trail once
         engine.call(id -> new SystemRequest.Unpin(id, 1), SystemResult.Pinned.class);
-        fill(engine, auditDir);
+        engine.fillDisk(auditDir);
         Path trail = engine.asSeenByEngine(fx.demo.auditLog());
         byte[] before = Files.readAllBytes(trail);
 
@@ -114,7 +101,7 @@ class StateIntegrityTest {
         Path auditDir = privateDir(fx.demo.auditLog().getParent());
         EngineHarness engine = fx.startWith(b -> b.tmpfs(auditDir, "256k"));
         engine.call(id -> new SystemRequest.Apply(id, update, null, Mode.TEST, 5), SystemResult.Applied.class);
-        fill(engine, auditDir); // the apply's intent reserved room for what must follow it
+        engine.fillDisk(auditDir); // the apply's intent reserved room for what must follow it
         DemoFixture.awaitNotice(engine, n -> n.topic() == Event.Notice.Topic.REVERTED, PATIENCE);
         assertThat(fx.running()).isEqualTo(base);
         List<AuditRecord> all = records(engine.asSeenByEngine(fx.demo.auditLog()));
@@ -130,7 +117,7 @@ class StateIntegrityTest {
     void aFullDiskDuringBaselineOrApplyIsNoSpaceWithTheFigures() throws Exception {
         Path backups = privateDir(fx.demo.stateDir().resolve("backups"));
         EngineHarness engine = fx.startWith(b -> b.tmpfs(backups, "64k"));
-        fill(engine, backups);
+        engine.fillDisk(backups);
         Event.Failure baseline = engine.fail(id -> new SystemRequest.Baseline(id, null));
         assertThat(baseline.code()).as(baseline.message()).isEqualTo(ProblemCode.NO_SPACE);
         assertThat(baseline.message()).contains("the disk is full").contains("is free on the filesystem of");
@@ -139,7 +126,7 @@ class StateIntegrityTest {
 
         Path applyDir = privateDir(fx.demo.stateDir().resolve("apply"));
         EngineHarness second = fx.startWith(b -> b.tmpfs(applyDir, "16k"));
-        fill(second, applyDir);
+        second.fillDisk(applyDir);
         Event.Failure apply = second.fail(id -> new SystemRequest.Apply(id, update, null, Mode.SWITCH, 30));
         assertThat(apply.code()).as(apply.message()).isEqualTo(ProblemCode.NO_SPACE);
         assertThat(apply.message()).contains("the disk is full").contains("nothing was changed");
@@ -151,7 +138,7 @@ class StateIntegrityTest {
     void aBuildWhoseLogCannotBeWrittenSaysSo() throws Exception {
         Path logs = privateDir(fx.demo.stateDir().resolve("logs"));
         EngineHarness engine = fx.startWith(b -> b.tmpfs(logs, "16k"));
-        fill(engine, logs);
+        engine.fillDisk(logs);
         String config = fx.demo.configDir(DemoSystem.Variant.BEARSIMAC).toString();
         org.saferebuild.protocol.SandboxResult.Opened s = engine.call(id -> new org.saferebuild.protocol
                 .SandboxRequest.Open(id, config, "debian-test", org.saferebuild.protocol.SandboxRequest.Network.ISOLATED),

@@ -203,6 +203,28 @@ public final class EngineHarness implements AutoCloseable {
         return configFile;
     }
 
+    /**
+     * Fills the filesystem {@code dir} is on, as the engine sees it (its private tmpfs), with a file
+     * of zeros until the kernel says "No space left on device".
+     */
+    public void fillDisk(Path dir) throws IOException {
+        byte[] block = new byte[4096];
+        try (var out = Files.newOutputStream(asSeenByEngine(dir.resolve(".filler")))) {
+            while (true) {
+                out.write(block);
+            }
+        } catch (IOException e) {
+            if (!String.valueOf(e.getMessage()).contains("No space left on device")) {
+                throw e;
+            }
+        }
+    }
+
+    /** The file {@link #fillDisk} wrote in {@code dir}. */
+    public Path filler(Path dir) {
+        return asSeenByEngine(dir.resolve(".filler"));
+    }
+
     /** {@code path} as the engine sees it (inside its own mount namespace, if it has one). */
     public Path asSeenByEngine(Path path) {
         return Path.of("/proc/" + process.pid() + "/root" + path);
