@@ -33,9 +33,9 @@ import org.saferebuild.protocol.SystemResult;
 /**
  * The append-only audit trail (issues 4 and 11, docs/apply.md "The audit trail"): one JSON line per
  * record, each carrying the SHA-256 of the line before it and an HMAC-SHA256 of itself with a key
- * only root can read ({@code <stateDir>/audit.key}), so a line forged or changed without the key is
- * found even when its {@code seq} and {@code prev} are right. A head record in the state directory
- * ({@code <stateDir>/audit.head}) remembers the number, hash and end of the last line and only
+ * only root can read ({@code <stateDir>/audit-<hash of the trail's path>.key}), so a line forged or
+ * changed without the key is found even when its {@code seq} and {@code prev} are right. A head record
+ * in the state directory ({@code audit-<hash>.head}) remembers the number, hash and end of the last line and only
  * moves forward: removed last lines, a deleted file or an older copy put back are found, and line
  * numbers are never reused.
  *
@@ -105,13 +105,26 @@ public final class AuditLog {
      */
     public AuditLog(Path file, Path stateDir) {
         this.file = file;
-        this.headFile = stateDir.resolve("audit.head");
-        this.keyFile = stateDir.resolve("audit.key");
+        this.headFile = headFile(stateDir, file);
+        this.keyFile = stateDir.resolve(stem(file) + ".key");
         this.monitor = MONITORS.computeIfAbsent(file.toAbsolutePath().normalize(), k -> new Object());
     }
 
     public Path file() {
         return file;
+    }
+
+    /**
+     * {@code <stateDir>/audit-<16 hex of the trail's path>.head}: each trail has its own head and key,
+     * so two engines with one state directory and different trails (a test, a changed setting) never
+     * read each other's.
+     */
+    public static Path headFile(Path stateDir, Path trail) {
+        return stateDir.resolve(stem(trail) + ".head");
+    }
+
+    private static String stem(Path trail) {
+        return "audit-" + Hashes.sha256(trail.toAbsolutePath().normalize().toString()).substring(0, 16);
     }
 
     /** The engine that writes with this JVM ("pid@start"). */

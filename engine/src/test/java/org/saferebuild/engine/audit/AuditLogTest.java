@@ -82,7 +82,7 @@ class AuditLogTest {
         assertThat(v.lines()).isEqualTo(3);
         assertThat(v.lastSha256()).isEqualTo(c.sha256());
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file()))).isEqualTo("rw-r-----");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("state/audit.key"))))
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("state").resolve(AuditLog.headFile(dir.resolve("state"), file()).getFileName().toString().replace(".head", ".key")))))
                 .isEqualTo("rw-------");
     }
 
@@ -174,7 +174,7 @@ class AuditLogTest {
         assertThat(file()).doesNotExist();
 
         // The head removed as well: the key still shows that records were written.
-        Files.delete(dir.resolve("state/audit.head"));
+        Files.delete(AuditLog.headFile(dir.resolve("state"), file()));
         SystemResult.AuditVerdict both = log.verify();
         assertThat(both.intact()).isFalse();
         assertThat(both.reason()).contains("the trail was removed");
@@ -184,7 +184,7 @@ class AuditLogTest {
     void withoutAHeadTheTrailNeedsAnAcknowledgement() throws Exception {
         AuditLog log = log();
         log.append(entry("apply", 1, 2));
-        Files.delete(dir.resolve("state/audit.head"));
+        Files.delete(AuditLog.headFile(dir.resolve("state"), file()));
         SystemResult.AuditVerdict v = log.verify();
         assertThat(v.intact()).isFalse();
         assertThat(v.needsAcknowledgement()).isTrue();
@@ -249,16 +249,16 @@ class AuditLogTest {
     void aRecordWrittenJustBeforeTheEngineStoppedIsKept() throws Exception {
         AuditLog log = log();
         log.append(entry("apply", 1, 2));
-        byte[] headAfterOne = Files.readAllBytes(dir.resolve("state/audit.head"));
+        byte[] headAfterOne = Files.readAllBytes(AuditLog.headFile(dir.resolve("state"), file()));
         log.append(entry("confirm", 2, 2));
         log.append(entry("pin", 2, 2));
         // A power cut after records 2 and 3 were synced, before the head (written, not synced) reached the disk.
-        Files.write(dir.resolve("state/audit.head"), headAfterOne);
+        Files.write(AuditLog.headFile(dir.resolve("state"), file()), headAfterOne);
         assertThat(log.verify().intact()).isTrue();
         assertThat(log.append(entry("unpin", 2, 2)).line()).isEqualTo(4);
         assertThat(log.verify().intact()).isTrue();
         // But a record beyond the head that is not ours is a break.
-        Files.write(dir.resolve("state/audit.head"), headAfterOne);
+        Files.write(AuditLog.headFile(dir.resolve("state"), file()), headAfterOne);
         List<String> lines = new ArrayList<>(lines());
         lines.set(3, lines.get(3).replace("unpin", "unpun"));
         rewrite(lines);
@@ -295,7 +295,7 @@ class AuditLogTest {
         assertThatThrownBy(() -> log().append(entry("pin", 1, 1))).hasMessageContaining("is a link");
         Files.delete(file());
         Files.createDirectories(dir.resolve("state"));
-        Files.createSymbolicLink(dir.resolve("state/audit.head"), victim);
+        Files.createSymbolicLink(AuditLog.headFile(dir.resolve("state"), file()), victim);
         assertThatThrownBy(() -> log().append(entry("pin", 1, 1))).hasMessageContaining("is a link");
         assertThat(victim).hasContent("secret");
     }

@@ -281,8 +281,8 @@ class StateIntegrityTest {
 
         // A link at the audit trail's head: the trail cannot be written, so nothing is done.
         Path headVictim = Files.writeString(victims.resolve("head"), "untouched\n");
-        Files.delete(state.resolve("audit.head"));
-        Files.createSymbolicLink(state.resolve("audit.head"), headVictim);
+        Files.delete(org.saferebuild.engine.audit.AuditLog.headFile(state, fx.demo.auditLog()));
+        Files.createSymbolicLink(org.saferebuild.engine.audit.AuditLog.headFile(state, fx.demo.auditLog()), headVictim);
         Event.Failure pin = engine.fail(id -> new SystemRequest.Pin(id, 1));
         assertThat(pin.code()).as(pin.message()).isEqualTo(ProblemCode.AUDIT_BROKEN);
         assertThat(pin.message()).contains("is a link");
