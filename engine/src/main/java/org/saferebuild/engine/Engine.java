@@ -129,6 +129,7 @@ public final class Engine {
         // (the handshake says so) until an operator acknowledges the break (issue 11).
         audit.check();
         apply.resume();
+        inspect.prepareInBackground();
     }
 
     public EngineConfig config() {
