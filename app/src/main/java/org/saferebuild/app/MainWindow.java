@@ -30,6 +30,8 @@ import org.saferebuild.app.history.HistoryView;
 import org.saferebuild.app.history.HistoryViewModel;
 import org.saferebuild.app.pending.PendingApplyBanner;
 import org.saferebuild.app.pending.PendingApplyModel;
+import org.saferebuild.app.trail.AuditTrailBanner;
+import org.saferebuild.app.trail.AuditTrailModel;
 import org.saferebuild.app.step.apply.ApplyView;
 import org.saferebuild.app.step.apply.ApplyViewModel;
 import org.saferebuild.app.step.build.BuildView;
@@ -63,6 +65,7 @@ public final class MainWindow extends BorderPane {
     private final GenerationsViewModel generations;
     private final HistoryViewModel history;
     private final PendingApplyBanner pendingBanner;
+    private final AuditTrailBanner trailBanner;
     private Node generationsPage;
     private Node historyPage;
 
@@ -78,6 +81,9 @@ public final class MainWindow extends BorderPane {
         generations = new GenerationsViewModel(ctx);
         history = new HistoryViewModel(ctx);
         pendingBanner = new PendingApplyBanner(new PendingApplyModel(ctx));
+        // A broken audit trail (the handshake says so): privileged actions wait for an acknowledgement.
+        trailBanner = new AuditTrailBanner(new AuditTrailModel(ctx, ctx.client().welcome().auditTrail()),
+                this::showHistory);
         steps.add(new Step(target, () -> WizardView.scroll(new TargetView(target))));
         steps.add(new Step(isolate, () -> new IsolateView(isolate)));
         steps.add(new Step(build, () -> new BuildView(build, ctx.opener())));
@@ -174,7 +180,7 @@ public final class MainWindow extends BorderPane {
 
         center.getChildren().add(wizardView);
         VBox.setVgrow(center, Priority.ALWAYS);
-        setCenter(new VBox(pendingBanner, center));
+        setCenter(new VBox(trailBanner, pendingBanner, center));
 
         ScrollPane side = new ScrollPane(new ChecklistView(ctx.checklist(), operatorName(w)));
         side.setFitToWidth(true);

@@ -213,11 +213,19 @@ public final class DemoSystem {
 
     /** An installed demo system (reads its engine.json). */
     public static DemoSystem open(Path root) throws IOException {
-        JsonNode s = Json.mapper().readTree(root.resolve("engine.json").toFile());
+        return open(root, root);
+    }
+
+    /**
+     * An installed demo system that lives at {@code root} inside another mount namespace (a test's
+     * second machine), read from this one at {@code hostView}, where the same files are.
+     */
+    public static DemoSystem open(Path root, Path hostView) throws IOException {
+        JsonNode s = Json.mapper().readTree(hostView.resolve("engine.json").toFile());
         String nixpkgs = s.path("nixPath").path("nixpkgs").asText();
         Path profile = Path.of(s.path("systemProfile").asText());
-        Path gen1 = profile.resolveSibling(profile.getFileName() + "-1-link");
-        Path mode = root.resolve("demo-state/services");
+        Path gen1 = hostView.resolve(root.relativize(profile.resolveSibling(profile.getFileName() + "-1-link")));
+        Path mode = hostView.resolve("demo-state/services");
         Services services = Files.exists(mode) ? Services.valueOf(Files.readString(mode).strip()) : Services.SIMULATED;
         return new DemoSystem(root, nixpkgs, Files.readSymbolicLink(gen1).toString(), services);
     }

@@ -19,6 +19,7 @@ import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.sandbox.SandboxManager;
 import org.saferebuild.engine.sandbox.WorkDirs;
 import org.saferebuild.engine.sys.Posix;
+import org.saferebuild.engine.system.AdoptService;
 import org.saferebuild.engine.system.Activation;
 import org.saferebuild.engine.system.ApplyService;
 import org.saferebuild.engine.system.BaselineService;
@@ -61,7 +62,7 @@ public final class Engine {
     private final List<Runnable> beforeExit = new CopyOnWriteArrayList<>();
 
     /**
-     * @param launchEnv the only inherited variables the engine reads: PKEXEC_UID and SUDO_UID
+     * @param launchEnv the only inherited variables the engine reads: PKEXEC_UID, SUDO_UID and SSH_CONNECTION (only to say "ssh")
      */
     public Engine(EngineConfig config, Map<String, String> launchEnv) {
         this.config = config;
@@ -75,7 +76,7 @@ public final class Engine {
         this.inspect = new InspectService(config, tools, nixEnv, builtSystems);
 
         this.profile = new SystemProfile(Path.of(config.systemProfile()), tools, nixEnv);
-        this.audit = new AuditTrail(new AuditLog(Path.of(config.auditLog()), config.state().resolve("audit-head.json")),
+        this.audit = new AuditTrail(new AuditLog(Path.of(config.auditLog()), config.state()),
                 () -> profile.current().orElse(null));
         Closures closures = new Closures(tools, nixEnv);
         Activation activation = new Activation(config, tools);
@@ -84,19 +85,23 @@ public final class Engine {
         VerifyService verify = new VerifyService(config, profile, activation, baselines, apply, tools);
         GenerationsService generations = new GenerationsService(config, profile, closures, tools, nixEnv);
         AuditService audits = new AuditService(audit);
+        AdoptService adopt = new AdoptService(tools, nixEnv,
+                closures, activation, builtSystems);
         beforeExit(apply::awaitIdle);
 
         // register(): privileged, recorded in the audit trail by the dispatcher; query(): only reads.
         operations.query(Request.Preflight.class, preflight::run)
                 .register(SandboxRequest.Open.class, sandboxes::open)
                 .query(SandboxRequest.Mounts.class, (r, ctx) -> sandboxes.mounts(r))
-                .register(SandboxRequest.Close.class, sandboxes::close)
+                .registerFollowUp(SandboxRequest.Close.class, sandboxes::close)
                 .register(NixRequest.Validate.class, nix::validate)
                 .register(NixRequest.Build.class, nix::build)
                 .register(SystemRequest.Baseline.class, baselines::take)
+                // a system built elsewhere and copied here (nix copy), checked and kept (docs/remote.md)
+                .register(SystemRequest.Adopt.class, adopt::adopt)
                 .register(SystemRequest.Apply.class, apply::apply)
-                .register(SystemRequest.Confirm.class, apply::confirm)
-                .register(SystemRequest.Revert.class, apply::revert)
+                .registerFollowUp(SystemRequest.Confirm.class, apply::confirm)
+                .registerFollowUp(SystemRequest.Revert.class, apply::revert)
                 .query(SystemRequest.ApplyStatus.class, apply::status)
                 .register(SystemRequest.Verify.class, verify::verify)
                 .query(SystemRequest.Generations.class, generations::list)
@@ -106,6 +111,7 @@ public final class Engine {
                 .query(SystemRequest.Signoff.class, audits::signoff) // the sign-off writes its own line
                 .query(SystemRequest.AuditRead.class, audits::read)
                 .query(SystemRequest.AuditVerify.class, audits::verify)
+                .query(SystemRequest.AuditAcknowledge.class, audits::acknowledge) // writes its own record
                 .query(InspectRequest.Inspect.class, inspect::inspect)
                 // compare runs the new system's switch-to-configuration dry-activate as root
                 .register(InspectRequest.Compare.class, inspect::compare);
@@ -124,6 +130,9 @@ public final class Engine {
             WorkDirs.ensurePrivateDir(auditDir);
         }
         sandboxes.sweepStale();
+        // The trail is checked before anything is done: a broken one refuses privileged operations
+        // (the handshake says so) until an operator acknowledges the break (issue 11).
+        audit.check();
         apply.resume();
         inspect.prepareInBackground();
     }
@@ -169,7 +178,7 @@ public final class Engine {
 
     /** Who the audit trail names for a connection: the handshake's operator, or the engine's own user. */
     static AuditRecord.Who operator(Event.Welcome w) {
-        int uid = w.operatorUid() != null ? w.operatorUid() : Posix.statusIds("Uid:")[0];
+        int uid = w.operatorUid() != null ? w.operatorUid() : Posix.realUid();
         return new AuditRecord.Who(uid, w.operatorName(), w.launchedVia());
     }
 
@@ -189,11 +198,26 @@ public final class Engine {
                 break;
             }
         }
+        if (operatorUid == null && sshClient(launchEnv.get("SSH_CONNECTION")) != null) {
+            via = "ssh";
+        }
         int euid = Posix.effectiveUid();
-        int nameUid = operatorUid != null ? operatorUid : Posix.statusIds("Uid:")[0];
+        int nameUid = operatorUid != null ? operatorUid : Posix.realUid();
         String name = Posix.userName(nameUid).orElse(null);
         return new Event.Welcome(id, version(), Protocol.VERSION, euid, operatorUid, name, via,
-                operations.names());
+                operations.names(), audit.status());
+    }
+
+    /**
+     * The client's address from sshd's {@code SSH_CONNECTION} ("client-ip client-port server-ip
+     * server-port"), or null when it is absent or not of that shape.
+     */
+    static String sshClient(String sshConnection) {
+        if (sshConnection == null
+                || !sshConnection.matches("[0-9A-Fa-f.:%]{2,64} [0-9]{1,5} [0-9A-Fa-f.:%]{2,64} [0-9]{1,5}")) {
+            return null;
+        }
+        return sshConnection.substring(0, sshConnection.indexOf(' '));
     }
 
     /** The app went away: stop everything it started that must not outlive it. */

@@ -10,6 +10,7 @@ import java.util.List;
  */
 @JsonSubTypes({
         @JsonSubTypes.Type(value = SystemRequest.Baseline.class, name = "baseline"),
+        @JsonSubTypes.Type(value = SystemRequest.Adopt.class, name = "system.adopt"),
         @JsonSubTypes.Type(value = SystemRequest.Apply.class, name = "apply"),
         @JsonSubTypes.Type(value = SystemRequest.Confirm.class, name = "confirm"),
         @JsonSubTypes.Type(value = SystemRequest.Revert.class, name = "revert"),
@@ -22,6 +23,7 @@ import java.util.List;
         @JsonSubTypes.Type(value = SystemRequest.Signoff.class, name = "signoff"),
         @JsonSubTypes.Type(value = SystemRequest.AuditRead.class, name = "audit.read"),
         @JsonSubTypes.Type(value = SystemRequest.AuditVerify.class, name = "audit.verify"),
+        @JsonSubTypes.Type(value = SystemRequest.AuditAcknowledge.class, name = "audit.acknowledge"),
 })
 public sealed interface SystemRequest extends Request {
 
@@ -48,6 +50,22 @@ public sealed interface SystemRequest extends Request {
             if (configDir != null) {
                 Values.absolutePath(configDir, "configDir");
             }
+        }
+    }
+
+    /**
+     * Takes a system that was built elsewhere and copied into this machine's store (nix copy, as
+     * nixos-rebuild --target-host does) as one this engine may apply: after checking that it is
+     * valid in this store with the NAR hash the builder reported ({@code narHash}, as
+     * {@code nix-store --query --hash} prints it), its contents still match, its closure is
+     * complete and it is shaped like a NixOS system, the engine keeps it with a GC root
+     * (docs/remote.md, docs/security.md "Adopting a copied system").
+     */
+    record Adopt(long id, String storePath, String narHash) implements SystemRequest {
+        public Adopt {
+            Values.positiveId(id);
+            Values.storePath(storePath, "storePath");
+            Values.narHash(narHash, "narHash");
         }
     }
 
@@ -191,6 +209,22 @@ public sealed interface SystemRequest extends Request {
     record AuditVerify(long id) implements SystemRequest {
         public AuditVerify {
             Values.positiveId(id);
+        }
+    }
+
+    /**
+     * The operator acknowledges that the audit trail is broken (after looking at it): the engine
+     * records this, with the operator and their note, and allows privileged operations again.
+     *
+     * @param note what the operator found or did ("line 12 was edited by the backup restore on …")
+     */
+    record AuditAcknowledge(long id, String note) implements SystemRequest {
+        public AuditAcknowledge {
+            Values.positiveId(id);
+            Values.text(note, "note", 2000);
+            if (note.isBlank()) {
+                throw new IllegalArgumentException("note must say what was found: it goes into the audit trail");
+            }
         }
     }
 

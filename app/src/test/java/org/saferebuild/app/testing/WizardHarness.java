@@ -86,6 +86,15 @@ public final class WizardHarness implements AutoCloseable {
         Path engineLog = base.resolve("engine-" + System.nanoTime() + ".log");
         EngineClient client = EngineClient.connect(new DirectLauncher(engineCommand, engineLog.toFile()),
                 Duration.ofSeconds(60));
+        return start(base, demo, client, engineLog, configDirs);
+    }
+
+    /**
+     * The wizard on a client the test connected itself: for another machine as the target, the
+     * client has its RemoteTarget (docs/remote.md); {@code demo} is the target's demo system.
+     */
+    public static WizardHarness start(Path base, DemoSystem demo, EngineClient client, Path engineLog,
+                                      List<String> configDirs) throws Exception {
         WizardHarness h = new WizardHarness(base, demo, client, engineLog, configDirs);
         h.show();
         return h;

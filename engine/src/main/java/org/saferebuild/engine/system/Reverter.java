@@ -3,7 +3,6 @@ package org.saferebuild.engine.system;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.function.Consumer;
 import org.saferebuild.engine.Problem;
-import org.saferebuild.engine.audit.AuditLog;
 import org.saferebuild.engine.audit.AuditTrail;
 import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.Json;
@@ -45,15 +44,20 @@ final class Reverter {
     }
 
     /**
-     * A revert the engine does on its own: no request records it, so it writes its own audit line.
-     * The caller releases the lock after this returns (an engine whose app is gone exits as soon as
-     * it is free, so the line is written first).
+     * A revert the engine does on its own (the deadline passed, or an engine start found what a killed
+     * engine left): no request records it, so it records its intent before it starts and its outcome
+     * after, itself. The intent uses the space the apply reserved, and is written even on a broken
+     * trail (the break stays visible): going back to the confirmed system must not wait for an
+     * operator. Should even that write fail (the log's disk gone read-only), the revert still runs,
+     * because leaving an unconfirmed system running is the worse outcome, and the engine log says so.
+     * The caller releases the lock after this returns (an engine whose app is gone exits as soon as it
+     * is free, so the records are written first).
      */
     void revertAndRecord(PendingApply p, String reason) {
         try {
-            Integer before = audit.generation();
+            AuditTrail.Pending intent = intent(p, reason, null);
             PutBack.Recovery rec = revert(p, reason, line -> LOG.info("revert: {}", line));
-            record(p, reason, rec, before);
+            end(intent, reason, rec);
             notices.reverted(p, reason, rec);
         } catch (RuntimeException e) {
             LOG.error("reverting failed unexpectedly", e);
@@ -61,23 +65,38 @@ final class Reverter {
     }
 
     /**
-     * The revert's own audit line (who: the apply's operator, via "engine"), for a revert no request
-     * records: the engine's at the deadline or after a restart, or the one systemd's timer did.
+     * The audit lines of a revert systemd's timer did (docs/apply.md, "The deadline without an
+     * engine"): no engine could record its intent before it ran, so the engine that finds it writes
+     * the intent and the end together, from the generation the revert started at.
      */
-    void record(PendingApply p, String reason, PutBack.Recovery rec, Integer generationBefore) {
+    void recordSystemdRevert(PendingApply p, String reason, PutBack.Recovery rec) {
+        end(intent(p, reason, p.generationAfter()), reason, rec);
+    }
+
+    /** The revert's intent (who: the apply's operator, via "engine"); null if even that write failed. */
+    private AuditTrail.Pending intent(PendingApply p, String reason, Integer generationBefore) {
         ObjectNode args = Json.mapper().createObjectNode();
         args.put("reason", reason);
+        args.put("kind", p.kind());
         args.put("mode", p.mode().name());
         args.put("storePath", p.storePath());
         args.put("toGeneration", p.generationBefore());
-        AuditRecord.Who who = p.who() == null ? new AuditRecord.Who(0, "root", "engine")
+        AuditRecord.Who who = p.who() == null ? AuditTrail.ENGINE
                 : new AuditRecord.Who(p.who().uid(), p.who().name(), "engine");
         try {
-            audit.record(new AuditLog.Entry(who, "revert", args, generationBefore, audit.generation(),
-                    rec.complete() ? "ok" : "failed", rec.complete() ? null : ProblemCode.ACTIVATION_FAILED.name(),
-                    "Reverted because " + reason + ". " + rec.state()));
+            return generationBefore == null ? audit.beginOwn(who, "revert", args)
+                    : audit.beginOwn(who, "revert", args, generationBefore);
         } catch (Problem e) {
-            LOG.error("the revert could not be recorded in the audit trail: {}", e.getMessage());
+            LOG.error("the revert's intent could not be recorded in the audit trail ({}); reverting anyway,"
+                    + " since an unconfirmed system must not stay", e.getMessage());
+            return null;
+        }
+    }
+
+    private void end(AuditTrail.Pending intent, String reason, PutBack.Recovery rec) {
+        if (intent != null) {
+            audit.endOwn(intent, rec.complete(), rec.complete() ? null : ProblemCode.ACTIVATION_FAILED.name(),
+                    "Reverted because " + reason + ". " + rec.state());
         }
     }
 
