@@ -26,14 +26,36 @@ public final class Repository {
 
     /**
      * The engine's own class path entries of this test run (what packaging/install-engine.sh
-     * installs): its classes or jar, Jackson and slf4j.
+     * installs): its classes or jar, then exactly its runtime dependencies as Maven wrote them
+     * beside its classes ({@code target/runtime-classpath.txt}, engine/pom.xml). Where the engine
+     * comes as a jar from the local repository (no such file), the dependencies are taken from this
+     * run's class path by name.
      */
     public static List<String> engineClassPath() throws IOException {
         List<String> out = new ArrayList<>();
+        Path runtime = null;
         for (String e : System.getProperty("java.class.path").split(":")) {
             Path p = Path.of(e);
-            String name = p.getFileName().toString();
-            if (name.startsWith("jackson-") || name.startsWith("slf4j-") || containsEngine(p)) {
+            if (containsEngine(p)) {
+                out.add(e);
+                Path file = p.toAbsolutePath().resolveSibling("runtime-classpath.txt");
+                if (Files.isRegularFile(file)) {
+                    runtime = file;
+                }
+            }
+        }
+        if (runtime != null) {
+            for (String e : Files.readString(runtime).strip().split(":")) {
+                if (!e.isEmpty()) {
+                    out.add(e);
+                }
+            }
+            return out;
+        }
+        for (String e : System.getProperty("java.class.path").split(":")) {
+            String name = Path.of(e).getFileName().toString();
+            if (name.startsWith("jackson-") || name.startsWith("slf4j-api-") || name.startsWith("slf4j-simple-")
+                    || name.startsWith("jna-") || name.startsWith("sqlite-jdbc-")) {
                 out.add(e);
             }
         }
