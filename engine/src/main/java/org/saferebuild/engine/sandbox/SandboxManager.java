@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -149,7 +148,7 @@ public final class SandboxManager {
                 throw WorkDirs.planted(root);
             }
             makeSkeleton(root, entries, request.configDir());
-            openLikeARoot(root);
+            WorkDirs.openLikeARoot(root);
             phases.mark("work dir, locks, skeleton");
 
             long holder = awaitHolder(unshare);
@@ -358,24 +357,6 @@ public final class SandboxManager {
             }
             if (e.mounted()) {
                 bound.add(e.target());
-            }
-        }
-    }
-
-    /**
-     * The skeleton's directories 0755 and files 0644, as on a real root, whatever the engine's umask
-     * (its installed wrapper sets 077): a build user such as nixbld must be able to reach /bin/sh
-     * through the sandbox's "/". Nothing outside reaches them: the work directory above is 0700.
-     */
-    private static void openLikeARoot(Path root) throws IOException {
-        java.nio.file.LinkOption noFollow = java.nio.file.LinkOption.NOFOLLOW_LINKS;
-        try (java.util.stream.Stream<Path> s = Files.walk(root)) {
-            for (Path p : s.toList()) {
-                if (Files.isDirectory(p, noFollow)) {
-                    Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
-                } else if (Files.isRegularFile(p, noFollow)) {
-                    Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-r--r--"));
-                }
             }
         }
     }

@@ -125,6 +125,24 @@ public final class WorkDirs {
         return current;
     }
 
+    /**
+     * A fresh sandbox skeleton's directories 0755 and files 0644, as on a real root, whatever the
+     * engine's umask (its installed wrapper sets 077): a build user such as nixbld must be able to
+     * reach /bin/sh through the sandbox's "/". Nothing outside reaches them: the work directory above
+     * is 0700, and only root can write in it, so nothing can swap an entry meanwhile.
+     */
+    public static void openLikeARoot(Path root) throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.toList()) {
+                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+                } else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-r--r--"));
+                }
+            }
+        }
+    }
+
     /** The Problem for an entry the engine did not make where it was about to create one. */
     public static Problem planted(Path where) {
         return new Problem(ProblemCode.NOT_AUTHORIZED, "Something other than the engine created " + where

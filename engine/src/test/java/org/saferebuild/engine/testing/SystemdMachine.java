@@ -110,7 +110,8 @@ public final class SystemdMachine implements AutoCloseable {
 
     /**
      * Installs the engine inside with packaging/install-engine.sh, from this test run's class path
-     * (the engine's classes, Jackson and slf4j), and returns the wrapper's path inside.
+     * (the engine and its runtime dependencies, {@link Repository#engineClassPath()}), and returns the
+     * wrapper's path inside.
      */
     public String installEngine() throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(script.toString(), "install-engine", runDir.toString()));
