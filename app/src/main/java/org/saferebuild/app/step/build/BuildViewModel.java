@@ -145,7 +145,7 @@ public final class BuildViewModel extends StepModel {
         op.result().whenComplete((b, err) -> ctx.ui().execute(() -> {
             finish();
             log.flushFile();
-            log.drain(0);
+            log.publish();
             if (err != null) {
                 fail(Problems.of(err), true);
                 return;
