@@ -36,7 +36,7 @@ public final class LogView extends VBox {
     private final TextField search = new TextField();
     private final Label searchStatus = new Label();
     private final Label counts = new Label();
-    private final Button openFull = new Button("Open _full log");
+    private final Button openFull = new Button("Open full _log");
     private long searchFrom = -1;
     private long maxPulseNanos;
     private long lastCounts;
@@ -104,10 +104,10 @@ public final class LogView extends VBox {
     }
 
     private void initListeners() {
-        counts.textProperty().bind(Bindings.createStringBinding(() -> String.format(
-                "%,d lines · %,d errors · %,d warnings", model.linesProperty().get(), model.errorsProperty().get(),
-                model.warningsProperty().get()), model.linesProperty(), model.errorsProperty(),
-                model.warningsProperty()));
+        counts.textProperty().bind(Bindings.createStringBinding(() -> counted(model.linesProperty().get(), "line",
+                "lines") + " · " + counted(model.errorsProperty().get(), "error", "errors") + " · "
+                + counted(model.warningsProperty().get(), "warning", "warnings"), model.linesProperty(),
+                model.errorsProperty(), model.warningsProperty()));
         model.generationProperty().addListener((o, a, b) -> {
             searchFrom = -1;
             searchStatus.setText("");
@@ -128,6 +128,10 @@ public final class LogView extends VBox {
                 pump.stop();
             }
         });
+    }
+
+    static String counted(long n, String one, String many) {
+        return String.format("%,d %s", n, n == 1 ? one : many);
     }
 
     /** What "Open full log" does with the file. */

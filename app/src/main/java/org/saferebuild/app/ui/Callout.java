@@ -18,7 +18,7 @@ import javafx.scene.layout.VBox;
 public final class Callout extends HBox {
     private final Label title = new Label();
     private final Label description;
-    private final String fullDescription;
+    private String fullDescription;
     private final VBox text;
     private final HBox actions = new HBox(8);
 
@@ -44,6 +44,11 @@ public final class Callout extends HBox {
         setAlignment(Pos.TOP_LEFT);
         setPadding(new Insets(10, 14, 10, 14));
         setMinHeight(Region.USE_PREF_SIZE);
+    }
+
+    /** The whole text this box stands for (some of it behind its disclosures), as {@link #getDescription} gives it. */
+    public void setFullDescription(String full) {
+        this.fullDescription = full;
     }
 
     /** Background the operator may want, behind a "title ▸" disclosure under the text. */

@@ -38,7 +38,6 @@ public final class Disclosure extends VBox {
         content.setVisible(expanded);
         content.setManaged(expanded);
         toggle.setGraphic(new FontIcon(expanded ? Feather.CHEVRON_DOWN : Feather.CHEVRON_RIGHT));
-        toggle.setText(title);
         toggle.setVisited(false);
     }
 

@@ -56,6 +56,17 @@ public final class Times {
         return t == null ? (iso == null ? "" : iso) : local(t, Instant.now(), ZoneId.systemDefault());
     }
 
+    private static final java.util.regex.Pattern ISO = java.util.regex.Pattern.compile(
+            "\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?Z");
+
+    /** The text with every ISO-8601 UTC time in it ("2026-12-01T00:25:09.077Z") as local time. */
+    public static String localizeIn(String text) {
+        if (text == null) {
+            return null;
+        }
+        return ISO.matcher(text).replaceAll(m -> java.util.regex.Matcher.quoteReplacement(local(m.group())));
+    }
+
     /** "01:25:09", local: for a moment of this session (the clock beside a status line). */
     public static String clock(Instant t) {
         return t == null ? "" : SECONDS.format(t.atZone(ZoneId.systemDefault()));

@@ -83,7 +83,27 @@ public final class Ui {
      * "Common Issues" advice ({@code extra}, may be null) behind a disclosure.
      */
     public static Callout failure(String title, Event.Failure f, String extra) {
-        Callout m = new Callout(title, f.message() + "\n\nWhat to do: " + f.fix(), new FontIcon(Feather.ALERT_OCTAGON));
+        // The first line says what happened; lines quoted from a log and where the log is go behind a
+        // disclosure, so the box reads as two sentences: what happened, what to do.
+        String message = f.message();
+        String details = null;
+        String detailsTitle = "Details";
+        int nl = message.indexOf('\n');
+        if (nl > 0) {
+            details = message.substring(nl + 1);
+            message = message.substring(0, nl).strip();
+            for (String lead : new String[] {"Its last lines:", "Its last lines", "Last lines:"}) {
+                if (message.endsWith(lead)) {
+                    message = message.substring(0, message.length() - lead.length()).strip();
+                    detailsTitle = "The last lines of its log";
+                }
+            }
+        }
+        Callout m = new Callout(title, message + "\n\nWhat to do: " + f.fix(), new FontIcon(Feather.ALERT_OCTAGON));
+        m.setFullDescription(f.message() + "\n\nWhat to do: " + f.fix());
+        if (details != null) {
+            m.setDetails(detailsTitle, details);
+        }
         if (extra != null) {
             m.setDetails("From the runbook", extra);
         }
@@ -135,7 +155,7 @@ public final class Ui {
      * the full text on hover and in "Copy" on its context menu.
      */
     public static Label withStorePaths(String text) {
-        Label l = wrap(shortenStorePaths(text));
+        Label l = wrap(Times.localizeIn(shortenStorePaths(text)));
         copyable(l, text);
         return l;
     }
