@@ -247,6 +247,8 @@ public final class MainWindow extends BorderPane {
             if (e.getCode() == KeyCode.ESCAPE && shownPage != null) {
                 showWizard();
                 e.consume();
+            } else if (e.getCode() == KeyCode.ESCAPE && pendingBanner.dismiss()) {
+                e.consume();
             } else if ("?".equals(e.getText()) && e.isShortcutDown()) {
                 ShortcutsWindow.show(scene.getWindow());
                 e.consume();

@@ -40,8 +40,10 @@ public final class GenerationsView extends VBox {
         table.getColumns().add(col("Closure", 90, g -> g.closureBytes() == null ? "" : Sizes.human(
                 g.closureBytes())));
         table.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
-        table.setPrefHeight(230);
-        table.setMinHeight(150);
+        // As tall as its rows (up to eight), so the rollback's comparison below stays in view.
+        table.prefHeightProperty().bind(Bindings.createDoubleBinding(() -> (double) Math.max(120, Math.min(260,
+                36 + 28 * model.generations().size())), model.generations()));
+        table.setMinHeight(120);
         table.getColumns().forEach(c -> c.setMinWidth(Math.min(c.getPrefWidth(), 70)));
         table.getSelectionModel().selectedItemProperty().addListener((o, a, b) -> model.select(b));
 

@@ -40,7 +40,7 @@ public final class ChangeRecord {
             md.append("\n## What happened in this run\n\n");
             for (RunSession.Entry e : s.timeline()) {
                 md.append("- ").append(org.saferebuild.app.ui.Times.local(e.when(), now, java.time.ZoneId.systemDefault()))
-                        .append(": ").append(e.what().replace("\n", " ")).append('\n');
+                        .append(": ").append(org.saferebuild.app.ui.Times.localizeIn(e.what()).replace("\n", " ")).append('\n');
             }
         }
         md.append("\n## Safety checklist\n\n| item | answer | evidence |\n| --- | --- | --- |\n");

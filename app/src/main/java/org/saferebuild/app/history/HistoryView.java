@@ -46,13 +46,21 @@ public final class HistoryView extends VBox {
         table.getStyleClass().addAll(Styles.DENSE, Tweaks.EDGE_TO_EDGE, Styles.STRIPED);
         table.getColumns().add(col("Line", 50, l -> Long.toString(l.number())));
         table.getColumns().add(col("When", 150, l -> org.saferebuild.app.ui.Times.local(field(l, "when"))));
-        table.getColumns().add(col("Who", 110, l -> field(l, "who.name") + " (uid " + field(l, "who.uid") + ", "
-                + field(l, "who.via") + ")"));
+        table.getColumns().add(col("Who", 130, l -> field(l, "who.name") + " · " + field(l, "who.via")));
         table.getColumns().add(col("What", 130, l -> field(l, "what")));
         table.getColumns().add(col("Generation", 105, l -> field(l, "generationBefore").isEmpty() ? ""
                 : field(l, "generationBefore") + " → " + field(l, "generationAfter")));
         table.getColumns().add(col("Outcome", 90, l -> field(l, "outcome")));
-        table.getColumns().add(col("Message", 300, l -> field(l, "message")));
+        table.getColumns().add(col("Message", 300, l -> Ui.shortenStorePaths(field(l, "message"))));
+        table.setRowFactory(v -> new javafx.scene.control.TableRow<>() {
+            @Override
+            protected void updateItem(SystemResult.AuditLine l, boolean empty) {
+                super.updateItem(l, empty);
+                setTooltip(empty || l == null ? null : new javafx.scene.control.Tooltip(field(l, "when") + "\n"
+                        + field(l, "who.name") + " (uid " + field(l, "who.uid") + ", " + field(l, "who.via") + ")\n"
+                        + field(l, "message")));
+            }
+        });
         table.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         table.getColumns().forEach(c -> c.setMinWidth(c.getPrefWidth() <= 110 ? c.getPrefWidth() : 90));
         table.setMinHeight(200);

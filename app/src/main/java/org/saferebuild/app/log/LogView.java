@@ -121,9 +121,16 @@ public final class LogView extends VBox {
         search.textProperty().addListener((o, a, b) -> searchFrom = -1);
         follow.selectedProperty().bindBidirectional(tail.followProperty());
         // Draw only while shown: a hidden view costs nothing, the model keeps the newest lines.
+        javafx.scene.input.KeyCombination ctrlF = new javafx.scene.input.KeyCodeCombination(KeyCode.F,
+                javafx.scene.input.KeyCombination.SHORTCUT_DOWN);
+        Runnable focusSearch = search::requestFocus;
         sceneProperty().addListener((o, a, b) -> {
+            if (a != null && a.getAccelerators().get(ctrlF) == focusSearch) {
+                a.getAccelerators().remove(ctrlF);
+            }
             if (b != null) {
                 pump.start();
+                b.getAccelerators().put(ctrlF, focusSearch); // Ctrl+F: search this log
             } else {
                 pump.stop();
             }

@@ -66,9 +66,9 @@ public final class FileOpener {
         }
         Optional<Path> xdg = xdgOpen();
         if (xdg.isEmpty()) {
-            ui.execute(() -> inApp.accept(file, "There is no xdg-open on this machine (looked in "
-                    + String.join(":", searchPath.stream().map(Path::toString).toList())
-                    + "), so the file is shown here."));
+            ui.execute(() -> inApp.accept(file, "There is no xdg-open on this machine" + (searchPath.isEmpty() ? ""
+                    : " (looked in " + String.join(":", searchPath.stream().map(Path::toString).toList()) + ")")
+                    + ", so the file is shown here."));
             return;
         }
         openWithDesktop(xdg.get(), file);

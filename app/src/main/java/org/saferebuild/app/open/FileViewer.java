@@ -73,6 +73,7 @@ public final class FileViewer {
         why.setId("file-viewer-reason");
         TextField search = new TextField();
         search.setPromptText("Search (Ctrl+F, Enter: next)");
+        search.setPrefColumnCount(22);
         search.setId("file-viewer-search");
         Label found = Ui.muted("");
         int[] from = {0};

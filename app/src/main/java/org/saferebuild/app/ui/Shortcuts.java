@@ -22,6 +22,8 @@ public record Shortcuts(String where, String keys, String action) {
             new Shortcuts(EVERYWHERE, "Alt+H", "History (the audit trail and the change record)"),
             new Shortcuts(EVERYWHERE, "F1 or Ctrl+?", "This list of shortcuts"),
             new Shortcuts(EVERYWHERE, "Ctrl+Shift+D", "Dark or light theme"),
+            new Shortcuts(EVERYWHERE, "Escape", "From Generations or History: back to the wizard; else dismiss the"
+                    + " reopened-window banner's note"),
             new Shortcuts(EVERYWHERE, "Enter", "The focused button; elsewhere the screen's highlighted action"),
             new Shortcuts(EVERYWHERE, "Tab, Shift+Tab", "Move between fields and buttons in reading order"),
             new Shortcuts(EVERYWHERE, "Ctrl+Tab", "Next tab (Build, Inspect)"),

@@ -31,6 +31,7 @@ public final class ShortcutsWindow {
                 if (s.where().equals(where)) {
                     Label keys = new Label(s.keys());
                     keys.getStyleClass().add("keys");
+                    keys.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
                     grid.add(keys, 0, row);
                     grid.add(Ui.wrap(s.action()), 1, row++);
                 }

@@ -101,6 +101,13 @@ class WholeRunbookTest extends DemoWizardTest {
                     .contains("RESTART field-translator.service", "START svadhisthana-chakra.service",
                             "STOP field-beacon.service", "RELOAD dbus.service");
             w.screenshot("05-inspect");
+            w.clickTab("Packages");
+            w.screenshot("05-inspect-packages");
+            w.clickTab("Unit actions");
+            Label why = w.node("unit-action-why");
+            w.waitFor("the first unit action's reason", Duration.ofSeconds(5), () -> !why.getText().isEmpty());
+            w.screenshot("05-inspect-unit-actions");
+            w.clickTab("Units");
             w.click("theme-toggle");
             w.screenshot("05-inspect-dark");
             w.click("theme-toggle");
@@ -199,8 +206,38 @@ class WholeRunbookTest extends DemoWizardTest {
             w.waitFor("the change record", Duration.ofSeconds(10), () -> hs.getText().startsWith("This run's change record"));
             Path record = Path.of(hs.getText().replace("This run's change record is ", "").replaceAll("\\.$", ""));
             assertThat(Files.readString(record)).contains("Signed off by: ", "| Off-hours or maintenance window if possible | yes |",
-                    "restart `field-translator.service`");
+                    "restart `field-translator.service`", "## What happened in this run",
+                    "Applied: test activation of `/nix/store/")
+                    .containsPattern("Kept( by you)?: ").contains("Rolled back to generation 1 from Generations")
+                    .doesNotContain("generation 1 → 1").doesNotContainPattern("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d+Z:");
             w.screenshot("11-history");
+            // Opening the record never fails silently: without xdg-open the app shows it itself.
+            w.click("history-open");
+            w.waitFor("the app's own viewer", Duration.ofSeconds(20), () -> w.robot().lookup("#file-viewer-reason")
+                    .tryQuery().isPresent());
+            javafx.stage.Window viewer = w.robot().lookup("#file-viewer").query().getScene().getWindow();
+            Label viewerWhy = w.robot().lookup("#file-viewer-reason").query();
+            assertThat(viewerWhy.getText()).startsWith("There is no xdg-open on this machine");
+            javafx.scene.control.TextField path = w.robot().lookup("#file-viewer-path").query();
+            assertThat(path.getText()).isEqualTo(record.toString());
+            org.fxmisc.richtext.StyleClassedTextArea text = w.robot().lookup("#file-viewer-text").query();
+            w.waitFor("the record's text", Duration.ofSeconds(10), () -> text.getText().startsWith(
+                    "# Safe Rebuild change record"));
+            w.screenshot(viewer, "20-file-viewer");
+            w.onFx(() -> {
+                viewer.hide();
+                return null;
+            });
+            // F1: every shortcut, in one window.
+            w.robot().type(javafx.scene.input.KeyCode.F1);
+            w.waitFor("the shortcuts window", Duration.ofSeconds(10), () -> w.robot().lookup("#shortcuts-window")
+                    .tryQuery().isPresent());
+            javafx.stage.Window keys = w.robot().lookup("#shortcuts-window").query().getScene().getWindow();
+            w.screenshot(keys, "19-shortcuts");
+            w.onFx(() -> {
+                keys.hide();
+                return null;
+            });
         }
     }
 

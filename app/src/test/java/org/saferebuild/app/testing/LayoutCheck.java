@@ -34,7 +34,8 @@ public final class LayoutCheck {
             if (!(n instanceof Control c) || !Keys.shown(n) || insideCell(n) || n.getScene() == null) {
                 return;
             }
-            Bounds b = n.localToScene(n.getBoundsInLocal());
+            // Layout bounds: a focus ring's glow may reach past the edge; the control itself may not.
+            Bounds b = n.localToScene(n.getLayoutBounds());
             if (b.getWidth() <= 0 || b.getHeight() <= 0) {
                 return;
             }
@@ -44,7 +45,7 @@ public final class LayoutCheck {
                     out.add(describe(c) + " lies outside the " + (int) w + "×" + (int) h + " window at " + fmt(b));
                 }
             } else {
-                Bounds v = sp.localToScene(sp.getBoundsInLocal());
+                Bounds v = sp.localToScene(sp.getLayoutBounds());
                 if (b.getMinX() < v.getMinX() - 1 || b.getMaxX() > v.getMaxX() + 1) {
                     out.add(describe(c) + " sticks out of the side of its scroll area (" + fmt(v) + ") at " + fmt(b));
                 }
@@ -62,7 +63,7 @@ public final class LayoutCheck {
             return true;
         }
         if (l instanceof Label label) {
-            if (label.getLabelFor() != null) {
+            if (label.getLabelFor() != null || label.getStyleClass().contains("keys")) {
                 return true;
             }
             for (Parent p = label.getParent(); p != null; p = p.getParent()) {

@@ -265,7 +265,10 @@ public final class BuildViewModel extends StepModel {
     }
 
     private void plan(NixEvent.BuildPlan plan) {
-        clearTree();
+        // Changes already queued behind the plan are about this build: they stay queued.
+        byPath.clear();
+        derivations.clear();
+        failedDerivation.set(null);
         List<Derivation> all = new ArrayList<>();
         for (NixEvent.PlannedDerivation d : plan.derivations()) {
             Derivation x = new Derivation(d.drvPath(), d.name(), d.inputs(), false);
