@@ -22,6 +22,14 @@ import javafx.beans.property.ReadOnlyObjectWrapper;
  */
 public final class LogModel {
     public static final int DEFAULT_CAPACITY = Integer.getInteger("saferebuild.logCapacity", 10_000);
+    /**
+     * The most lines a second a flood is taken in at, after a burst of {@link #BURST} lines: the
+     * engine's reader thread waits beyond it, so a log that floods cannot take the processor the
+     * window needs to stay responsive (on two cores, two busy threads already starve it). Nix never
+     * prints this fast; a benchmark's flood does (0: no limit).
+     */
+    public static final long MAX_LINES_PER_SECOND = Long.getLong("saferebuild.logMaxLinesPerSecond", 200_000L);
+    static final long BURST = 20_000;
 
     private final int capacity;
     private final LogLine[] ring;
@@ -31,6 +39,9 @@ public final class LogModel {
     private long warnings;
     private int longest;
     private BufferedWriter file;
+    // The reader's pace (any thread that appends; in practice the engine connection's one).
+    private double allowance = BURST;
+    private long paceAt = System.nanoTime();
     private final ReadOnlyObjectWrapper<Path> fullLog = new ReadOnlyObjectWrapper<>();
     private final ReadOnlyLongWrapper lines = new ReadOnlyLongWrapper();
     private final ReadOnlyLongWrapper errorCount = new ReadOnlyLongWrapper();
@@ -205,6 +216,28 @@ public final class LogModel {
             errors += e;
             warnings += w;
             longest = Math.max(longest, max);
+        }
+        pace(batch.size());
+    }
+
+    /** Token bucket: lines up to {@link #BURST} pass at once, a flood at {@link #MAX_LINES_PER_SECOND}. */
+    private void pace(int lines) {
+        if (MAX_LINES_PER_SECOND <= 0) {
+            return;
+        }
+        long wait;
+        synchronized (this) {
+            long now = System.nanoTime();
+            allowance = Math.min(BURST, allowance + (now - paceAt) * MAX_LINES_PER_SECOND / 1e9) - lines;
+            paceAt = now;
+            wait = allowance >= 0 ? 0 : (long) (-allowance * 1e9 / MAX_LINES_PER_SECOND);
+        }
+        if (wait > 0) {
+            try {
+                Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
