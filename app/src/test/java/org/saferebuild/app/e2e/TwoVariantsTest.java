@@ -56,6 +56,10 @@ class TwoVariantsTest extends DemoWizardTest {
             // One apply per run: the screen offers Verify and a new change, not a second activation.
             assertThat(w.onFx(() -> org.saferebuild.app.ui.Keys.shown(w.node("apply-button")))).isFalse();
             w.waitFor("Next to Verify", Duration.ofSeconds(10), () -> !next.isDisabled());
+            // The engine removed the generation the apply made: the rollback target is the one that runs.
+            Label rollback = w.node("evidence-rollback");
+            w.waitFor("the rollback target read again", Duration.ofSeconds(20),
+                    () -> rollback.getText().startsWith("Generation 1 ") && rollback.getText().contains("runs now"));
             w.screenshot("18-apply-failed");
 
             List<String> markers = new ArrayList<>(List.of("configs/activation-fail", "activation-fail#",

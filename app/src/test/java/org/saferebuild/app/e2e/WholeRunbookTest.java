@@ -169,10 +169,13 @@ class WholeRunbookTest extends DemoWizardTest {
                     .isPresent());
             // Kept: nothing on the screen can apply again (issue 12, item 2), and Enter does not either.
             assertThat(w.onFx(() -> org.saferebuild.app.ui.Keys.shown(w.node("apply-button")))).isFalse();
-            w.robot().type(javafx.scene.input.KeyCode.ENTER);
-            assertThat(Files.readAllLines(demo.activationsLog())).as("one activation, not two").hasSize(activations + 1);
             w.screenshot("07-apply-kept");
-            w.robot().clickOn(next);
+            // A second Enter goes on to Verify (Next has the focus) and activates nothing.
+            w.waitFor("Next to take the focus", Duration.ofSeconds(10), next::isFocused);
+            w.robot().type(javafx.scene.input.KeyCode.ENTER);
+            w.waitFor("Enter to go to Verify", Duration.ofSeconds(10),
+                    () -> w.window().flow().currentProperty().get().title().equals("Verify"));
+            assertThat(Files.readAllLines(demo.activationsLog())).as("one activation, not two").hasSize(activations + 1);
 
             // Verify: says plainly which checks could not run without systemd.
             w.waitFor("the verification report", Duration.ofMinutes(1),
@@ -195,6 +198,13 @@ class WholeRunbookTest extends DemoWizardTest {
                     .anyMatch(g -> g.number() == 1 && g.current() && g.running()));
             assertThat(Files.readSymbolicLink(demo.currentSystem()).toString()).isEqualTo(demo.generation1());
             w.screenshot("10-generations-after");
+            // Back on Verify: the report is about the system that runs now, not the tested one.
+            w.click("page-back");
+            Label verified = w.node("verify-when");
+            w.waitFor("Verify to verify generation 1", Duration.ofMinutes(1), () -> verified.getText().startsWith(
+                    "Verified at") && w.robot().lookup("#verify-report").tryQuery().isPresent());
+            assertThat(w.onFx(() -> org.saferebuild.app.testing.ScreenText.of(w.stage().getScene())))
+                    .noneMatch(t -> t.contains("tested system"));
 
             w.click("open-history");
             TableView<SystemResult.AuditLine> audit = w.node("audit-table");

@@ -231,19 +231,28 @@ public final class WizardHarness implements AutoCloseable {
      * is set (docs/screenshots).
      */
     public void screenshot(String name) throws Exception {
+        capture(stage, name);
+        List<String> keys = onFx(() -> KeyCheck.problems(stage.getScene(), place()));
+        org.assertj.core.api.Assertions.assertThat(keys).as("screen %s: every Alt shortcut is one action, listed in"
+                + " the shortcuts window", name).isEmpty();
+    }
+
+    /** Saves and checks another window of the app (the shortcuts window, the file viewer). */
+    public void screenshot(javafx.stage.Window other, String name) throws Exception {
+        capture(other, name);
+    }
+
+    private void capture(javafx.stage.Window window, String name) throws Exception {
         WaitForAsyncUtils.waitForFxEvents();
         Thread.sleep(150); // a pulse for the last layout pass
         WaitForAsyncUtils.waitForFxEvents();
         String dir = System.getProperty("screenshots");
         if (dir != null) {
-            Screenshots.save(stage.getScene(), Path.of(dir).resolve(name + ".png"));
+            Screenshots.save(window.getScene(), Path.of(dir).resolve(name + ".png"));
         }
-        List<String> problems = onFx(() -> LayoutCheck.problems(stage.getScene()));
-        org.assertj.core.api.Assertions.assertThat(problems).as("screen %s at %dx%d (scale %.0f) fits the window",
-                name, WIDTH, HEIGHT, stage.getOutputScaleX()).isEmpty();
-        List<String> keys = onFx(() -> KeyCheck.problems(stage.getScene(), place()));
-        org.assertj.core.api.Assertions.assertThat(keys).as("screen %s: every Alt shortcut is one action, listed in"
-                + " the shortcuts window", name).isEmpty();
+        List<String> problems = onFx(() -> LayoutCheck.problems(window.getScene()));
+        org.assertj.core.api.Assertions.assertThat(problems).as("%s at %.0fx%.0f (scale %.0f) fits its window", name,
+                window.getScene().getWidth(), window.getScene().getHeight(), window.getOutputScaleX()).isEmpty();
     }
 
     /** Where the operator is, as the shortcuts window names it ("Build", "Generations", …). */
@@ -256,19 +265,6 @@ public final class WizardHarness implements AutoCloseable {
             return "History";
         }
         return window.flow().currentProperty().get().title();
-    }
-
-    /** Saves and checks another window of the app (the shortcuts window, the file viewer). */
-    public void screenshot(javafx.stage.Window other, String name) throws Exception {
-        WaitForAsyncUtils.waitForFxEvents();
-        Thread.sleep(150);
-        WaitForAsyncUtils.waitForFxEvents();
-        String dir = System.getProperty("screenshots");
-        if (dir != null) {
-            Screenshots.save(other.getScene(), Path.of(dir).resolve(name + ".png"));
-        }
-        List<String> problems = onFx(() -> LayoutCheck.problems(other.getScene()));
-        org.assertj.core.api.Assertions.assertThat(problems).as("window %s fits", name).isEmpty();
     }
 
     /** Clicks the step list's row {@code i} (0: Target), as the operator would. */

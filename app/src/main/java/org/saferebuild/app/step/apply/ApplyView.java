@@ -113,6 +113,17 @@ public final class ApplyView extends VBox {
             } else {
                 clock.stop();
             }
+            if (b == ApplyViewModel.Phase.CONFIRMED || b == ApplyViewModel.Phase.REVERTED
+                    || b == ApplyViewModel.Phase.FAILED) {
+                // The apply ended: the next sensible step (Verify) has the focus, so another Enter
+                // goes on instead of doing anything to the system.
+                javafx.application.Platform.runLater(() -> {
+                    javafx.scene.Node next = getScene() == null ? null : getScene().lookup("#wizard-next");
+                    if (next != null) {
+                        next.requestFocus();
+                    }
+                });
+            }
         });
 
         Button startOver = new Button("Start a n_ew change", new FontIcon(Feather.CORNER_UP_LEFT));
