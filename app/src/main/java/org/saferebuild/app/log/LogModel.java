@@ -28,17 +28,20 @@ public final class LogModel {
      * window needs to stay responsive (on two cores, two busy threads already starve it). Nix never
      * prints this fast; a benchmark's flood does (0: no limit).
      */
-    public static final long MAX_LINES_PER_SECOND = Long.getLong("saferebuild.logMaxLinesPerSecond", 200_000L);
+    public static final long MAX_LINES_PER_SECOND = Long.getLong("saferebuild.logMaxLinesPerSecond", 150_000L);
     static final long BURST = 20_000;
 
     private final int capacity;
     private final LogLine[] ring;
-    // Guarded by "this": the ring, the counters and the file.
+    // Guarded by "this": the ring and the counters, which the UI thread reads every frame. The file
+    // has its own lock: a write the kernel holds back (dirty pages being flushed) must not hold the
+    // UI thread, which never touches the file.
+    private final Object fileLock = new Object();
     private long total;
     private long errors;
     private long warnings;
     private int longest;
-    private BufferedWriter file;
+    private BufferedWriter file; // guarded by fileLock
     // The reader's pace (any thread that appends; in practice the engine connection's one).
     private double allowance = BURST;
     private long paceAt = System.nanoTime();
@@ -159,13 +162,8 @@ public final class LogModel {
 
     /** Starts a new log, written in full to {@code file} (null: keep none). Call on the UI thread. */
     public void reset(Path file) {
-        synchronized (this) {
+        synchronized (fileLock) {
             closeFile();
-            java.util.Arrays.fill(ring, null);
-            total = 0;
-            errors = 0;
-            warnings = 0;
-            longest = 0;
             if (file != null) {
                 try {
                     Files.createDirectories(file.getParent());
@@ -174,6 +172,13 @@ public final class LogModel {
                     this.file = null;
                 }
             }
+        }
+        synchronized (this) {
+            java.util.Arrays.fill(ring, null);
+            total = 0;
+            errors = 0;
+            warnings = 0;
+            longest = 0;
         }
         fullLog.set(file);
         lines.set(0);
@@ -198,7 +203,7 @@ public final class LogModel {
             max = Math.max(max, l.text().length());
             classified[i] = l;
         }
-        synchronized (this) {
+        synchronized (fileLock) {
             if (file != null) {
                 try {
                     for (String s : batch) {
@@ -209,6 +214,8 @@ public final class LogModel {
                     closeFile();
                 }
             }
+        }
+        synchronized (this) {
             for (LogLine l : classified) {
                 ring[(int) (total % capacity)] = l;
                 total++;
@@ -242,12 +249,14 @@ public final class LogModel {
     }
 
     /** Flushes the full log file (at the end of an operation, before the operator opens it). */
-    public synchronized void flushFile() {
-        if (file != null) {
-            try {
-                file.flush();
-            } catch (IOException e) {
-                closeFile();
+    public void flushFile() {
+        synchronized (fileLock) {
+            if (file != null) {
+                try {
+                    file.flush();
+                } catch (IOException e) {
+                    closeFile();
+                }
             }
         }
     }

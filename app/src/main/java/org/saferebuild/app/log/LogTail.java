@@ -43,8 +43,8 @@ public final class LogTail extends Region {
     private static final StyleablePropertyFactory<LogTail> CSS = new StyleablePropertyFactory<>(
             Region.getClassCssMetaData());
     private static final double PAD = 4;
-    /** While more than a screenful arrives per frame, the tail is redrawn at most this often (30 a second). */
-    static final long FLOOD_INTERVAL_NANOS = Long.getLong("saferebuild.logFloodIntervalNanos", 33_000_000L);
+    /** While more than a screenful arrives per frame, the tail is redrawn at most this often (20 a second). */
+    static final long FLOOD_INTERVAL_NANOS = Long.getLong("saferebuild.logFloodIntervalNanos", 50_000_000L);
 
     private final StyleableObjectProperty<Paint> textFill = (StyleableObjectProperty<Paint>) CSS.createStyleablePaintProperty(
             this, "textFill", "-log-text-fill", t -> t.textFill, Color.BLACK);
@@ -154,7 +154,7 @@ public final class LogTail extends Region {
         }
         long now = System.nanoTime();
         if (!dirty && total - shownTotal >= rows() && now - lastDraw < FLOOD_INTERVAL_NANOS) {
-            return; // a flood: a screenful scrolled by since the last frame; every other frame is enough
+            return; // a flood: a screenful scrolled by since the last frame; 20 redraws a second are enough
         }
         lastDraw = now;
         long first = model.firstRetained();

@@ -175,8 +175,7 @@ public final class BuildViewModel extends StepModel {
                 return;
             }
             validation.set(v);
-            status.set("Valid: " + v.systemName() + ". " + v.toBuild().size() + " derivation"
-                    + (v.toBuild().size() == 1 ? "" : "s") + " to build, " + v.toFetch().size() + " to download.");
+            status.set("Valid: " + v.systemName() + ".");
         }));
     }
 
