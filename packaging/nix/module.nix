@@ -1,5 +1,7 @@
-# NixOS module: programs.safe-rebuild.enable = true; installs the app (menu entry and icon), the
-# engine at a fixed store path with the polkit action that pins it, and the engine's settings
+# NixOS module: programs.safe-rebuild.enable = true; installs the app (menu entry and icon) and
+# the command line (safe-rebuild COMMAND, docs/cli.md) beside it, the engine at a fixed store path
+# with the polkit action that pins it (and at /run/current-system/sw/bin/safe-rebuild-engine, where
+# another machine's safe-rebuild reaches it over ssh: docs/remote.md), and the engine's settings
 # file (docs/install.md, "NixOS").
 { config, lib, pkgs, ... }:
 
@@ -38,7 +40,7 @@ in
   };
 
   config = lib.mkIf cfg.enable {
-    # The app on PATH, its .desktop entry and icons; share/polkit-1 of system packages is linked
+    # safe-rebuild on PATH (the window, and the command line with a command), its .desktop entry and icons; share/polkit-1 of system packages is linked
     # into /run/current-system/sw, where NixOS's polkitd reads actions.
     environment.systemPackages = [ cfg.package ];
 

@@ -1,4 +1,5 @@
-# Safe Rebuild, built from this repository with Maven (docs/install.md, "NixOS").
+# Safe Rebuild, built from this repository with Maven (docs/install.md, "NixOS"): the window, the
+# command line (bin/safe-rebuild with a command, docs/cli.md) and the root engine.
 #
 # The engine wrapper and the polkit policy are made from the same templates as on other Linux
 # (packaging/safe-rebuild-engine.in, packaging/org.saferebuild.engine.policy.in): the policy pins
@@ -60,9 +61,29 @@ maven.buildMavenPackage {
     for jar in $out/share/safe-rebuild/app/*.jar; do
       appcp="''${appcp:+$appcp:}$jar"
     done
-    makeWrapper ${jdk17}/bin/java $out/bin/safe-rebuild \
+    makeWrapper ${jdk17}/bin/java $out/libexec/safe-rebuild/safe-rebuild-app \
       --add-flags "-Dsaferebuild.engine=$engine -cp $appcp org.saferebuild.app.Launcher" \
       --prefix LD_LIBRARY_PATH : ${lib.makeLibraryPath [ gtk3 glib libGL xorg.libXxf86vm xorg.libXtst ]}
+
+    # The command line (docs/cli.md): the same engine, no JavaFX on its class path.
+    install -d $out/share/safe-rebuild/cli
+    install -m 0644 cli/target/safe-rebuild-cli.jar cli/target/lib/*.jar $out/share/safe-rebuild/cli/
+    clicp=""
+    for jar in $out/share/safe-rebuild/cli/*.jar; do
+      clicp="''${clicp:+$clicp:}$jar"
+    done
+    makeWrapper ${jdk17}/bin/java $out/libexec/safe-rebuild/safe-rebuild-cli \
+      --add-flags "-Dsaferebuild.engine=$engine -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp $clicp org.saferebuild.cli.Main"
+
+    # safe-rebuild: the window without a command, the command line with one.
+    substitute ${../safe-rebuild.in} $out/bin/safe-rebuild \
+      --subst-var-by BASH ${bash}/bin/bash \
+      --subst-var-by APP $out/libexec/safe-rebuild/safe-rebuild-app \
+      --subst-var-by CLI $out/libexec/safe-rebuild/safe-rebuild-cli
+    chmod 0555 $out/bin/safe-rebuild
+    # A fixed path for other machines' ssh (docs/remote.md): /run/current-system/sw/bin/safe-rebuild-engine.
+    # It only refuses when run by anyone but root; pkexec's policy still pins the libexec path.
+    ln -s $engine $out/bin/safe-rebuild-engine
 
     install -m 0644 ${../safe-rebuild.desktop} $out/share/applications/safe-rebuild.desktop
     install -d $out/share/icons

@@ -20,6 +20,13 @@ SAFE_REBUILD_PACKAGES=(
   "polkitd:/usr/lib/polkit-1/polkitd"
   "pkexec:/usr/bin/pkexec"
   "sudo:/usr/bin/sudo"
+  # Other machines (issue 14, docs/remote.md): the tests run a second machine in network and mount
+  # namespaces with Debian's sshd on a veth address (iproute2), reached with OpenSSH's client.
+  "openssh-client:/usr/bin/ssh"
+  "openssh-server:/usr/sbin/sshd"
+  "iproute2:/usr/sbin/ip"
+  # chattr: the fleet test makes one machine's run directory immutable so its switch cannot take effect
+  "e2fsprogs:/usr/bin/chattr"
 )
 
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }
@@ -46,7 +53,17 @@ ensure_packages() {
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}" >&2
     DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+    # Packages must not start their services here (openssh-server would listen on every address):
+    # Debian's policy-rc.d says no for the time of the install, where the machine has none of its own.
+    local policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      policy=/usr/sbin/policy-rc.d
+      printf '#!/bin/sh\n# safe-rebuild script/lib/common.sh: no service starts while packages install\nexit 101\n' > "$policy"
+      chmod 0755 "$policy"
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 \
+      || { [ -z "$policy" ] || rm -f "$policy"; return 1; }
+    [ -z "$policy" ] || rm -f "$policy"
   fi
 }
 

@@ -80,6 +80,18 @@ public final class SafeRebuildApp extends Application {
                 var choice = org.saferebuild.app.launch.EngineLaunchers.choose(settings.engineConfig(),
                         engineLog.toFile());
                 EngineClient c = EngineClient.connect(choice.launcher(), Duration.ofSeconds(120));
+                if (settings.target() != null) {
+                    // Another machine is being changed: its engine over ssh (docs/remote.md).
+                    Platform.runLater(() -> starting.setText("Connecting to " + settings.target().destination() + "…"));
+                    try {
+                        c.useTarget(org.saferebuild.app.client.RemoteTarget.connect(settings.target(),
+                                settings.useSubstitutes(), home.resolve("engine-" + settings.target().host() + ".log")
+                                        .toFile(), Duration.ofSeconds(120)));
+                    } catch (Exception e) {
+                        c.close();
+                        throw e;
+                    }
+                }
                 Platform.runLater(() -> showWizard(stage, scene, settings, c, home, prefs));
             } catch (Exception e) {
                 Event.Failure f = Problems.of(e);
@@ -107,6 +119,9 @@ public final class SafeRebuildApp extends Application {
                 opener[0], prefs);
         window = new MainWindow(ctx);
         scene.setRoot(window);
+        if (settings.target() != null) {
+            stage.setTitle("Safe Rebuild — changing " + settings.target().destination() + " (built on this machine)");
+        }
         c.closed().thenAccept(reason -> Platform.runLater(() -> stage.setTitle("Safe Rebuild — engine stopped: "
                 + reason)));
     }

@@ -61,9 +61,12 @@ public final class DemoSystem {
     /**
      * Nix settings only the demo needs, in its engine settings (nixOptions) and on the command line
      * of its own installer's nix calls; the machine's nix.conf is never touched. The demo's
-     * builders run the host's /bin/sh, which Debian's nix leaves out of its build sandbox.
+     * builders run the host's /bin/sh, which Debian's nix leaves out of its build sandbox; and they
+     * run as root rather than as build users, because before each build nix kills every process
+     * of the build user it picks, and a second Nix store on the same machine (a test overlay, a
+     * container sharing the uids) picks the same uids without knowing of our locks.
      */
-    public static final Map<String, String> NIX_OPTIONS = Map.of("sandbox", "false");
+    public static final Map<String, String> NIX_OPTIONS = Map.of("sandbox", "false", "build-users-group", "");
 
     /** The configurations an operator can pick, each a directory under {@code configs/}. */
     public enum Variant {
@@ -166,6 +169,18 @@ public final class DemoSystem {
         String nixpkgs = s.path("nixPath").path("nixpkgs").asText();
         Path profile = Path.of(s.path("systemProfile").asText());
         Path gen1 = profile.resolveSibling(profile.getFileName() + "-1-link");
+        return new DemoSystem(root, nixpkgs, Files.readSymbolicLink(gen1).toString());
+    }
+
+    /**
+     * An installed demo system that lives at {@code root} inside another mount namespace (a test's
+     * second machine), read from this one at {@code hostView}, where the same files are.
+     */
+    public static DemoSystem open(Path root, Path hostView) throws IOException {
+        JsonNode s = Json.mapper().readTree(hostView.resolve("engine.json").toFile());
+        String nixpkgs = s.path("nixPath").path("nixpkgs").asText();
+        Path profile = Path.of(s.path("systemProfile").asText());
+        Path gen1 = hostView.resolve(root.relativize(profile.resolveSibling(profile.getFileName() + "-1-link")));
         return new DemoSystem(root, nixpkgs, Files.readSymbolicLink(gen1).toString());
     }
 

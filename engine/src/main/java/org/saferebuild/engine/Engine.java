@@ -19,6 +19,7 @@ import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.sandbox.SandboxManager;
 import org.saferebuild.engine.sandbox.WorkDirs;
 import org.saferebuild.engine.sys.Posix;
+import org.saferebuild.engine.system.AdoptService;
 import org.saferebuild.engine.system.Activation;
 import org.saferebuild.engine.system.ApplyService;
 import org.saferebuild.engine.system.BaselineService;
@@ -61,7 +62,7 @@ public final class Engine {
     private final List<Runnable> beforeExit = new CopyOnWriteArrayList<>();
 
     /**
-     * @param launchEnv the only inherited variables the engine reads: PKEXEC_UID and SUDO_UID
+     * @param launchEnv the only inherited variables the engine reads: PKEXEC_UID, SUDO_UID and SSH_CONNECTION (only to say "ssh")
      */
     public Engine(EngineConfig config, Map<String, String> launchEnv) {
         this.config = config;
@@ -88,6 +89,8 @@ public final class Engine {
         VerifyService verify = new VerifyService(config, profile, activation, baselines, apply, tools);
         GenerationsService generations = new GenerationsService(config, profile, closures, tools, nixEnv);
         AuditService audits = new AuditService(audit);
+        AdoptService adopt = new AdoptService(tools, nixEnv,
+                closures, activation, builtSystems);
         beforeExit(apply::awaitIdle);
 
         // register(): privileged, recorded in the audit trail by the dispatcher; query(): only reads.
@@ -99,6 +102,8 @@ public final class Engine {
                 .register(NixRequest.Validate.class, nix::validate)
                 .register(NixRequest.Build.class, nix::build)
                 .register(SystemRequest.Baseline.class, baselines::take)
+                // a system built elsewhere and copied here (nix copy), checked and kept (docs/remote.md)
+                .register(SystemRequest.Adopt.class, adopt::adopt)
                 .register(SystemRequest.Apply.class, apply::apply)
                 .register(SystemRequest.Confirm.class, apply::confirm)
                 .register(SystemRequest.Revert.class, apply::revert)
@@ -130,6 +135,7 @@ public final class Engine {
         }
         sandboxes.sweepStale();
         apply.resume();
+        inspect.prepareInBackground();
     }
 
     public EngineConfig config() {
@@ -193,11 +199,26 @@ public final class Engine {
                 break;
             }
         }
+        if (operatorUid == null && sshClient(launchEnv.get("SSH_CONNECTION")) != null) {
+            via = "ssh";
+        }
         int euid = Posix.effectiveUid();
         int nameUid = operatorUid != null ? operatorUid : Posix.statusIds("Uid:")[0];
         String name = Posix.userName(nameUid).orElse(null);
         return new Event.Welcome(id, version(), Protocol.VERSION, euid, operatorUid, name, via,
                 operations.names());
+    }
+
+    /**
+     * The client's address from sshd's {@code SSH_CONNECTION} ("client-ip client-port server-ip
+     * server-port"), or null when it is absent or not of that shape.
+     */
+    static String sshClient(String sshConnection) {
+        if (sshConnection == null
+                || !sshConnection.matches("[0-9A-Fa-f.:%]{2,64} [0-9]{1,5} [0-9A-Fa-f.:%]{2,64} [0-9]{1,5}")) {
+            return null;
+        }
+        return sshConnection.substring(0, sshConnection.indexOf(' '));
     }
 
     /** The app went away: stop everything it started that must not outlive it. */

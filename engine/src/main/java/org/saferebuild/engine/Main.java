@@ -95,7 +95,8 @@ public final class Main {
             return EXIT_CONFIG;
         }
         Map<String, String> launchEnv = new HashMap<>();
-        for (String var : new String[] {"PKEXEC_UID", "SUDO_UID"}) {
+        // SSH_CONNECTION: started by sshd for a remote operator (docs/remote.md); only recorded.
+        for (String var : new String[] {"PKEXEC_UID", "SUDO_UID", "SSH_CONNECTION"}) {
             String v = System.getenv(var);
             if (v != null) {
                 launchEnv.put(var, v);

@@ -36,7 +36,7 @@ public sealed interface Event permits Event.Welcome, Event.Progress, Event.Log, 
      * @param operatorUid   the uid of the person who launched it, from PKEXEC_UID or SUDO_UID;
      *                      null when launched directly
      * @param operatorName  that user's login name where it could be resolved
-     * @param launchedVia   "pkexec", "sudo" or "direct"
+     * @param launchedVia   "pkexec", "sudo", "ssh" (started by sshd for a remote client) or "direct"
      * @param capabilities  the operation names this engine accepts
      */
     record Welcome(long id, String engineVersion, int protocol, int euid, Integer operatorUid,

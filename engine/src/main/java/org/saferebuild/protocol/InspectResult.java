@@ -121,8 +121,12 @@ public sealed interface InspectResult extends ResultBody {
         }
     }
 
-    /** How a package differs: nvd's A, R, U, D and C. */
-    enum Change { ADDED, REMOVED, UPGRADED, DOWNGRADED, CHANGED }
+    /**
+     * How a package differs: nvd's A, R, U, D and C; RESIZED: the same versions on both sides,
+     * rebuilt with a size that differs by at least {@link Packages#RESIZE_THRESHOLD_BYTES}
+     * (as {@code nix store diff-closures} shows such a package).
+     */
+    enum Change { ADDED, REMOVED, UPGRADED, DOWNGRADED, CHANGED, RESIZED }
 
     /**
      * A package (store paths grouped by name, nvd-style) whose versions differ between the two
@@ -139,11 +143,25 @@ public sealed interface InspectResult extends ResultBody {
         }
     }
 
-    record Packages(List<Package> added, List<Package> removed, List<Package> changed) {
+    /**
+     * @param changed packages whose versions differ (UPGRADED, DOWNGRADED, CHANGED)
+     * @param resized packages with the same versions whose size changed by at least
+     *                {@link #RESIZE_THRESHOLD_BYTES} (RESIZED: rebuilt, e.g. against a new
+     *                dependency); absent in answers of engines before it was added, read as empty
+     */
+    record Packages(List<Package> added, List<Package> removed, List<Package> changed, List<Package> resized) {
+        /** diff-closures' threshold for showing a size change: 8 KiB. */
+        public static final long RESIZE_THRESHOLD_BYTES = 8 * 1024;
+
         public Packages {
             added = List.copyOf(added);
             removed = List.copyOf(removed);
             changed = List.copyOf(changed);
+            resized = resized == null ? List.of() : List.copyOf(resized);
+        }
+
+        public Packages(List<Package> added, List<Package> removed, List<Package> changed) {
+            this(added, removed, changed, List.of());
         }
     }
 

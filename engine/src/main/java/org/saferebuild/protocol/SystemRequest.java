@@ -10,6 +10,7 @@ import java.util.List;
  */
 @JsonSubTypes({
         @JsonSubTypes.Type(value = SystemRequest.Baseline.class, name = "baseline"),
+        @JsonSubTypes.Type(value = SystemRequest.Adopt.class, name = "system.adopt"),
         @JsonSubTypes.Type(value = SystemRequest.Apply.class, name = "apply"),
         @JsonSubTypes.Type(value = SystemRequest.Confirm.class, name = "confirm"),
         @JsonSubTypes.Type(value = SystemRequest.Revert.class, name = "revert"),
@@ -48,6 +49,22 @@ public sealed interface SystemRequest extends Request {
             if (configDir != null) {
                 Values.absolutePath(configDir, "configDir");
             }
+        }
+    }
+
+    /**
+     * Takes a system that was built elsewhere and copied into this machine's store (nix copy, as
+     * nixos-rebuild --target-host does) as one this engine may apply: after checking that it is
+     * valid in this store with the NAR hash the builder reported ({@code narHash}, as
+     * {@code nix-store --query --hash} prints it), its contents still match, its closure is
+     * complete and it is shaped like a NixOS system, the engine keeps it with a GC root
+     * (docs/remote.md, docs/security.md "Adopting a copied system").
+     */
+    record Adopt(long id, String storePath, String narHash) implements SystemRequest {
+        public Adopt {
+            Values.positiveId(id);
+            Values.storePath(storePath, "storePath");
+            Values.narHash(narHash, "narHash");
         }
     }
 

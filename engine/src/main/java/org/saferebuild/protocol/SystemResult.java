@@ -7,6 +7,7 @@ import java.util.Map;
 /** Answers to {@link SystemRequest}s (docs/apply.md, docs/protocol.md "System"). */
 @JsonSubTypes({
         @JsonSubTypes.Type(value = SystemResult.Baseline.class, name = "system.baseline"),
+        @JsonSubTypes.Type(value = SystemResult.Adopted.class, name = "system.adopted"),
         @JsonSubTypes.Type(value = SystemResult.Applied.class, name = "system.applied"),
         @JsonSubTypes.Type(value = SystemResult.Confirmed.class, name = "system.confirmed"),
         @JsonSubTypes.Type(value = SystemResult.Reverted.class, name = "system.reverted"),
@@ -66,6 +67,24 @@ public sealed interface SystemResult extends ResultBody {
             services = services == null ? null : List.copyOf(services);
             logSizes = Map.copyOf(logSizes == null ? Map.of() : logSizes);
             notObserved = List.copyOf(notObserved == null ? List.of() : notObserved);
+        }
+    }
+
+    /**
+     * A copied system this engine now keeps (and so may apply or compare).
+     *
+     * @param root          the GC root link in the engine's state directory
+     * @param closurePaths  how many store paths its closure has, all present and valid
+     * @param nixosVersion  its nixos-version file
+     * @param alreadyKept   it was kept already (built here or adopted before); nothing changed
+     */
+    record Adopted(String storePath, String narHash, String root, int closurePaths, String nixosVersion,
+                   boolean alreadyKept, String message) implements SystemResult {
+        public Adopted {
+            Values.storePath(storePath, "storePath");
+            Values.narHash(narHash, "narHash");
+            Values.require(root, "root");
+            Values.require(message, "message");
         }
     }
 

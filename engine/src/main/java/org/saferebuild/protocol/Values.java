@@ -8,6 +8,8 @@ public final class Values {
     /** Nix base32 hash (32 chars of 0-9a-z without e o u t) + name (nix's allowed characters). */
     private static final Pattern STORE_PATH =
             Pattern.compile("/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+\\-_?=][A-Za-z0-9+\\-._?=]{0,210}");
+    /** sha256 in Nix's base32 (52 characters), as nix-store --query --hash prints a NAR hash. */
+    private static final Pattern NAR_HASH = Pattern.compile("sha256:[0-9a-df-np-sv-z]{52}");
     /** An unquoted Nix identifier, which is what an attribute name in a flake attr path may be. */
     private static final Pattern NIX_IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_'\\-]{0,62}");
     private static final Set<String> NIX_KEYWORDS =
@@ -38,6 +40,19 @@ public final class Values {
     public static String storePath(String s, String field) {
         if (!isStorePath(s)) {
             throw new IllegalArgumentException(field + " is not a Nix store path: " + abbreviate(s));
+        }
+        return s;
+    }
+
+    /** A NAR hash as {@code nix-store --query --hash} prints it: sha256 in Nix's base32. */
+    public static boolean isNarHash(String s) {
+        return s != null && NAR_HASH.matcher(s).matches();
+    }
+
+    public static String narHash(String s, String field) {
+        if (!isNarHash(s)) {
+            throw new IllegalArgumentException(field + " is not a NAR hash as nix-store --query --hash prints it"
+                    + " (sha256: and 52 characters of Nix's base32): " + abbreviate(s));
         }
         return s;
     }

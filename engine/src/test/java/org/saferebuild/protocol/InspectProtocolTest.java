@@ -55,6 +55,20 @@ class InspectProtocolTest {
         assertThat(json).contains("\"kind\":\"comparison\"");
         assertThat(Json.decodeEvent(json)).isEqualTo(ev);
 
+        // packages.resized came later: an answer without it still decodes, as an empty list
+        InspectResult.Package firefox = new InspectResult.Package("firefox", InspectResult.Change.RESIZED,
+                List.of("121.0"), List.of("121.0"), 102_400, 122_880);
+        InspectResult.Comparison withResized = new InspectResult.Comparison(info, info,
+                new InspectResult.Packages(List.of(), List.of(), List.of(), List.of(firefox)), c.closureFrom(),
+                c.closureTo(), 50, c.unitSource(), c.unitMethod(), c.units(), c.reboot(), List.of(), 5);
+        String resizedJson = Json.encode(new Event.Result(10, withResized));
+        assertThat(resizedJson).contains("\"resized\":[{\"name\":\"firefox\",\"change\":\"RESIZED\"");
+        assertThat(Json.decodeEvent(resizedJson)).isEqualTo(new Event.Result(10, withResized));
+        String older = json.replace(",\"resized\":[]", "");
+        assertThat(older).doesNotContain("resized");
+        assertThat(((InspectResult.Comparison) ((Event.Result) Json.decodeEvent(older)).body()).packages().resized())
+                .isEmpty();
+
         assertThatThrownBy(() -> new InspectResult.Comparison(info, info,
                 new InspectResult.Packages(List.of(), List.of(), List.of()), new InspectResult.Closure(3, 100),
                 new InspectResult.Closure(4, 150), 49, InspectResult.Source.UNIT_FILES, "computed", List.of(),

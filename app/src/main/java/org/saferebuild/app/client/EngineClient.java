@@ -30,6 +30,8 @@ public final class EngineClient implements AutoCloseable {
     private final EngineConnection connection;
     private final Event.Welcome welcome;
     private final List<Consumer<Event>> unsolicited = new CopyOnWriteArrayList<>();
+    /** The machine being changed when it is not this one (docs/remote.md); null: this machine. */
+    private volatile RemoteTarget target;
 
     private EngineClient(Launched launched, EngineConnection connection, Event.Welcome welcome) {
         this.launched = launched;
@@ -60,11 +62,25 @@ public final class EngineClient implements AutoCloseable {
             EngineClient client = new EngineClient(launched, connection, welcome);
             client.lastSentId = welcome.id();
             return client;
-        } catch (IOException e) {
-            // The engine ended before answering: say why (pkexec refused, sudo needs a password, …).
+        } catch (IOException | EngineConnection.EngineFailure e) {
+            // The engine ended before answering: say why (pkexec refused, sudo needs a password, ssh
+            // could not connect, …). Its output can close before or after the hello is written, so
+            // either exception may come; an engine still running after a failure is that failure.
+            if (e instanceof EngineConnection.EngineFailure f && !endsWithin(launched, Duration.ofSeconds(3))) {
+                throw f;
+            }
             LaunchException why = launched.whyEnded(Duration.ofSeconds(3));
             launched.process().destroy();
             throw why;
+        }
+    }
+
+    private static boolean endsWithin(Launched launched, Duration wait) {
+        try {
+            return launched.process().waitFor(wait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 
@@ -86,6 +102,14 @@ public final class EngineClient implements AutoCloseable {
      * and must not touch the UI directly.
      */
     public <T extends ResultBody> Operation<T> run(LongFunction<Request> make, Class<T> type, Consumer<Event> onEvent) {
+        RemoteTarget t = target;
+        if (t != null) {
+            // Requests are plain validated records: building one to look at its kind changes nothing.
+            Request sample = make.apply(Long.MAX_VALUE);
+            if (RemoteTarget.runsOnTarget(sample)) {
+                return onTarget(t, make, type, onEvent, RemoteTarget.pathsToBring(sample));
+            }
+        }
         EngineConnection.Call call;
         try {
             synchronized (this) {
@@ -121,6 +145,48 @@ public final class EngineClient implements AutoCloseable {
         return new Operation<>(this, call.id(), result);
     }
 
+    /**
+     * A request for the target's engine; a system built here is copied there and adopted first
+     * (then the operation has no id to cancel: copying runs to its end or its error).
+     */
+    private static <T extends ResultBody> Operation<T> onTarget(RemoteTarget t, LongFunction<Request> make,
+                                                                Class<T> type, Consumer<Event> onEvent,
+                                                                List<String> paths) {
+        LongFunction<Request> there = id -> RemoteTarget.forTarget(make.apply(id));
+        if (paths.isEmpty() || t.hasAll(paths)) {
+            return t.engine().run(there, type, onEvent);
+        }
+        CompletableFuture<T> result = CompletableFuture.runAsync(() -> {
+            try {
+                t.bring(paths, onEvent);
+            } catch (EngineConnection.EngineFailure f) {
+                throw new java.util.concurrent.CompletionException(f);
+            }
+        }, COPIER).thenCompose(x -> t.engine().run(there, type, onEvent).result());
+        return new Operation<>(t.engine(), 0, result);
+    }
+
+    private static final java.util.concurrent.Executor COPIER = r -> {
+        Thread th = new Thread(r, "copy-to-target");
+        th.setDaemon(true);
+        th.start();
+    };
+
+    /**
+     * From now on the machine being changed is {@code t}: what looks at or changes the running
+     * system goes to its engine (RemoteTarget says which), building stays here. Its unsolicited
+     * events (the confirm-or-revert countdown) reach this client's listeners.
+     */
+    public void useTarget(RemoteTarget t) {
+        t.engine().addUnsolicitedListener(e -> unsolicited.forEach(l -> l.accept(e)));
+        target = t;
+    }
+
+    /** The target machine, when it is not this one. */
+    public java.util.Optional<RemoteTarget> target() {
+        return java.util.Optional.ofNullable(target);
+    }
+
     public <T extends ResultBody> Operation<T> run(LongFunction<Request> make, Class<T> type) {
         return run(make, type, null);
     }
@@ -137,14 +203,24 @@ public final class EngineClient implements AutoCloseable {
         unsolicited.add(listener);
     }
 
-    /** Completes with a reason when the engine's output ends. */
+    /** Completes with a reason when the engine's output ends (or the target's connection does). */
     public CompletableFuture<String> closed() {
-        return connection.closed();
+        RemoteTarget t = target;
+        if (t == null) {
+            return connection.closed();
+        }
+        CompletableFuture<String> remote = t.engine().closed().thenApply(r -> "the connection to "
+                + t.target().destination() + " ended (" + r + ")");
+        return connection.closed().applyToEither(remote, r -> r);
     }
 
     /** Ends the session: the engine sees end of input, closes its sandboxes and exits. */
     @Override
     public void close() {
+        RemoteTarget t = target;
+        if (t != null) {
+            t.close();
+        }
         try {
             connection.close();
         } catch (IOException ignored) {

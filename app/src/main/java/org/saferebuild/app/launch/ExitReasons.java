@@ -48,6 +48,12 @@ final class ExitReasons {
                     "Use pkexec (it asks for the password in a dialog), or allow your user to run "
                             + enginePath(mode, command) + " with sudo without a password (a NOPASSWD rule).", null);
         }
+        if (mode == Mode.SSH) {
+            LaunchException ssh = sshReason(exit, said, quoted, command);
+            if (ssh != null) {
+                return ssh;
+            }
+        }
         return switch (exit) {
             case 64 -> new LaunchException("The engine refused its command line" + quoted + ".",
                     "The app and the engine do not match: reinstall Safe Rebuild.", null);
@@ -62,6 +68,43 @@ final class ExitReasons {
             default -> new LaunchException("The engine stopped (exit code " + exit + ")" + quoted + ".",
                     "See " + log + " for the reason, then start the app again.", null);
         };
+    }
+
+    /** ssh's own failures (exit 255) and the target's shell's (127: no engine there; sudo's refusal). */
+    private static LaunchException sshReason(int exit, String said, String quoted, List<String> command) {
+        int dashes = command.indexOf("--");
+        String dest = dashes >= 0 && dashes + 1 < command.size() ? command.get(dashes + 1) : "the target";
+        String engine = dashes >= 0 && dashes + 2 < command.size() ? String.join(" ",
+                command.subList(dashes + 2, command.size())) : "the engine";
+        if (exit == 255) {
+            String fix;
+            if (said.contains("Host key verification failed") || said.contains("REMOTE HOST IDENTIFICATION")) {
+                fix = "Check the target's host key and add it to your known_hosts (ssh " + dest + " once on a"
+                        + " terminal, comparing the fingerprint with the one the target shows).";
+            } else if (said.contains("Permission denied")) {
+                fix = "Give ssh a key the target accepts for that user (ssh-copy-id " + dest + ", or"
+                        + " users.users.root.openssh.authorizedKeys.keys on NixOS); ssh runs with BatchMode and never"
+                        + " asks for a password.";
+            } else {
+                fix = "Check that the target is up and that ssh -o BatchMode=yes " + dest + " true works from this"
+                        + " machine (address, port and ssh config).";
+            }
+            return new LaunchException("ssh could not reach " + dest + quoted + ". Nothing was changed there.", fix,
+                    null);
+        }
+        if (exit == 127) {
+            return new LaunchException("The target " + dest + " has no engine at the path given (" + engine + ")"
+                    + quoted + ". Nothing was changed there.",
+                    "Install Safe Rebuild on the target (NixOS: programs.safe-rebuild.enable = true puts the engine at "
+                            + SshTarget.DEFAULT_ENGINE + "), or name its engine with --target-engine.", null);
+        }
+        if (exit == 1 && said.startsWith("sudo:")) {
+            return new LaunchException("sudo on " + dest + " did not start the engine without a password" + quoted
+                    + ". Nothing was changed there.", "Connect as root (root@" + dest.substring(dest.indexOf('@') + 1)
+                    + "), or allow your user to run the engine with sudo without a password (a NOPASSWD rule"
+                    + " for exactly that path).", null);
+        }
+        return null;
     }
 
     private static String enginePath(Mode mode, List<String> command) {

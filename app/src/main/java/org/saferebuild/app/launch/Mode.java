@@ -7,5 +7,7 @@ public enum Mode {
     /** Through {@code sudo -n}: for development on a machine without a polkit agent. */
     SUDO,
     /** Through {@code pkexec --disable-internal-agent}: the desktop way, authorized by polkit. */
-    PKEXEC
+    PKEXEC,
+    /** Through {@code ssh DEST ENGINE}: the engine of another machine (docs/remote.md). */
+    SSH
 }

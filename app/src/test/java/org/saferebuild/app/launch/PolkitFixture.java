@@ -218,6 +218,18 @@ final class PolkitFixture implements AutoCloseable {
         }
     }
 
+    /** Whether a process has the same root directory as this one (not another chroot or overlay). */
+    private static boolean sameRoot(long pid) {
+        try {
+            Object theirs = Files.getAttribute(Path.of("/proc", Long.toString(pid), "root/"), "unix:dev");
+            Object theirIno = Files.getAttribute(Path.of("/proc", Long.toString(pid), "root/"), "unix:ino");
+            return theirs.equals(Files.getAttribute(Path.of("/"), "unix:dev"))
+                    && theirIno.equals(Files.getAttribute(Path.of("/"), "unix:ino"));
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
     private static void ensureSystemBus() throws Exception {
         if (busAnswers()) {
             return;
@@ -225,8 +237,10 @@ final class PolkitFixture implements AutoCloseable {
         Path pid = Path.of("/run/dbus/pid");
         if (Files.exists(pid)) {
             String p = Files.readString(pid).strip();
-            if (p.matches("\\d+") && !Files.exists(Path.of("/proc", p))) {
-                Files.delete(pid); // left by a bus that is gone; dbus-daemon refuses to start over it
+            if (p.matches("\\d+") && (!Files.exists(Path.of("/proc", p)) || !sameRoot(Long.parseLong(p)))) {
+                // Left by a bus that is gone, or by one that runs under another root (the machine's, seen
+                // from a test overlay) and so does not answer here; dbus-daemon refuses to start over it.
+                Files.delete(pid);
             }
         }
         Files.createDirectories(Path.of("/run/dbus"));

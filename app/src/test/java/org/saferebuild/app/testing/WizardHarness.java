@@ -77,9 +77,23 @@ public final class WizardHarness implements AutoCloseable {
         return h;
     }
 
+    /**
+     * The wizard on a client the test connected itself: for another machine as the target, the
+     * client has its RemoteTarget (docs/remote.md); {@code demo} is the target's demo system.
+     */
+    public static WizardHarness start(Path base, DemoSystem demo, EngineClient client, Path engineLog,
+                                      List<String> configDirs) throws Exception {
+        WizardHarness h = new WizardHarness(base, demo, client, engineLog);
+        h.configDirs = List.copyOf(configDirs);
+        h.show();
+        return h;
+    }
+
+    private List<String> configDirs;
+
     private void show() throws Exception {
         FxToolkit.registerPrimaryStage();
-        List<String> dirs = demo.configDirs().stream().map(Path::toString).toList();
+        List<String> dirs = configDirs != null ? configDirs : demo.configDirs().stream().map(Path::toString).toList();
         // No xdg-open on the search path: a file the operator opens is shown in the app's own viewer.
         org.saferebuild.app.open.FileOpener[] opener = new org.saferebuild.app.open.FileOpener[1];
         opener[0] = new org.saferebuild.app.open.FileOpener(List.of(), background, Platform::runLater,

@@ -18,18 +18,22 @@ import org.saferebuild.engine.sandbox.WorkDirs;
 import org.saferebuild.protocol.Values;
 
 /**
- * The systems this engine built: each is a GC root &lt;stateDir&gt;/gcroots/builds/&lt;store name&gt;
- * registered from the host with {@code nix-store --realise --add-root}, never a {@code result}
- * link in a sandbox directory that is about to be removed (DESIGN.md, "Nix"). Apply accepts only
- * these paths (or generations of the profile): {@link #isBuilt}.
+ * The systems this engine keeps: the ones it built, each a GC root
+ * &lt;stateDir&gt;/gcroots/builds/&lt;store name&gt; registered from the host with
+ * {@code nix-store --realise --add-root}, never a {@code result} link in a sandbox directory that
+ * is about to be removed (DESIGN.md, "Nix"); and the ones it adopted after they were copied here
+ * from a build machine ({@code system.adopt}), under &lt;stateDir&gt;/gcroots/adopted/. Apply
+ * accepts only these paths (or generations of the profile): {@link #isBuilt}.
  */
 public final class BuiltSystems {
     private final Path dir;
+    private final Path adoptedDir;
     private final Tools tools;
     private final NixEnv nixEnv;
 
     public BuiltSystems(EngineConfig config, Tools tools, NixEnv nixEnv) {
         this.dir = config.state().resolve("gcroots").resolve("builds");
+        this.adoptedDir = config.state().resolve("gcroots").resolve("adopted");
         this.tools = tools;
         this.nixEnv = nixEnv;
     }
@@ -38,8 +42,22 @@ public final class BuiltSystems {
         return dir;
     }
 
+    /** Where adopted systems' GC roots are. */
+    public Path adoptedDir() {
+        return adoptedDir;
+    }
+
     /** Makes {@code storePath} a GC root of the engine and returns the root's path. */
     public Path register(String storePath) throws Problem {
+        return register(storePath, dir);
+    }
+
+    /** Keeps a system copied here from a build machine, checked by the caller (system.adopt). */
+    public Path adopt(String storePath) throws Problem {
+        return register(storePath, adoptedDir);
+    }
+
+    private Path register(String storePath, Path dir) throws Problem {
         Values.storePath(storePath, "storePath");
         Path link = dir.resolve(Path.of(storePath).getFileName());
         try {
@@ -54,17 +72,31 @@ public final class BuiltSystems {
         } catch (IOException e) {
             throw Problem.internal("Cannot run nix-store to register " + storePath + ": " + e.getMessage(), e);
         }
-        if (!isBuilt(storePath)) {
+        if (!keptIn(dir, storePath)) {
             throw Problem.internal("nix-store did not create the GC root " + link, null);
         }
         return link;
     }
 
     /**
-     * Whether {@code storePath} is a system this engine built and still keeps: a root link in
-     * the engine's own state directory points to it, and it is in the store.
+     * Whether {@code storePath} is a system this engine built (or adopted) and still keeps: a root
+     * link in the engine's own state directory points to it, and it is in the store.
      */
     public boolean isBuilt(String storePath) {
+        return keptIn(dir, storePath) || keptIn(adoptedDir, storePath);
+    }
+
+    /** The GC root that keeps {@code storePath}, if this engine keeps it. */
+    public java.util.Optional<Path> rootOf(String storePath) {
+        for (Path d : List.of(dir, adoptedDir)) {
+            if (keptIn(d, storePath)) {
+                return java.util.Optional.of(d.resolve(Path.of(storePath).getFileName()));
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    private static boolean keptIn(Path dir, String storePath) {
         if (!Values.isStorePath(storePath)) {
             return false;
         }
@@ -78,8 +110,16 @@ public final class BuiltSystems {
         }
     }
 
-    /** Every system the engine keeps, by store path. */
+    /** Every system the engine keeps, by store path: the built ones, then the adopted ones. */
     public List<String> all() {
+        List<String> out = new ArrayList<>();
+        for (Path d : List.of(dir, adoptedDir)) {
+            out.addAll(allIn(d));
+        }
+        return out;
+    }
+
+    private static List<String> allIn(Path dir) {
         List<String> out = new ArrayList<>();
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             return out;
@@ -88,7 +128,7 @@ public final class BuiltSystems {
             for (Path p : s.sorted().toList()) {
                 if (Files.isSymbolicLink(p)) {
                     String target = Files.readSymbolicLink(p).toString();
-                    if (isBuilt(target)) {
+                    if (keptIn(dir, target)) {
                         out.add(target);
                     }
                 }

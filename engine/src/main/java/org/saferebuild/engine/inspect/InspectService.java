@@ -48,7 +48,7 @@ public final class InspectService {
     private final NixEnv nixEnv;
     private final Systems systems;
     private final ClosureQuery closures;
-    /** Closure queries of the two sides run side by side (one nix process each). */
+    /** Closure listing runs beside the unit scan and dry-activate. */
     private final ExecutorService pool = Executors.newCachedThreadPool(DaemonThreads.named("inspect"));
 
     public InspectService(EngineConfig config, Tools tools, NixEnv nixEnv, BuiltSystems built) {
@@ -56,6 +56,14 @@ public final class InspectService {
         this.nixEnv = nixEnv;
         this.systems = new Systems(config, built);
         this.closures = new ClosureQuery(tools, nixEnv, config.state().resolve("closures"));
+    }
+
+    /**
+     * Gets the closure listing ready in the background (the engine calls it once it has started),
+     * so that the first comparison costs what later ones do.
+     */
+    public void prepareInBackground() {
+        pool.submit(closures::prepare);
     }
 
     public Systems systems() {
@@ -121,8 +129,9 @@ public final class InspectService {
     /** As above, for systems resolved (and so checked) by {@link #systems()}. */
     private Comparison compare(Systems.Resolved from, Systems.Resolved to, OpContext ctx) throws Problem {
         long started = System.nanoTime();
-        Future<ClosureQuery.Closure> closureFrom = pool.submit(() -> closures.of(from.path()));
-        Future<ClosureQuery.Closure> closureTo = pool.submit(() -> closures.of(to.path()));
+        // Both closures in one read of the store's database (or one nix call), beside the unit scan.
+        Future<List<ClosureQuery.Closure>> bothClosures = pool.submit(() -> closures.of(List.of(from.path(),
+                to.path())));
         progress(ctx, "units", "Comparing the units of " + from.label() + " and " + to.label());
         UnitScan.Units unitsFrom = scan(from);
         UnitScan.Units unitsTo = scan(to);
@@ -143,8 +152,9 @@ public final class InspectService {
         InspectResult.Reboot reboot = RebootCheck.check(base.root(), baseLabel, to.root());
         checkCancelled(ctx);
         progress(ctx, "closure", "Comparing the closures (" + from.label() + " → " + to.label() + ")");
-        ClosureQuery.Closure a = join(closureFrom);
-        ClosureQuery.Closure b = join(closureTo);
+        List<ClosureQuery.Closure> both = join(bothClosures);
+        ClosureQuery.Closure a = both.get(0);
+        ClosureQuery.Closure b = both.get(1);
         InspectResult.Packages packages = PackageDiff.diff(a, b);
         List<String> notes = new ArrayList<>(plan.notes());
         unitsFrom.notes().forEach(n -> notes.add(from.label() + ": " + n));
@@ -254,11 +264,13 @@ public final class InspectService {
         }
     }
 
-    /** For the benchmark and tests: the package diff of two systems' closures, asking nix each time. */
+    /**
+     * For the benchmark and tests: the package diff of two store paths' closures, listed afresh
+     * each time (never from the cache), from the store's database or nix as {@link ClosureQuery#source} says.
+     */
     public InspectResult.Packages diffClosures(String fromPath, String toPath) throws Problem {
-        Future<ClosureQuery.Closure> a = pool.submit(() -> closures.query(fromPath));
-        ClosureQuery.Closure b = closures.query(toPath);
-        return PackageDiff.diff(join(a), b);
+        var listed = closures.list(List.of(fromPath, toPath));
+        return PackageDiff.diff(listed.get(fromPath), listed.get(toPath));
     }
 
 }

@@ -11,10 +11,13 @@ import org.saferebuild.protocol.InspectResult.Package;
 import org.saferebuild.protocol.InspectResult.Packages;
 
 /**
- * nvd's package diff of two closures: paths grouped by package name (see {@link StoreName}); a
- * name only in the new closure is added, only in the old one removed, in both with a different
- * set of versions changed (an upgrade or downgrade when each side has one version, by Nix's own
- * version order). Several versions of one name (python3 3.11 and 3.12) are kept as a set.
+ * The package diff of two closures, grouped as {@code nix store diff-closures} and nvd group them:
+ * paths by package name (see {@link StoreName}: Nix's name/version split, output names taken
+ * off); a name only in the new closure is added, only in the old one removed, in both with a
+ * different set of versions changed (an upgrade or downgrade when each side has one version, by
+ * Nix's own version order), and with the same versions but a size that differs by at least
+ * {@link Packages#RESIZE_THRESHOLD_BYTES} resized (a rebuild, which diff-closures shows as a size
+ * change). Several versions of one name (python3 3.11 and 3.12) are kept as a set.
  */
 public final class PackageDiff {
     private PackageDiff() {
@@ -74,8 +77,9 @@ public final class PackageDiff {
         Map<String, Versions> m = new HashMap<>(c.size() * 2);
         String[] names = c.names();
         long[] sizes = c.sizes();
+        String[] origins = c.origins();
         for (int i = 0; i < names.length; i++) {
-            StoreName sn = StoreName.parse(names[i]);
+            StoreName sn = StoreName.parse(names[i], origins[i]);
             m.computeIfAbsent(sn.pname(), k -> new Versions()).add(sn.version(), sizes[i]);
         }
         return m;
@@ -87,6 +91,7 @@ public final class PackageDiff {
         List<Package> added = new ArrayList<>();
         List<Package> removed = new ArrayList<>();
         List<Package> changed = new ArrayList<>();
+        List<Package> resized = new ArrayList<>();
         for (Map.Entry<String, Versions> e : a.entrySet()) {
             Versions old = e.getValue();
             Versions neu = b.get(e.getKey());
@@ -94,6 +99,9 @@ public final class PackageDiff {
                 removed.add(new Package(e.getKey(), Change.REMOVED, old.sorted(), List.of(), old.bytes, 0));
             } else if (!old.sameSet(neu)) {
                 changed.add(new Package(e.getKey(), direction(old, neu), old.sorted(), neu.sorted(), old.bytes,
+                        neu.bytes));
+            } else if (Math.abs(neu.bytes - old.bytes) >= Packages.RESIZE_THRESHOLD_BYTES) {
+                resized.add(new Package(e.getKey(), Change.RESIZED, old.sorted(), neu.sorted(), old.bytes,
                         neu.bytes));
             }
         }
@@ -107,7 +115,8 @@ public final class PackageDiff {
         added.sort(byName);
         removed.sort(byName);
         changed.sort(byName);
-        return new Packages(added, removed, changed);
+        resized.sort(byName);
+        return new Packages(added, removed, changed, resized);
     }
 
     private static Change direction(Versions old, Versions neu) {
@@ -118,7 +127,10 @@ public final class PackageDiff {
         return c > 0 ? Change.UPGRADED : c < 0 ? Change.DOWNGRADED : Change.CHANGED;
     }
 
-    /** For tests and the benchmark: name → (versions only before, versions only after). */
+    /**
+     * For tests and the benchmark: name → (versions only before, versions only after), for the
+     * names whose versions differ (what diff-closures prints with an arrow).
+     */
     public static Map<String, List<List<String>>> versionChanges(Packages p) {
         Map<String, List<List<String>>> out = new TreeMap<>();
         for (List<Package> list : List.of(p.added(), p.removed(), p.changed())) {

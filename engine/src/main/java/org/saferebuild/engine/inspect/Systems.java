@@ -22,8 +22,8 @@ import org.saferebuild.protocol.SystemRef;
  * Turns what the app names (the running system, generation N, a store path) into a system the
  * engine may read and whose switch-to-configuration it may run as root. Only three kinds of
  * system qualify: the running/booted system, a generation of the engine's system profile, and a
- * system the engine built itself ({@link BuiltSystems}: a GC root in state/gcroots/builds/, or a
- * pinned one in state/gcroots/pinned/).
+ * system the engine built itself or adopted ({@link BuiltSystems}: a GC root in state/gcroots/builds/
+ * or state/gcroots/adopted/, or a pinned one in state/gcroots/pinned/).
  * Any other store path is refused: anyone can add paths to the store, and dry-activate runs the
  * system's own program.
  */

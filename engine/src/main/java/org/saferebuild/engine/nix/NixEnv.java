@@ -54,9 +54,38 @@ public final class NixEnv {
         return List.of("--offline", "--option", "substituters", "", "--option", "connect-timeout", "1");
     }
 
+    /**
+     * Whether the engine's nix calls use the machine's store at /nix (local, or through the
+     * daemon, which keeps the same database): neither the engine's nixOptions nor
+     * /etc/nix/nix.conf name another store. Only then may its database be read directly.
+     */
+    public boolean usesDefaultStore() {
+        if (config.nixOptions().containsKey("store")) {
+            return false;
+        }
+        java.nio.file.Path conf = java.nio.file.Path.of("/etc/nix/nix.conf");
+        try {
+            for (String line : java.nio.file.Files.readAllLines(conf)) {
+                String l = line.strip();
+                if (l.startsWith("store") && l.substring(5).strip().startsWith("=")) {
+                    String v = l.substring(l.indexOf('=') + 1).strip();
+                    if (!v.equals("auto") && !v.equals("daemon") && !v.equals("local")) {
+                        return false;
+                    }
+                }
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            return true;
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
+        return true;
+    }
+
     /** The settings' nixOptions in words ("sandbox = false"), for the operator. */
     public String describeOptions() {
-        return config.nixOptions().entrySet().stream().map(e -> e.getKey() + " = " + e.getValue())
+        return config.nixOptions().entrySet().stream()
+                .map(e -> e.getKey() + " = " + (e.getValue().isEmpty() ? "\"\"" : e.getValue()))
                 .collect(Collectors.joining(", "));
     }
 

@@ -81,6 +81,19 @@ public record BindPlan(String name, String description, Map<String, String> env,
 
     /** Loads a plan shipped with the engine by name ("nixos", "debian-test"). */
     public static BindPlan load(String name) throws IOException {
+        BindPlan cached = LOADED.get(name);
+        if (cached != null) {
+            return cached; // plans are resources of the engine's own jar: they do not change while it runs
+        }
+        BindPlan plan = read(name);
+        LOADED.putIfAbsent(name, plan);
+        return plan;
+    }
+
+    private static final java.util.concurrent.ConcurrentHashMap<String, BindPlan> LOADED =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static BindPlan read(String name) throws IOException {
         if (!name.matches("[a-z][a-z0-9-]{0,40}")) {
             throw new IOException("no plan named " + name);
         }

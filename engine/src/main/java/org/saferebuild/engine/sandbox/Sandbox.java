@@ -168,8 +168,8 @@ public final class Sandbox {
      * environment is the plan's, plus {@code extraEnv}; nothing of the engine's own.
      */
     public Command.Builder command(List<String> argv, Map<String, String> extraEnv, Duration timeout) {
-        List<String> args = new ArrayList<>(List.of("--target", Long.toString(holderPid),
-                "--mount", "--pid", "--net", "--", tools.chroot(), root.toString()));
+        List<String> args = new ArrayList<>(enter());
+        args.addAll(List.of(tools.chroot(), root.toString()));
         args.addAll(argv);
         Map<String, String> env = new LinkedHashMap<>(plan.env());
         env.putAll(extraEnv);
@@ -178,10 +178,20 @@ public final class Sandbox {
 
     /** A command run in the holder's namespaces but not chrooted (mount, umount). */
     Command nsCommand(String tool, Duration timeout, String... args) {
-        List<String> a = new ArrayList<>(List.of("--target", Long.toString(holderPid), "--mount", "--pid", "--net",
-                "--", tool));
+        List<String> a = new ArrayList<>(enter());
+        a.add(tool);
         a.addAll(List.of(args));
         return Command.of(tools.nsenter()).args(a).timeout(timeout).build();
+    }
+
+    /**
+     * nsenter's flags for the holder's mount, PID and network namespaces. {@code --root --wd}: the
+     * kernel resets the root directory to the namespace's own root on entering a mount namespace,
+     * so an engine that itself runs in a chroot (nixos-enter, a rescue system, a test overlay) would
+     * otherwise land outside it; these take the holder's root and directory, which are the engine's.
+     */
+    private List<String> enter() {
+        return List.of("--target", Long.toString(holderPid), "--mount", "--pid", "--net", "--root", "--wd", "--");
     }
 
     /** Pids of every process in the sandbox's mount namespace (the holder included). */

@@ -42,6 +42,9 @@ public final class SandboxManager {
     private final EngineConfig config;
     private final Tools tools;
     private final Map<String, Sandbox> open = new ConcurrentHashMap<>();
+    /** Where the last open and close spent their time (microseconds by step), for the benchmark. */
+    private volatile Map<String, Long> lastOpen = Map.of();
+    private volatile Map<String, Long> lastClose = Map.of();
 
     public SandboxManager(EngineConfig config, Tools tools) {
         this.config = config;
@@ -78,6 +81,7 @@ public final class SandboxManager {
 
     public SandboxResult.Opened open(SandboxRequest.Open request, OpContext ctx) throws Problem {
         long started = System.nanoTime();
+        Phases phases = new Phases();
         if (!config.allowsConfigDir(request.configDir())) {
             throw Problem.invalid("The configuration directory " + request.configDir()
                     + " is not one this engine is set up for (" + String.join(", ", config.configDirs()) + ").");
@@ -109,11 +113,33 @@ public final class SandboxManager {
         DiskSpace.require(DiskSpace.measure("Nix store", Path.of("/nix/store"), config.minFreeBytes()));
         DiskSpace.require(DiskSpace.measure("work directory", config.state(), config.minFreeBytes()));
 
+        phases.mark("checks");
+
         List<FileChannel> channels = new ArrayList<>();
         List<FileLock> locks = new ArrayList<>();
         Path workDir = null;
         Exec.Running unshare = null;
         try {
+            ctx.progress("isolate", "Entering new mount and PID namespaces", 0L, (long) entries.size());
+            List<String> unshareArgs = new ArrayList<>(List.of("--mount", "--pid", "--fork", "--mount-proc",
+                    "--propagation", "private"));
+            if (request.network() == SandboxRequest.Network.ISOLATED) {
+                unshareArgs.add("--net");
+            }
+            unshareArgs.add("--");
+            // The holder is the PID namespace's init, so orphans (a cancelled build's builders) are
+            // re-parented to it; with SIGCHLD ignored the kernel reaps them instead of leaving zombies.
+            unshareArgs.add(envTool.toString());
+            unshareArgs.add("--ignore-signal=CHLD");
+            unshareArgs.add(holderTool.toString());
+            // Started first, so that it comes up while the work directory is made: nothing is
+            // mounted before the holder is found and the work directory and locks are in place.
+            // The skeleton is made on the host's filesystem, which the holder's private mount
+            // namespace shares below its mounts.
+            unshare = Exec.startTethered(Command.of(unshareTool).args(unshareArgs).timeout(Duration.ofDays(365))
+                    .build(), line -> LOG.warn("holder: {}", line));
+            phases.mark("start holder");
+
             WorkDirs.ensurePrivateDir(config.state());
             WorkDirs.ensurePrivateDir(locksDir());
             lock(locksDir().resolve("config-" + sha256(request.configDir()) + ".lock"), channels, locks,
@@ -129,37 +155,32 @@ public final class SandboxManager {
                 throw WorkDirs.planted(root);
             }
             makeSkeleton(root, entries, request.configDir());
+            phases.mark("work dir, locks, skeleton");
 
-            ctx.progress("isolate", "Entering new mount and PID namespaces", 0L, (long) entries.size());
-            List<String> unshareArgs = new ArrayList<>(List.of("--mount", "--pid", "--fork", "--mount-proc",
-                    "--propagation", "private"));
-            if (request.network() == SandboxRequest.Network.ISOLATED) {
-                unshareArgs.add("--net");
-            }
-            unshareArgs.add("--");
-            // The holder is the PID namespace's init, so orphans (a cancelled build's builders) are
-            // re-parented to it; with SIGCHLD ignored the kernel reaps them instead of leaving zombies.
-            unshareArgs.add(envTool.toString());
-            unshareArgs.add("--ignore-signal=CHLD");
-            unshareArgs.add(holderTool.toString());
-            unshare = Exec.startTethered(Command.of(unshareTool).args(unshareArgs).timeout(Duration.ofDays(365))
-                    .build(), line -> LOG.warn("holder: {}", line));
             long holder = awaitHolder(unshare);
             String mntNs = Posix.namespace(holder, "mnt").orElseThrow(() -> new IOException("holder vanished"));
             List<MountInfo.Line> inherited = MountInfo.read(holder);
+            phases.mark("await holder");
 
             Sandbox sandbox = new Sandbox(id, request.configDir(), plan, request.network(), workDir, unshare, holder,
                     mntNs, channels, locks, st);
             mountAll(sandbox, entries, request.configDir(), ctx);
-            List<MountInfo.Line> mounts = sandbox.mounts();
+            phases.mark("mount --all");
+            List<MountInfo.Line> all = MountInfo.read(holder);
+            List<MountInfo.Line> mounts = MountInfo.under(all, root.toString());
             verify(entries, mounts, root);
-            verifyNothingElsewhere(inherited, MountInfo.read(holder), root);
+            verifyNothingElsewhere(inherited, all, root);
+            phases.mark("verify");
             open.put(id, sandbox);
             long millis = (System.nanoTime() - started) / 1_000_000;
             LOG.info("sandbox {} open for {} (holder {}, {} mounts, {} ms)", id, request.configDir(), holder,
                     mounts.size(), millis);
-            return new SandboxResult.Opened(id, request.configDir(), plan.name(), request.network(), holder,
-                    workDir.toString(), MountInfo.forProtocol(mounts, root.toString()), millis);
+            SandboxResult.Opened opened = new SandboxResult.Opened(id, request.configDir(), plan.name(),
+                    request.network(), holder, workDir.toString(), MountInfo.forProtocol(mounts, root.toString()),
+                    millis);
+            phases.mark("log, answer");
+            lastOpen = phases.done();
+            return opened;
         } catch (Problem | IOException | RuntimeException e) {
             abandon(unshare, workDir, channels, locks);
             if (e instanceof Problem p) {
@@ -196,6 +217,7 @@ public final class SandboxManager {
             if (!open.containsKey(s.id())) {
                 throw Problem.notFound("The sandbox " + s.id() + " was just closed.", "Nothing needs to be done.");
             }
+            Phases phases = new Phases();
             if (request.force() || !s.holderAlive()) {
                 killEverythingIn(s);
             } else {
@@ -203,17 +225,24 @@ public final class SandboxManager {
                 // kernel drops the whole tree (as a runbook script's mounts vanish when it exits).
                 // Anything else inside: take the tree down explicitly so a busy mount is named and
                 // nothing is deleted.
-                if (!othersInside(s).isEmpty()) {
+                List<ProcessHandle> inside = s.processHandles();
+                phases.mark("find processes inside");
+                if (inside.stream().anyMatch(p -> p.pid() != s.holderPid() && p.pid() != s.unshareProcess().pid())) {
                     unmountAll(s, ctx);
+                    inside = s.processHandles();
                 }
-                stopHolder(s);
+                stopHolder(s, inside);
+                phases.mark("stop holder");
             }
             List<String> left = WorkDirs.removeSkeleton(s.workDir(), List.of(0L, 1L));
+            phases.mark("remove work dir");
             open.remove(s.id());
             s.releaseLocks();
             deleteQuietly(sandboxesDir().resolve(s.id() + ".lock"));
             deleteQuietly(fstabFile(s.id()));
             LOG.info("sandbox {} closed{}", s.id(), left.isEmpty() ? "" : "; left in place: " + left);
+            phases.mark("locks, log");
+            lastClose = phases.done();
             return new SandboxResult.Closed(s.id(), left.isEmpty(), left);
         }
     }
@@ -265,6 +294,11 @@ public final class SandboxManager {
         }
     }
 
+    /** The steps of the last open and the last close, with the microseconds each took (docs/security.md, "Speed"). */
+    public Map<String, Map<String, Long>> lastPhases() {
+        return Map.of("open", lastOpen, "close", lastClose);
+    }
+
     public List<Sandbox> openSandboxes() {
         return List.copyOf(open.values());
     }
@@ -303,12 +337,13 @@ public final class SandboxManager {
     private static void makeSkeleton(Path root, List<BindPlan.Entry> entries, String configDir)
             throws IOException, Problem {
         List<String> bound = new ArrayList<>();
+        java.util.Set<Path> made = new java.util.HashSet<>(); // parents this call made: not made twice
         for (BindPlan.Entry e : entries) {
             boolean inside = bound.stream().anyMatch(b -> e.target().startsWith(b + "/"));
             Path relative = Path.of(e.target().substring(1));
             Path target = root.resolve(relative);
             if (!inside) {
-                if (relative.getParent() != null) {
+                if (relative.getParent() != null && made.add(relative.getParent())) {
                     WorkDirs.makeDirsNoFollow(root, relative.getParent());
                 }
                 try {
@@ -546,9 +581,11 @@ public final class SandboxManager {
         return s.processes().stream().filter(pid -> pid != s.holderPid() && pid != unsharePid).toList();
     }
 
-    /** Ends the holder by closing its tether; the kernel then ends everything in its PID namespace. */
-    private static void stopHolder(Sandbox s) {
-        List<ProcessHandle> inside = s.processHandles();
+    /**
+     * Ends the holder by closing its tether; the kernel then ends everything in its PID namespace.
+     * {@code inside}: the processes in the sandbox, found while the holder was alive.
+     */
+    private static void stopHolder(Sandbox s, List<ProcessHandle> inside) {
         s.unshareProcess().closeStdin();
         try {
             s.unshareProcess().await(2000);

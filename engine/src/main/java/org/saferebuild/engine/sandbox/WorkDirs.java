@@ -149,7 +149,13 @@ public final class WorkDirs {
      * @return paths left in place because they were not empty; empty when all is gone
      */
     public static List<String> removeSkeleton(Path dir, List<Long> mountTables) throws Problem {
+        java.util.Set<String> seen = new java.util.HashSet<>();
         for (long pid : mountTables) {
+            // Processes in one mount namespace share one table: read it once.
+            Optional<String> ns = Posix.namespace(pid == 0 ? ProcessHandle.current().pid() : pid, "mnt");
+            if (ns.isPresent() && !seen.add(ns.get())) {
+                continue;
+            }
             List<MountInfo.Line> lines;
             try {
                 lines = pid == 0 ? MountInfo.readSelf() : MountInfo.read(pid);
@@ -181,13 +187,11 @@ public final class WorkDirs {
                 if (a.isSymbolicLink() || (a.isRegularFile() && a.size() == 0)) {
                     Files.delete(p);
                 } else if (a.isDirectory()) {
-                    try (Stream<Path> children = Files.list(p)) {
-                        if (children.findAny().isPresent()) {
-                            left.add(p.toString());
-                            continue;
-                        }
+                    try {
+                        Files.delete(p); // rmdir: fails rather than crossing into anything
+                    } catch (java.nio.file.DirectoryNotEmptyException e) {
+                        left.add(p.toString());
                     }
-                    Files.delete(p); // rmdir: fails rather than crossing into anything
                 } else {
                     left.add(p.toString());
                 }

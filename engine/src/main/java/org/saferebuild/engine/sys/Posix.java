@@ -127,15 +127,20 @@ public final class Posix {
 
     /** Pids of all processes whose namespace of {@code type} is {@code ns}. */
     public static List<Long> processesIn(String type, String ns) {
-        try (var dirs = Files.list(Path.of("/proc"))) {
-            return dirs.map(p -> p.getFileName().toString())
-                    .filter(n -> n.chars().allMatch(Character::isDigit))
-                    .map(Long::parseLong)
-                    .filter(pid -> namespace(pid, type).map(ns::equals).orElse(false))
-                    .toList();
-        } catch (IOException e) {
+        String[] names = new java.io.File("/proc").list(); // one getdents; the close of a sandbox waits on this
+        if (names == null) {
             return List.of();
         }
+        List<Long> out = new java.util.ArrayList<>();
+        for (String n : names) {
+            if (!n.isEmpty() && n.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                long pid = Long.parseLong(n);
+                if (namespace(pid, type).map(ns::equals).orElse(false)) {
+                    out.add(pid);
+                }
+            }
+        }
+        return out;
     }
 
     /** The command name of a process (from /proc/pid/comm), or "?" when it is gone. */

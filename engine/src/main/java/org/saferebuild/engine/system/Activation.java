@@ -42,6 +42,15 @@ public final class Activation {
         public boolean ok() {
             return exitCode == 0 && !timedOut;
         }
+
+        /** How it ended, in the operator's words: the exit code or the timeout, and its last line. */
+        public String ended() {
+            String how = timedOut ? "it did not finish in time and was stopped" : "exit code " + exitCode;
+            if (!lastLines.isEmpty()) {
+                how += "; last output: " + lastLines.get(lastLines.size() - 1);
+            }
+            return how;
+        }
     }
 
     public Activation(EngineConfig config, Tools tools) {

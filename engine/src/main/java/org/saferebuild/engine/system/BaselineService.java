@@ -103,7 +103,7 @@ public final class BaselineService {
         Path into = config.state().resolve("backups").resolve(id);
         SystemResult.Backup b = backup.copy(Path.of(configDir), into);
         SystemResult.Baseline baseline = new SystemResult.Baseline(id, now.toString(), generation, generationPath,
-                ApplyService.readLink(config.currentSystem()), ApplyService.readLink(config.bootedSystem()), failed,
+                SystemLinks.readLink(config.currentSystem()), SystemLinks.readLink(config.bootedSystem()), failed,
                 services, cursor, logSizes, b, notObserved);
         try {
             WorkDirs.ensurePrivateDir(baselinesDir());

@@ -63,8 +63,8 @@ public final class GenerationsService {
             throw Problem.internal("Cannot list the generations of " + profile.path() + ": " + e.getMessage(), e);
         }
         Integer current = profile.current().orElse(null);
-        String running = ApplyService.readLink(config.currentSystem());
-        String booted = ApplyService.readLink(config.bootedSystem());
+        String running = SystemLinks.readLink(config.currentSystem());
+        String booted = SystemLinks.readLink(config.bootedSystem());
         List<Boolean> complete = new ArrayList<>();
         List<String> completePaths = new ArrayList<>();
         long i = 0;

@@ -161,14 +161,14 @@ public final class VerifyService {
      * something else on purpose); otherwise the profile's current system.
      */
     private Check runningSystem() {
-        String running = ApplyService.readLink(config.currentSystem());
+        String running = SystemLinks.readLink(config.currentSystem());
         String generation = "generation " + profile.current().map(String::valueOf).orElse("?");
         if (running == null) {
             return new Check("running system", CheckStatus.FAIL, config.currentSystem() + " does not exist.",
                     "Activate a generation (rollback) so the running system is known again.");
         }
         Optional<String> underTest = apply.pending().filter(p -> p.mode() == SystemRequest.Mode.TEST)
-                .map(ApplyService.Pending::storePath);
+                .map(PendingApply::storePath);
         if (underTest.isPresent()) {
             return running.equals(underTest.get())
                     ? new Check("running system", CheckStatus.PASS, "The running system is the system under test ("
@@ -177,7 +177,7 @@ public final class VerifyService {
                             + ", not the system under test (" + underTest.get() + ").",
                             "Revert now, then apply again.");
         }
-        Optional<ApplyService.UntilReboot> until = apply.untilReboot().filter(u -> u.storePath().equals(running));
+        Optional<UntilReboot> until = apply.untilReboot().filter(u -> u.storePath().equals(running));
         if (until.isPresent() && until.get().mode() == SystemRequest.Mode.TEST) {
             return new Check("running system", CheckStatus.PASS, "The running system is the tested system, kept"
                     + " until the next boot (" + running + "); the profile still boots " + generation + ".", null);

@@ -68,6 +68,7 @@ public final class IsolationBenchmark {
             }
         }
 
+        java.util.Map<String, List<Long>> phases = new java.util.LinkedHashMap<>();
         long[] bare = new long[runs];
         long[] bareMounts = new long[runs];
         long[] engine = new long[runs];
@@ -80,9 +81,16 @@ public final class IsolationBenchmark {
             long t2 = System.nanoTime();
             SandboxResult.Opened s = sandboxes.open(new SandboxRequest.Open(3, config.toString(), "debian-test",
                     SandboxRequest.Network.ISOLATED), org.saferebuild.engine.OpContext.detached());
+            long tOpen = System.nanoTime();
             sandboxes.close(new SandboxRequest.Close(4, s.sandbox(), false), org.saferebuild.engine.OpContext.detached());
             long t3 = System.nanoTime();
             if (i >= 5) {
+                phases.computeIfAbsent("open: (whole open)", k -> new ArrayList<>()).add((tOpen - t2) / 1000);
+                phases.computeIfAbsent("close: (whole close)", k -> new ArrayList<>()).add((t3 - tOpen) / 1000);
+            }
+            if (i >= 5) {
+                sandboxes.lastPhases().forEach((op, steps) -> steps.forEach((step, micros) ->
+                        phases.computeIfAbsent(op + ": " + step, k -> new ArrayList<>()).add(micros)));
                 bare[i - 5] = t1 - t0;
                 bareMounts[i - 5] = t2 - t1;
                 engine[i - 5] = t3 - t2;
@@ -96,6 +104,11 @@ public final class IsolationBenchmark {
         System.out.printf(Locale.ROOT, "  bare unshare + mount --all     %7.2f ms%n", bm);
         System.out.printf(Locale.ROOT, "  engine open + close            %7.2f ms%n", e);
         System.out.printf(Locale.ROOT, "  engine / (bare + mounts)       %7.2f x   (engine - peer: %+.2f ms)%n", e / bm, e - bm);
+        // Where the engine's time goes (SandboxManager.lastPhases: each step's median; the steps of
+        // one run add up to a little less than its total, the rest is the request and logging).
+        System.out.printf(Locale.ROOT, "  where the engine's time goes (median of each step):%n");
+        phases.forEach((step, micros) -> System.out.printf(Locale.ROOT, "    %-36s %7.2f ms%n", step,
+                micros.stream().mapToLong(Long::longValue).sorted().toArray()[micros.size() / 2] / 1000.0));
         EngineHarness.removeTree(base);
     }
 

@@ -70,8 +70,8 @@ class UsersNixConfTest {
         assertThat(exit).as("probe output:%n%s", probe).isZero();
         assertThat(probe).as("nix read the user's file").contains("max-jobs: 3");
         assertThat(probe).contains("preflight nix configuration: PASS nix reads /etc/nix/nix.conf; Safe Rebuild never"
-                + " changes it. The engine passes its own settings to nix on the command line: sandbox = false.");
-        assertThat(probe).contains("preflight nix build users: PASS Builds run as the 32 build users of the group nixbld.");
+                + " changes it. The engine passes its own settings to nix on the command line: build-users-group = \"\", sandbox = false.");
+        assertThat(probe).contains("preflight nix build users: PASS nix builds as root (build-users-group is empty).");
         assertThat(probe).as("the user's /etc/nix is in the sandbox, read-only").contains("mount /etc/nix: ro");
         assertThat(probe).containsPattern("built: /nix/store/[a-z0-9]{32}-nixos-system-BearsiMac-");
         assertThat(probe).contains("engine exit: 0");

@@ -96,6 +96,11 @@ public final class InspectDemoReport {
                         versions(p.before()), versions(p.after()));
             }
         }
+        for (InspectResult.Package p : c.packages().resized()) { // same versions, rebuilt: [S]ize as diff-closures
+            long d = p.bytesAfter() - p.bytesBefore();
+            System.out.printf("  [S] %-34s %s, %s%s%n", p.name(), versions(p.after()), d >= 0 ? "+" : "−",
+                    size(Math.abs(d)));
+        }
         System.out.printf("closure: %d → %d paths, %s → %s (%s)%n", c.closureFrom().paths(), c.closureTo().paths(),
                 size(c.closureFrom().bytes()), size(c.closureTo().bytes()),
                 (c.bytesDelta() >= 0 ? "+" : "−") + size(Math.abs(c.bytesDelta())));

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class InspectPartsTest {
 
     @Test
-    void storeNamesSplitAtTheFirstDashBeforeADigitLikeNvd() {
+    void storeNamesSplitAtTheFirstDashNotFollowedByALetterLikeNix() {
         assertThat(StoreName.parse("firefox-121.0")).isEqualTo(new StoreName("firefox", "121.0"));
         assertThat(StoreName.parse("nixos-system-BearsiMac-23.11.20240115.b8dd8be"))
                 .isEqualTo(new StoreName("nixos-system-BearsiMac", "23.11.20240115.b8dd8be"));
@@ -19,11 +19,38 @@ class InspectPartsTest {
                 .isEqualTo(new StoreName("python3.11-requests", "2.31.0"));
         assertThat(StoreName.parse("unit-field-translator.service"))
                 .isEqualTo(new StoreName("unit-field-translator.service", ""));
-        assertThat(StoreName.parse("systemd-254.6-man")).isEqualTo(new StoreName("systemd", "254.6"));
-        assertThat(StoreName.parse("linux-6.1.69-modules")).isEqualTo(new StoreName("linux", "6.1.69-modules"));
         assertThat(StoreName.parse("etc")).isEqualTo(new StoreName("etc", ""));
+        // DrvName: any non-letter after the dash starts the version, not only a digit
+        assertThat(StoreName.parse("foo--bar-1.0")).isEqualTo(new StoreName("foo", "-bar-1.0"));
+        assertThat(StoreName.parse("weird-+plus-1.0")).isEqualTo(new StoreName("weird", "+plus-1.0"));
+        assertThat(StoreName.parse("dot-.hidden-1.0")).isEqualTo(new StoreName("dot", ".hidden-1.0"));
+        assertThat(StoreName.parse("trailing-")).isEqualTo(new StoreName("trailing-", ""));
         assertThat(StoreName.nameOf("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-hello-2.12"))
                 .isEqualTo("hello-2.12");
+    }
+
+    @Test
+    void outputNamesComeOffByTheDerivationThatMadeThePathElseAsDiffClosuresGuesses() {
+        // unknown origin: diff-closures' guess, a trailing lowercase word (or lib32/lib64)
+        assertThat(StoreName.parse("systemd-254.6-man")).isEqualTo(new StoreName("systemd", "254.6"));
+        assertThat(StoreName.parse("glibc-2.38-27-getent")).isEqualTo(new StoreName("glibc", "2.38-27"));
+        assertThat(StoreName.parse("python3.11-numpy-1.26.2-dist")).isEqualTo(new StoreName("python3.11-numpy",
+                "1.26.2"));
+        assertThat(StoreName.parse("mydocs-dev")).isEqualTo(new StoreName("mydocs", ""));
+        assertThat(StoreName.parse("gcc-13.2.0-lib64")).isEqualTo(new StoreName("gcc", "13.2.0"));
+        assertThat(StoreName.parse("X-Restart-Triggers-dbus")).isEqualTo(new StoreName("X-Restart-Triggers", ""));
+        // known origin: exactly the derivation's name
+        assertThat(StoreName.parse("util-linux-2.39.2-login", "util-linux-2.39.2"))
+                .isEqualTo(new StoreName("util-linux", "2.39.2"));
+        assertThat(StoreName.parse("mydocs-man", "mydocs")).isEqualTo(new StoreName("mydocs", ""));
+        assertThat(StoreName.parse("X-Restart-Triggers-dbus", "X-Restart-Triggers-dbus"))
+                .isEqualTo(new StoreName("X-Restart-Triggers-dbus", ""));
+        assertThat(StoreName.parse("foo-1.0-pre", "foo-1.0-pre")).isEqualTo(new StoreName("foo", "1.0-pre"));
+        assertThat(StoreName.parse("linux-6.1.69-modules", "linux-6.1.69-modules"))
+                .isEqualTo(new StoreName("linux", "6.1.69-modules"));
+        // added directly (builtins.toFile, nix-store --add): never an output
+        assertThat(StoreName.parse("notes-1.0-pre", StoreName.ADDED_DIRECTLY)).isEqualTo(new StoreName("notes",
+                "1.0-pre"));
     }
 
     @Test
@@ -36,6 +63,11 @@ class InspectPartsTest {
         assertThat(StoreName.compareVersions("2.3", "2.3.1")).isNegative();
         assertThat(StoreName.compareVersions("1.5.0-rc1", "1.5.0")).isPositive(); // as nix: "rc1" is a word after 0
         assertThat(StoreName.compareVersions("007", "7")).isZero();
+        assertThat(StoreName.compareVersions("1.0-pre", "1.0")).isNegative();
+        // a part that does not fit a C int is a word to Nix, and words are older than numbers
+        assertThat(StoreName.compareVersions("2.0.3000000000", "2.0.4")).isNegative();
+        assertThat(StoreName.compareVersions("2.0.2147483647", "2.0.4")).isPositive();
+        assertThat(StoreName.compareVersions("2.0.2147483648", "2.0.2147483647")).isNegative();
     }
 
     @Test
@@ -83,6 +115,7 @@ class InspectPartsTest {
                 /nix/store/i90f2nv94f1pybryavfgj6nzl4ndw6kl-hello-2.12\t176
                 """);
         assertThat(c.names()).containsExactly("benchlib0-2.0", "hello-2.12");
+        assertThat(c.origins()).containsExactly(null, null);
         assertThat(c.sizes()).containsExactly(120, 176);
         assertThat(c.totalBytes()).isEqualTo(296);
     }

@@ -88,9 +88,10 @@ class PreflightTest {
             assertThat(users.fix()).contains("groupadd --system nixbld").contains("useradd --system");
             assertThat(r.ready()).isFalse();
         }
-        // With the machine's own set-up (script/test made the build users) and the test engine's settings.
+        // With the machine's own set-up (script/test made the build users, as Nix's installer does).
         try (EngineHarness engine = EngineHarness.builder().base(EngineHarness.privateBase())
-                .set("configDirs", List.of(dir.toString())).start()) {
+                .set("configDirs", List.of(dir.toString()))
+                .set("nixOptions", java.util.Map.of("sandbox", "false")).start()) {
             engine.handshake();
             PreflightReport r = engine.call(id -> new Request.Preflight(id, null), PreflightReport.class);
             assertThat(check(r, "nix build users").message()).isEqualTo("Builds run as the 32 build users of the"
@@ -106,10 +107,9 @@ class PreflightTest {
                 assertThat(conf.fix()).contains("normal");
             }
         }
-        // Builds as root when the group is empty: nothing to look up.
+        // Builds as root when the group is empty (the demo's settings): nothing to look up.
         try (EngineHarness engine = EngineHarness.builder().base(EngineHarness.privateBase())
-                .set("configDirs", List.of(dir.toString()))
-                .set("nixOptions", java.util.Map.of("build-users-group", "")).start()) {
+                .set("configDirs", List.of(dir.toString())).start()) {
             engine.handshake();
             PreflightReport r = engine.call(id -> new Request.Preflight(id, null), PreflightReport.class);
             assertThat(check(r, "nix build users").message()).isEqualTo("nix builds as root (build-users-group is"

@@ -63,9 +63,11 @@ class SandboxSafetyTest {
     @Test
     void theHostMountTableIsTheSameBeforeWhileAndAfter() throws Exception {
         List<String> before = Mounts.hostTable();
+        // Our own namespace is the host's, or (in a test overlay, a chroot) one of its own: both stay as they were.
+        List<String> ownBefore = Mounts.table(ProcessHandle.current().pid());
         SandboxResult.Opened s = open(config, Network.ISOLATED);
         assertThat(Mounts.hostTable()).as("host mount table while open").isEqualTo(before);
-        assertThat(Mounts.table(ProcessHandle.current().pid())).as("our own table while open").isEqualTo(before);
+        assertThat(Mounts.table(ProcessHandle.current().pid())).as("our own table while open").isEqualTo(ownBefore);
 
         // The tree reported is what the kernel shows for the holder, and it is all private.
         SandboxResult.MountTree tree = engine.call(id -> new SandboxRequest.Mounts(id, s.sandbox()),
@@ -94,6 +96,7 @@ class SandboxSafetyTest {
 
         close(s);
         assertThat(Mounts.hostTable()).as("host mount table after close").isEqualTo(before);
+        assertThat(Mounts.table(ProcessHandle.current().pid())).as("our own table after close").isEqualTo(ownBefore);
     }
 
     @Test
@@ -210,7 +213,7 @@ class SandboxSafetyTest {
         Path work = Path.of(s.workDir());
         // Something keeps running inside with its working directory on the sandbox's /tmp.
         Process busy = new ProcessBuilder("nsenter", "--target", Long.toString(s.holderPid()), "--mount", "--pid",
-                "--net", "--", "chroot", work.resolve("root").toString(), "/bin/sh", "-c",
+                "--net", "--root", "--wd", "--", "chroot", work.resolve("root").toString(), "/bin/sh", "-c",
                 "cd /tmp && echo keep > /tmp/work-in-progress && exec sleep 300").start();
         strays.add(busy);
         awaitFile(s, "/tmp/work-in-progress");
@@ -324,7 +327,7 @@ class SandboxSafetyTest {
 
     private static Result inside(SandboxResult.Opened s, String... argv) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("nsenter", "--target", Long.toString(s.holderPid()), "--mount",
-                "--pid", "--net", "--", "chroot", Path.of(s.workDir()).resolve("root").toString()));
+                "--pid", "--net", "--root", "--wd", "--", "chroot", Path.of(s.workDir()).resolve("root").toString()));
         cmd.addAll(List.of(argv));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

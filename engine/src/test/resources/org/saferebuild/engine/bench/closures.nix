@@ -4,12 +4,15 @@
 #   variant "a": the old system;  variant "b": about 190 version bumps, 53 packages removed,
 #   50 added, python3 {3.10, 3.11} → {3.11, 3.12}, one library bumped (so ~115 packages that
 #   use it are rebuilt: new store paths, same name and version), a new toplevel version.
-{ variant }:
+#   size "small": the same shape with about 60 paths (a small system, or a comparison of two
+#   small closures, where starting processes is most of the cost).
+{ variant, size ? "large" }:
 let
   b = variant == "b";
-  nLibs = 60;
-  nPkgs = 6900;
-  perGroup = 100;
+  small = size == "small";
+  nLibs = if small then 6 else 60;
+  nPkgs = if small then 40 else 6900;
+  perGroup = if small then 10 else 100;
   mod = x: m: x - (x / m) * m;
 
   libs = builtins.genList (i: builtins.toFile
@@ -27,12 +30,12 @@ let
   groups = builtins.genList groupOf (nPkgs / perGroup);
 
   added = if b then [ (builtins.toFile "group-new-1.0" (builtins.concatStringsSep "\n"
-    (builtins.genList (j: builtins.toFile "newapp${toString j}-0.${toString j}" "new ${toString j}") 50))) ] else [ ];
+    (builtins.genList (j: builtins.toFile "newapp${toString j}-0.${toString j}" "new ${toString j}") (if small then 3 else 50)))) ] else [ ];
   python = map (v: builtins.toFile "python3-${v}" "python ${v}")
     (if b then [ "3.11.6" "3.12.1" ] else [ "3.10.13" "3.11.6" ]);
 in
 derivation {
-  name = "nixos-system-bench-${if b then "24.05.2" else "24.05.1"}";
+  name = "nixos-system-bench${if small then "-small" else ""}-${if b then "24.05.2" else "24.05.1"}";
   system = builtins.currentSystem;
   builder = "/bin/sh";
   PATH = "/usr/bin:/bin";

@@ -23,7 +23,15 @@ let
   python311 = builtins.toFile "python3-3.11.6" "python 3.11";
   python312 = builtins.toFile "python3-3.12.1" "python 3.12";
   hello = builtins.toFile "hello-${if update then "2.13" else "2.12"}" "hello uses ${libchakra}";
-  hellodev = builtins.toFile "hello-${if update then "2.13" else "2.12"}-dev" "hello headers";
+  # hello-2.12-dev is the "dev" output of the derivation hello-2.12, so it is version 2.12 of
+  # hello, not version "2.12-dev" (the store records the derivation that made it).
+  hellodev = (derivation {
+    name = "hello-${if update then "2.13" else "2.12"}";
+    inherit system;
+    builder = "/bin/sh";
+    outputs = [ "dev" ];
+    args = [ "-c" "echo 'hello headers' > $dev" ];
+  }).dev;
   oldtool = builtins.toFile "oldtool-1.0" "old tool";
   newtool = builtins.toFile "newtool-0.5" "new tool";
   packages = [ hello hellodev libchakra python311 ]

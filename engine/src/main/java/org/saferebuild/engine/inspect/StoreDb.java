@@ -1,0 +1,198 @@
+package org.saferebuild.engine.inspect;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.saferebuild.engine.Problem;
+import org.saferebuild.engine.sandbox.WorkDirs;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteOpenMode;
+
+/**
+ * Closures read from the Nix store's own database ({@code /nix/var/nix/db/db.sqlite}), read-only:
+ * the same tables Nix reads for {@code nix path-info -r} (ValidPaths, Refs), without starting a
+ * process and without Nix's per-path lookups. Both sides of a comparison come from one read
+ * transaction, so they are one consistent snapshot.
+ *
+ * <p>Reading it is made harmless to Nix: the file is opened read-only ({@code mode=ro},
+ * SQLITE_OPEN_READONLY, {@code PRAGMA query_only}); Nix keeps the database in WAL mode, where a
+ * reader takes no lock that blocks a writer (it only marks the snapshot it reads in the -shm
+ * index, for the few milliseconds of the query). {@code immutable=1} is not used: it would skip
+ * the WAL and miss what Nix wrote last (a system just built). A database that is busy, has
+ * another shape (another Nix version's schema: the columns are checked first), is not there, or
+ * lacks one of the top paths, is not used: the caller then asks nix, which says what is wrong.
+ */
+final class StoreDb {
+    private static final Logger LOG = LoggerFactory.getLogger(StoreDb.class);
+    static final Path DEFAULT = Path.of("/nix/var/nix/db/db.sqlite");
+    private static final String STORE = StoreFiles.STORE;
+    private static final int BUSY_MILLIS = 1000;
+
+    private final Path db;
+    /** Where sqlite-jdbc unpacks its native library: a private directory, never a shared /tmp. */
+    private final Path nativeDir;
+    /** The result of the schema check, once made (null: not checked yet). */
+    private volatile Boolean usable;
+    /** Whether ValidPaths has the ca column (Nix 2.0 and later). */
+    private volatile boolean hasCa;
+
+    StoreDb(Path db, Path nativeDir) {
+        this.db = db;
+        this.nativeDir = nativeDir;
+    }
+
+    /**
+     * The closures of the given top paths, or empty if the database cannot answer (not there,
+     * busy, another shape, a top path it does not know). Never throws for those: the caller falls
+     * back on nix.
+     */
+    Optional<Map<String, ClosureQuery.Closure>> closures(List<String> tops) {
+        if (Boolean.FALSE.equals(usable) || !Files.isRegularFile(db, LinkOption.NOFOLLOW_LINKS)) {
+            return Optional.empty();
+        }
+        for (String top : tops) {
+            if (!top.startsWith(STORE) || top.indexOf('/', STORE.length()) >= 0) {
+                return Optional.empty();
+            }
+        }
+        try (Connection c = openReadOnly()) {
+            if (usable == null) {
+                usable = schemaFits(c);
+                if (!usable) {
+                    LOG.info("the Nix database {} has a shape this engine does not read; closures come from nix", db);
+                    return Optional.empty();
+                }
+            }
+            Map<String, ClosureQuery.Closure> out = new LinkedHashMap<>();
+            c.setAutoCommit(false); // one read transaction: one snapshot for every side
+            try {
+                for (String top : tops) {
+                    Optional<ClosureQuery.Closure> closure = closure(c, top);
+                    if (closure.isEmpty()) {
+                        LOG.debug("{} is not in the Nix database; asking nix", top);
+                        return Optional.empty();
+                    }
+                    out.put(top, closure.get());
+                }
+            } finally {
+                c.rollback();
+            }
+            return Optional.of(out);
+        } catch (SQLException | IOException | Problem | RuntimeException | LinkageError e) {
+            // LinkageError: sqlite-jdbc has no native library for this machine.
+            LOG.info("the Nix database {} could not be read ({}); closures come from nix", db, e.toString());
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Opens the database once: loads sqlite-jdbc's native library (about 150 ms, once per engine)
+     * and checks the schema, so that the first comparison does not pay for it.
+     */
+    void prepare() {
+        if (usable != null || !Files.isRegularFile(db, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Connection c = openReadOnly()) {
+            usable = schemaFits(c);
+        } catch (SQLException | IOException | Problem | RuntimeException | LinkageError e) {
+            LOG.info("the Nix database {} could not be read ({}); closures come from nix", db, e.toString());
+        }
+    }
+
+    Connection openReadOnly() throws SQLException, IOException, Problem {
+        NativeDir.prepare(nativeDir);
+        SQLiteConfig cfg = new SQLiteConfig();
+        cfg.setReadOnly(true);
+        cfg.setOpenMode(SQLiteOpenMode.READONLY);
+        cfg.setBusyTimeout(BUSY_MILLIS);
+        Connection c = cfg.createConnection("jdbc:sqlite:file:" + db + "?mode=ro");
+        try (Statement s = c.createStatement()) {
+            s.execute("PRAGMA query_only = 1");
+        }
+        return c;
+    }
+
+    /** ValidPaths(id, path, narSize, deriver[, ca]) and Refs(referrer, reference), as Nix 1.x to today keep them. */
+    private boolean schemaFits(Connection c) throws SQLException {
+        Set<String> paths = columns(c, "ValidPaths");
+        Set<String> refs = columns(c, "Refs");
+        hasCa = paths.contains("ca");
+        return paths.containsAll(List.of("id", "path", "narsize", "deriver")) && refs.containsAll(List.of("referrer",
+                "reference"));
+    }
+
+    private static Set<String> columns(Connection c, String table) throws SQLException {
+        Set<String> out = new HashSet<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("PRAGMA table_info(" + table + ")")) {
+            while (rs.next()) {
+                out.add(rs.getString("name").toLowerCase(java.util.Locale.ROOT));
+            }
+        }
+        return out;
+    }
+
+    private Optional<ClosureQuery.Closure> closure(Connection c, String top) throws SQLException {
+        String sql = "WITH RECURSIVE closure(id) AS (SELECT id FROM ValidPaths WHERE path = ?"
+                + " UNION SELECT r.reference FROM Refs r JOIN closure ON r.referrer = closure.id)"
+                + " SELECT v.path, v.narSize, v.deriver, " + (hasCa ? "v.ca" : "NULL")
+                + " FROM closure JOIN ValidPaths v ON v.id = closure.id";
+        List<String> names = new ArrayList<>(8192);
+        List<String> origins = new ArrayList<>(8192);
+        long[] sizes = new long[8192];
+        long total = 0;
+        int n = 0;
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, top);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String path = rs.getString(1);
+                    long size = rs.getLong(2); // NULL (paths registered before Nix recorded sizes) is 0, as in nix
+                    if (n == sizes.length) {
+                        sizes = java.util.Arrays.copyOf(sizes, n * 2);
+                    }
+                    names.add(StoreName.nameOf(path));
+                    origins.add(ClosureQuery.origin(rs.getString(3), rs.getString(4) != null));
+                    sizes[n++] = size;
+                    total += size;
+                }
+            }
+        }
+        if (n == 0) {
+            return Optional.empty();
+        }
+        return Optional.of(new ClosureQuery.Closure(top, names.toArray(new String[0]),
+                java.util.Arrays.copyOf(sizes, n), origins.toArray(new String[0]), total));
+    }
+
+    /** sqlite-jdbc's native library is unpacked once per engine, into a directory only root can write. */
+    private static final class NativeDir {
+        private static boolean done;
+
+        static synchronized void prepare(Path dir) throws IOException, Problem {
+            if (done) {
+                return;
+            }
+            if (System.getProperty("org.sqlite.tmpdir") == null) {
+                WorkDirs.ensurePrivateDir(dir);
+                System.setProperty("org.sqlite.tmpdir", dir.toString());
+            }
+            done = true;
+        }
+    }
+}
