@@ -9,12 +9,14 @@ import org.saferebuild.protocol.Sizes;
 
 /**
  * The engine's package diff as nvd presents it: version changes, added and removed packages —
- * every one, with its versions and sizes — and apart from them the store paths that are not
+ * every one, with its versions and sizes; those rebuilt at the same version with another size, as
+ * {@code nix store diff-closures} shows them — and apart from them the store paths that are not
  * packages (unit files, generated configuration: paths without a version on either side).
  * Presentation only: the name/version split is the engine's.
  */
 public record PackageChanges(List<InspectResult.Package> changed, List<InspectResult.Package> added,
-                             List<InspectResult.Package> removed, List<InspectResult.Package> other) {
+                             List<InspectResult.Package> removed, List<InspectResult.Package> resized,
+                             List<InspectResult.Package> other) {
 
     /** A group as the screens list it: its title and its rows. */
     public record Group(String title, List<InspectResult.Package> rows, boolean packages) {
@@ -25,6 +27,10 @@ public record PackageChanges(List<InspectResult.Package> changed, List<InspectRe
         List<InspectResult.Package> added = new ArrayList<>();
         List<InspectResult.Package> removed = new ArrayList<>();
         List<InspectResult.Package> other = new ArrayList<>();
+        List<InspectResult.Package> resized = new ArrayList<>();
+        for (InspectResult.Package x : p.resized()) {
+            (isPackage(x) ? resized : other).add(x);
+        }
         for (List<InspectResult.Package> list : List.of(p.changed(), p.added(), p.removed())) {
             for (InspectResult.Package x : list) {
                 if (!isPackage(x)) {
@@ -42,8 +48,10 @@ public record PackageChanges(List<InspectResult.Package> changed, List<InspectRe
         changed.sort(byName);
         added.sort(byName);
         removed.sort(byName);
+        resized.sort(byName);
         other.sort(byName);
-        return new PackageChanges(List.copyOf(changed), List.copyOf(added), List.copyOf(removed), List.copyOf(other));
+        return new PackageChanges(List.copyOf(changed), List.copyOf(added), List.copyOf(removed),
+                List.copyOf(resized), List.copyOf(other));
     }
 
     /** A package has a version on at least one side; a unit file or generated file has none. */
@@ -56,6 +64,7 @@ public record PackageChanges(List<InspectResult.Package> changed, List<InspectRe
         g.add(new Group("Version changes (" + changed.size() + ")", changed, true));
         g.add(new Group("Added (" + added.size() + ")", added, true));
         g.add(new Group("Removed (" + removed.size() + ")", removed, true));
+        g.add(new Group("Rebuilt, same version, other size (" + resized.size() + ")", resized, false));
         g.add(new Group("Not packages: units and generated files (" + other.size() + ")", other, false));
         return g;
     }
@@ -63,7 +72,8 @@ public record PackageChanges(List<InspectResult.Package> changed, List<InspectRe
     /** "1 version change, 1 added, 2 removed; 2 other paths (units, files)". */
     public String summary() {
         return plural(changed.size(), "version change", "version changes") + ", " + added.size() + " added, "
-                + removed.size() + " removed" + (other.isEmpty() ? "" : "; " + plural(other.size(),
+                + removed.size() + " removed" + (resized.isEmpty() ? "" : ", " + resized.size() + " rebuilt")
+                + (other.isEmpty() ? "" : "; " + plural(other.size(),
                 "other path", "other paths") + " (units, generated files)");
     }
 
@@ -88,7 +98,7 @@ public record PackageChanges(List<InspectResult.Package> changed, List<InspectRe
         return Sizes.human(p.bytesBefore()) + " → " + Sizes.human(p.bytesAfter()) + " (" + delta + ")";
     }
 
-    /** "[U]", "[D]", "[C]", "[A]", "[R]": nvd's letters. */
+    /** "[U]", "[D]", "[C]", "[A]", "[R]": nvd's letters; "[S]" for a size change at the same version. */
     public static String letter(InspectResult.Package p) {
         return switch (p.change()) {
             case ADDED -> "A";
@@ -96,6 +106,7 @@ public record PackageChanges(List<InspectResult.Package> changed, List<InspectRe
             case UPGRADED -> "U";
             case DOWNGRADED -> "D";
             case CHANGED -> "C";
+            case RESIZED -> "S";
         };
     }
 
