@@ -36,6 +36,8 @@ import org.saferebuild.app.history.HistoryView;
 import org.saferebuild.app.history.HistoryViewModel;
 import org.saferebuild.app.pending.PendingApplyBanner;
 import org.saferebuild.app.pending.PendingApplyModel;
+import org.saferebuild.app.trail.AuditTrailBanner;
+import org.saferebuild.app.trail.AuditTrailModel;
 import org.saferebuild.app.step.apply.ApplyView;
 import org.saferebuild.app.step.apply.ApplyViewModel;
 import org.saferebuild.app.step.build.BuildView;
@@ -74,6 +76,7 @@ public final class MainWindow extends BorderPane {
     private final HistoryViewModel history;
     private final PendingApplyBanner pendingBanner;
     private final ToggleButton dark = new ToggleButton(null, new FontIcon(Feather.MOON));
+    private final AuditTrailBanner trailBanner;
     private Node generationsPage;
     private Node historyPage;
     private Node shownPage;
@@ -90,6 +93,9 @@ public final class MainWindow extends BorderPane {
         generations = new GenerationsViewModel(ctx);
         history = new HistoryViewModel(ctx);
         pendingBanner = new PendingApplyBanner(new PendingApplyModel(ctx));
+        // A broken audit trail (the handshake says so): privileged actions wait for an acknowledgement.
+        trailBanner = new AuditTrailBanner(new AuditTrailModel(ctx, ctx.client().welcome().auditTrail()),
+                this::showHistory);
         steps.add(new Step(target, () -> new TargetView(target)));
         steps.add(new Step(isolate, () -> new IsolateView(isolate)));
         steps.add(new Step(build, () -> new BuildView(build, ctx.opener()::open)));
@@ -218,6 +224,7 @@ public final class MainWindow extends BorderPane {
         setTop(header);
 
         banners.setId("banners");
+        addBanner(trailBanner);
         addBanner(pendingBanner);
         center.getChildren().add(wizardView);
         VBox.setVgrow(center, Priority.ALWAYS);
@@ -247,7 +254,7 @@ public final class MainWindow extends BorderPane {
             if (e.getCode() == KeyCode.ESCAPE && shownPage != null) {
                 showWizard();
                 e.consume();
-            } else if (e.getCode() == KeyCode.ESCAPE && pendingBanner.dismiss()) {
+            } else if (e.getCode() == KeyCode.ESCAPE && (pendingBanner.dismiss() || trailBanner.dismiss())) {
                 e.consume();
             } else if ("?".equals(e.getText()) && e.isShortcutDown()) {
                 ShortcutsWindow.show(scene.getWindow());

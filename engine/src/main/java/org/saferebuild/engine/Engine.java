@@ -80,7 +80,7 @@ public final class Engine {
         this.inspect = new InspectService(config, tools, nixEnv, builtSystems);
 
         this.profile = new SystemProfile(Path.of(config.systemProfile()), tools, nixEnv);
-        this.audit = new AuditTrail(new AuditLog(Path.of(config.auditLog()), config.state().resolve("audit-head.json")),
+        this.audit = new AuditTrail(new AuditLog(Path.of(config.auditLog()), config.state()),
                 () -> profile.current().orElse(null));
         Closures closures = new Closures(tools, nixEnv);
         Activation activation = new Activation(config, tools);
@@ -98,15 +98,15 @@ public final class Engine {
                 .query(Request.Configs.class, catalog::list)
                 .register(SandboxRequest.Open.class, sandboxes::open)
                 .query(SandboxRequest.Mounts.class, (r, ctx) -> sandboxes.mounts(r))
-                .register(SandboxRequest.Close.class, sandboxes::close)
+                .registerFollowUp(SandboxRequest.Close.class, sandboxes::close)
                 .register(NixRequest.Validate.class, nix::validate)
                 .register(NixRequest.Build.class, nix::build)
                 .register(SystemRequest.Baseline.class, baselines::take)
                 // a system built elsewhere and copied here (nix copy), checked and kept (docs/remote.md)
                 .register(SystemRequest.Adopt.class, adopt::adopt)
                 .register(SystemRequest.Apply.class, apply::apply)
-                .register(SystemRequest.Confirm.class, apply::confirm)
-                .register(SystemRequest.Revert.class, apply::revert)
+                .registerFollowUp(SystemRequest.Confirm.class, apply::confirm)
+                .registerFollowUp(SystemRequest.Revert.class, apply::revert)
                 .query(SystemRequest.ApplyStatus.class, apply::status)
                 .register(SystemRequest.Verify.class, verify::verify)
                 .query(SystemRequest.Generations.class, generations::list)
@@ -116,6 +116,7 @@ public final class Engine {
                 .query(SystemRequest.Signoff.class, audits::signoff) // the sign-off writes its own line
                 .query(SystemRequest.AuditRead.class, audits::read)
                 .query(SystemRequest.AuditVerify.class, audits::verify)
+                .query(SystemRequest.AuditAcknowledge.class, audits::acknowledge) // writes its own record
                 .query(InspectRequest.Inspect.class, inspect::inspect)
                 // compare runs the new system's switch-to-configuration dry-activate as root
                 .register(InspectRequest.Compare.class, inspect::compare);
@@ -134,6 +135,9 @@ public final class Engine {
             WorkDirs.ensurePrivateDir(auditDir);
         }
         sandboxes.sweepStale();
+        // The trail is checked before anything is done: a broken one refuses privileged operations
+        // (the handshake says so) until an operator acknowledges the break (issue 11).
+        audit.check();
         apply.resume();
         inspect.prepareInBackground();
     }
@@ -179,7 +183,7 @@ public final class Engine {
 
     /** Who the audit trail names for a connection: the handshake's operator, or the engine's own user. */
     static AuditRecord.Who operator(Event.Welcome w) {
-        int uid = w.operatorUid() != null ? w.operatorUid() : Posix.statusIds("Uid:")[0];
+        int uid = w.operatorUid() != null ? w.operatorUid() : Posix.realUid();
         return new AuditRecord.Who(uid, w.operatorName(), w.launchedVia());
     }
 
@@ -203,10 +207,10 @@ public final class Engine {
             via = "ssh";
         }
         int euid = Posix.effectiveUid();
-        int nameUid = operatorUid != null ? operatorUid : Posix.statusIds("Uid:")[0];
+        int nameUid = operatorUid != null ? operatorUid : Posix.realUid();
         String name = Posix.userName(nameUid).orElse(null);
         return new Event.Welcome(id, version(), Protocol.VERSION, euid, operatorUid, name, via,
-                operations.names());
+                operations.names(), audit.status());
     }
 
     /**

@@ -144,6 +144,14 @@ public final class EngineServer {
                     "Update the engine and the app together; the handshake lists what this engine offers."));
             return;
         }
+        if (inFlight.size() >= Protocol.MAX_IN_FLIGHT) {
+            // Refused, not queued: what one connection can make the engine do at once is bounded.
+            sink.send(new Event.Failure(request.id(), ProblemCode.BUSY, Protocol.MAX_IN_FLIGHT
+                    + " requests are already running on this connection; request " + request.id() + " ("
+                    + opName(request) + ") was not started.",
+                    "Wait for an answer before sending more; the app sends only a few requests at a time."));
+            return;
+        }
         inFlight.put(request.id(), ctx);
         workers.execute(() -> {
             Event terminal;
@@ -151,7 +159,8 @@ public final class EngineServer {
             try {
                 // Privileged operations are recorded here, not by each handler (issue 4).
                 if (engine.operations().audited(request.getClass())) {
-                    audit = engine.audit().begin(operator, engine.operations().nameOf(request.getClass()), request);
+                    audit = engine.audit().begin(operator, engine.operations().nameOf(request.getClass()), request,
+                            engine.operations().followUp(request.getClass()));
                 }
                 ResultBody body = handler.handle(request, ctx);
                 terminal = ctx.cancelled()

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.saferebuild.engine.sys.Posix;
+import org.saferebuild.engine.sys.SafeFiles;
 import org.saferebuild.engine.sys.StartGuard;
 import org.saferebuild.protocol.FrameWriter;
 import org.slf4j.Logger;
@@ -79,6 +80,13 @@ public final class Main {
             System.err.println("safe-rebuild-engine must run as root (uid 0), but runs as uid " + euid
                     + ". The app starts it through pkexec; to try it by hand use sudo.");
             return EXIT_NOT_ROOT;
+        }
+        try {
+            SafeFiles.usesOpenat2(); // loads the native calls every write of the engine's state needs
+        } catch (LinkageError e) {
+            System.err.println("safe-rebuild-engine: cannot load its native library (JNA): " + e
+                    + ". Reinstall the engine with all of its jars (see docs/install.md).");
+            return EXIT_CONFIG;
         }
         Logger log = LoggerFactory.getLogger(Main.class);
         EngineConfig config;

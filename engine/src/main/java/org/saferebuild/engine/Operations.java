@@ -17,6 +17,7 @@ import org.saferebuild.protocol.Request;
 public final class Operations {
     private final Map<Class<? extends Request>, Handler<? extends Request>> handlers = new LinkedHashMap<>();
     private final Set<Class<? extends Request>> queries = new HashSet<>();
+    private final Set<Class<? extends Request>> followUps = new HashSet<>();
 
     /** A privileged operation: recorded in the audit trail by the dispatcher. */
     public <R extends Request> Operations register(Class<R> type, Handler<R> handler) {
@@ -24,6 +25,22 @@ public final class Operations {
             throw new IllegalStateException("two handlers for " + type.getSimpleName());
         }
         return this;
+    }
+
+    /**
+     * A privileged operation that ends an earlier one (closing a sandbox, confirming or reverting an
+     * apply): recorded like any other, but its records may use the space the earlier one reserved,
+     * so it is not refused on a disk that is full for new actions.
+     */
+    public <R extends Request> Operations registerFollowUp(Class<R> type, Handler<R> handler) {
+        register(type, handler);
+        followUps.add(type);
+        return this;
+    }
+
+    /** Whether the operation ends an earlier one ({@link #registerFollowUp}). */
+    public boolean followUp(Class<? extends Request> type) {
+        return followUps.contains(type);
     }
 
     /** An operation that only reads (the mount tree, the generations, the audit trail): not recorded. */

@@ -38,9 +38,13 @@ public sealed interface Event permits Event.Welcome, Event.Progress, Event.Log, 
      * @param operatorName  that user's login name where it could be resolved
      * @param launchedVia   "pkexec", "sudo", "ssh" (started by sshd for a remote client) or "direct"
      * @param capabilities  the operation names this engine accepts
+     * @param auditTrail    the audit trail as the engine found it at its start (issue 11): when it
+     *                      needs an acknowledgement, privileged operations are refused until an
+     *                      operator acknowledges the break ({@code audit.acknowledge})
      */
     record Welcome(long id, String engineVersion, int protocol, int euid, Integer operatorUid,
-                   String operatorName, String launchedVia, List<String> capabilities) implements Event {
+                   String operatorName, String launchedVia, List<String> capabilities,
+                   SystemResult.AuditVerdict auditTrail) implements Event {
         public Welcome {
             Values.require(engineVersion, "engineVersion");
             Values.require(launchedVia, "launchedVia");

@@ -76,11 +76,13 @@ public sealed interface NixResult extends ResultBody {
      * @param storePath the built system; a GC root ({@code gcRoot}) keeps it, and only such paths
      *                  can be applied
      * @param logFile   the full build log on disk
+     * @param logProblem null when the whole log is in {@code logFile}; otherwise why it is not (a full
+     *                   disk) and how much of it is
      * @param built     derivations built by this run
      * @param fetched   paths downloaded by this run
      */
     record Built(String sandbox, String configDir, PreflightReport.ConfigKind configKind, String host, String storePath,
-                 String drvPath, String gcRoot, String logFile, int built, int fetched, long millis)
+                 String drvPath, String gcRoot, String logFile, String logProblem, int built, int fetched, long millis)
             implements NixResult {
         public Built {
             Values.sandboxId(sandbox);

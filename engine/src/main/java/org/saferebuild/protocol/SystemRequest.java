@@ -23,6 +23,7 @@ import java.util.List;
         @JsonSubTypes.Type(value = SystemRequest.Signoff.class, name = "signoff"),
         @JsonSubTypes.Type(value = SystemRequest.AuditRead.class, name = "audit.read"),
         @JsonSubTypes.Type(value = SystemRequest.AuditVerify.class, name = "audit.verify"),
+        @JsonSubTypes.Type(value = SystemRequest.AuditAcknowledge.class, name = "audit.acknowledge"),
 })
 public sealed interface SystemRequest extends Request {
 
@@ -208,6 +209,22 @@ public sealed interface SystemRequest extends Request {
     record AuditVerify(long id) implements SystemRequest {
         public AuditVerify {
             Values.positiveId(id);
+        }
+    }
+
+    /**
+     * The operator acknowledges that the audit trail is broken (after looking at it): the engine
+     * records this, with the operator and their note, and allows privileged operations again.
+     *
+     * @param note what the operator found or did ("line 12 was edited by the backup restore on …")
+     */
+    record AuditAcknowledge(long id, String note) implements SystemRequest {
+        public AuditAcknowledge {
+            Values.positiveId(id);
+            Values.text(note, "note", 2000);
+            if (note.isBlank()) {
+                throw new IllegalArgumentException("note must say what was found: it goes into the audit trail");
+            }
         }
     }
 

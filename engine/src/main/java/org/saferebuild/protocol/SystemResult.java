@@ -19,6 +19,7 @@ import java.util.Map;
         @JsonSubTypes.Type(value = SystemResult.SignedOff.class, name = "audit.signedoff"),
         @JsonSubTypes.Type(value = SystemResult.AuditLines.class, name = "audit.lines"),
         @JsonSubTypes.Type(value = SystemResult.AuditVerdict.class, name = "audit.verify"),
+        @JsonSubTypes.Type(value = SystemResult.Acknowledged.class, name = "audit.acknowledged"),
 })
 public sealed interface SystemResult extends ResultBody {
 
@@ -254,16 +255,36 @@ public sealed interface SystemResult extends ResultBody {
     }
 
     /**
-     * The hash chain's verdict. When not intact, {@code firstBadLine} is the first line that no
-     * longer matches what was written and {@code reason} says how it was found.
+     * The audit trail's verdict (docs/apply.md "The audit trail"). When not intact,
+     * {@code firstBadLine} is the first line that no longer matches what was written and
+     * {@code reason} says how it was found. A break stays in the trail for good ({@code intact}
+     * stays false); once an operator has acknowledged it (a recorded {@code audit.acknowledge}
+     * line, {@code acknowledgedAt}), privileged operations are allowed again, until the next break.
+     *
+     * @param needsAcknowledgement a break that no acknowledgement covers: privileged operations are
+     *                             refused (AUDIT_BROKEN) until an operator acknowledges it
+     * @param acknowledgedAt       the line of the acknowledgement that covers the breaks found, if any
      */
-    record AuditVerdict(String file, boolean intact, long lines, Long firstBadLine, String reason, String lastSha256)
+    record AuditVerdict(String file, boolean intact, long lines, Long firstBadLine, String reason, String lastSha256,
+                        boolean needsAcknowledgement, Long acknowledgedAt)
             implements SystemResult {
         public AuditVerdict {
             Values.require(file, "file");
             if (!intact && (firstBadLine == null || reason == null)) {
                 throw new IllegalArgumentException("a broken trail names its first bad line and the reason");
             }
+            if (needsAcknowledgement && intact) {
+                throw new IllegalArgumentException("only a broken trail needs an acknowledgement");
+            }
+        }
+    }
+
+    /** The operator acknowledged a broken audit trail; the acknowledgement is line {@code line}. */
+    record Acknowledged(long line, String sha256, long brokenAt, String reason, String message)
+            implements SystemResult {
+        public Acknowledged {
+            Values.require(sha256, "sha256");
+            Values.require(message, "message");
         }
     }
 }

@@ -47,7 +47,7 @@ class NixProtocolTest {
 
         Event built = new Event.Result(5, new NixResult.Built("sb-abcdef123456", "/etc/nixos",
                 PreflightReport.ConfigKind.CLASSIC, "BearsiMac", OUT, DRV, "/var/lib/safe-rebuild/gcroots/builds/x",
-                "/var/lib/safe-rebuild/logs/build.log", 3, 0, 1234));
+                "/var/lib/safe-rebuild/logs/build.log", null, 3, 0, 1234));
         assertThat(Json.encode(built)).contains("\"kind\":\"build\"");
         assertThat(Json.decodeEvent(Json.encode(built))).isEqualTo(built);
 

@@ -80,12 +80,14 @@ class SystemProtocolTest {
     @Test
     void resultsRoundTripWithTheirKinds() throws Exception {
         Event e = new Event.Result(3, new SystemResult.AuditVerdict("/var/log/safe-rebuild/audit.jsonl", false, 9, 4L,
-                "line 4 was changed", null));
+                "line 4 was changed", null, true, null));
         String json = Json.encode(e);
         assertThat(json).contains("\"kind\":\"audit.verify\"");
         assertThat(Json.decodeEvent(json)).isEqualTo(e);
-        assertThatThrownBy(() -> new SystemResult.AuditVerdict("/a", false, 9, null, null, null))
+        assertThatThrownBy(() -> new SystemResult.AuditVerdict("/a", false, 9, null, null, null, true, null))
                 .hasMessageContaining("names its first bad line");
+        assertThatThrownBy(() -> new SystemResult.AuditVerdict("/a", true, 9, null, null, null, true, null))
+                .hasMessageContaining("only a broken trail");
     }
 
     @Test

@@ -26,7 +26,7 @@ public final class LogFlood {
         FrameWriter out = new FrameWriter(System.out);
         Request.Hello hello = (Request.Hello) Json.decodeRequest(in.next());
         out.write(Json.encode(new Event.Welcome(hello.id(), "bench", Protocol.VERSION, 0, null, null, "direct",
-                List.of("hello", "preflight"))));
+                List.of("hello", "preflight"), null)));
         Request r = Json.decodeRequest(in.next());
         List<String> batch = new ArrayList<>(512);
         for (long i = 1; i <= total; i++) {

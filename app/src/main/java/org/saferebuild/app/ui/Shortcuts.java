@@ -22,8 +22,8 @@ public record Shortcuts(String where, String keys, String action) {
             new Shortcuts(EVERYWHERE, "Alt+H", "History (the audit trail and the change record)"),
             new Shortcuts(EVERYWHERE, "F1 or Ctrl+?", "This list of shortcuts"),
             new Shortcuts(EVERYWHERE, "Ctrl+Shift+D", "Dark or light theme"),
-            new Shortcuts(EVERYWHERE, "Escape", "From Generations or History: back to the wizard; else dismiss the"
-                    + " reopened-window banner's note"),
+            new Shortcuts(EVERYWHERE, "Escape", "From Generations or History: back to the wizard; else dismiss a"
+                    + " banner's note"),
             new Shortcuts(EVERYWHERE, "Enter", "The focused button; elsewhere the screen's highlighted action"),
             new Shortcuts(EVERYWHERE, "Tab, Shift+Tab", "Move between fields and buttons in reading order"),
             new Shortcuts(EVERYWHERE, "Ctrl+Tab", "Next tab (Build, Inspect)"),
@@ -68,7 +68,8 @@ public record Shortcuts(String where, String keys, String action) {
             new Shortcuts("History", "Alt+C", "Copy the change record's path"),
             new Shortcuts("History", "Alt+A", "Read the audit trail again"),
             new Shortcuts("Reopened-window banner", "Alt+K", "Keep this configuration"),
-            new Shortcuts("Reopened-window banner", "Alt+R", "Revert now"));
+            new Shortcuts("Reopened-window banner", "Alt+R", "Revert now"),
+            new Shortcuts("Broken-trail banner", "Alt+K", "Acknowledge the broken trail (after writing what you found)"));
 
     /** The screens in the order the window lists them. */
     public static List<String> places() {

@@ -1,66 +1,112 @@
 package org.saferebuild.engine.audit;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.BufferedReader;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 import org.saferebuild.engine.Problem;
 import org.saferebuild.engine.sandbox.WorkDirs;
 import org.saferebuild.engine.sys.Hashes;
+import org.saferebuild.engine.sys.LibC;
+import org.saferebuild.engine.sys.SafeFiles;
 import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.FrameException;
 import org.saferebuild.protocol.Json;
 import org.saferebuild.protocol.SystemResult;
 
 /**
- * The append-only audit trail (issue 4, docs/apply.md "Audit format"): one JSON line per action,
- * each carrying the SHA-256 of the line before it, written with fsync under an exclusive file
- * lock (two engines never interleave). A small "head" file in the engine's state directory
- * remembers the number and hash of the last line, so an edit of the last line or a truncation is
- * found too, not only edits that a later line's {@code prev} exposes.
+ * The append-only audit trail (issues 4 and 11, docs/apply.md "The audit trail"): one JSON line per
+ * record, each carrying the SHA-256 of the line before it and an HMAC-SHA256 of itself with a key
+ * only root can read ({@code <stateDir>/audit-<hash of the trail's path>.key}), so a line forged or
+ * changed without the key is found even when its {@code seq} and {@code prev} are right. A head record
+ * in the state directory ({@code audit-<hash>.head}) remembers the number, hash and end of the last line and only
+ * moves forward: removed last lines, a deleted file or an older copy put back are found, and line
+ * numbers are never reused.
  *
- * <p>Nothing here ever rewrites or removes a line: a torn last line (power loss mid-write) stays
- * and is reported by {@link #verify()}; the next line is chained to it.
+ * <p>A record is written or not at all: space for it and for what must follow it (the outcome of
+ * an action whose intent it records, a revert) is reserved first ({@code fallocate}), and a write
+ * that fails part way is truncated back, so a failed write leaves the file as it was. A fragment
+ * cut short by a power cut beyond the head's end (never acknowledged to anyone) is removed the same
+ * way by the next append; anything else that does not match the head stops appends (the caller
+ * refuses the action) until an operator acknowledges the break, which is itself a record.
+ *
+ * <p>Cost per record: one write and one {@code fdatasync} of the trail, and one in-place write of the
+ * head, not synced (script/bench apply prints it).
  */
 public final class AuditLog {
-    /** One monitor per file in this JVM (Java's file locks are per process, not per channel). */
+    /** Largest record: a sign-off request is at most 64 KiB, so its line is too. */
+    static final int MAX_LINE = 96 * 1024;
+    /** Kept free beyond each new record, for the outcome and revert lines that must follow it. */
+    static final int RESERVE = 64 * 1024;
+    /** The head file: two slots written in turn, so a torn write of one leaves the other. */
+    static final int SLOT = 1024;
+    private static final String MAC_FIELD = ",\"mac\":\"";
+    private static final int MAC_SUFFIX = MAC_FIELD.length() + 64 + 2; // ,"mac":"<64 hex>"}
+    private static final HexFormat HEX = HexFormat.of();
+    /** One monitor per file in this JVM (flock is per open file, but threads share the process). */
     private static final ConcurrentHashMap<Path, Object> MONITORS = new ConcurrentHashMap<>();
+    private static final String ENGINE = ProcessHandle.current().pid() + "@"
+            + ProcessHandle.current().info().startInstant().map(Instant::toString).orElse("?");
 
     private final Path file;
     private final Path headFile;
+    private final Path keyFile;
     private final Object monitor;
 
-    /** What an action contributes to its line; sequence number, time and chain are added here. */
+    /** What a record says; number, time, chain, engine and MAC are added here. */
     public record Entry(AuditRecord.Who who, String what, JsonNode args, Integer generationBefore,
-                        Integer generationAfter, String outcome, String code, String message) {
+                        Integer generationAfter, String outcome, String code, String message, Long intent) {
+        public Entry(AuditRecord.Who who, String what, JsonNode args, Integer generationBefore,
+                     Integer generationAfter, String outcome, String code, String message) {
+            this(who, what, args, generationBefore, generationAfter, outcome, code, message, null);
+        }
     }
 
-    /** The line just written: its 1-based number and the SHA-256 of its text. */
+    /** The line just written: its number and the SHA-256 of its text. */
     public record Appended(long line, String sha256, AuditRecord record) {
     }
 
-    /** The last line as the head file remembers it. */
-    record Head(String file, long lines, String sha256) {
+    /** The end of the trail must not be written to: it does not match the head (a break). */
+    public static final class Broken extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        Broken(String message) {
+            super(message);
+        }
     }
 
-    public AuditLog(Path file, Path headFile) {
+    /** The last line as the head remembers it: its number, hash and where it ends in the file. */
+    record Head(String file, long lines, String sha256, long size) {
+    }
+
+    /** A full walk of the trail: the verdict, and intents without an outcome (seq → engine). */
+    record Scan(SystemResult.AuditVerdict verdict, Map<Long, AuditRecord> unfinished) {
+    }
+
+    /**
+     * @param file     the trail (the settings' auditLog)
+     * @param stateDir the engine's state directory: the head and the key live there
+     */
+    public AuditLog(Path file, Path stateDir) {
         this.file = file;
-        this.headFile = headFile;
+        this.headFile = headFile(stateDir, file);
+        this.keyFile = stateDir.resolve(stem(file) + ".key");
         this.monitor = MONITORS.computeIfAbsent(file.toAbsolutePath().normalize(), k -> new Object());
     }
 
@@ -69,46 +115,179 @@ public final class AuditLog {
     }
 
     /**
-     * Fails unless a line could be appended now (the directory exists or can be made, the file can
-     * be opened for writing and locked). Checked before a privileged action starts, so nothing is
-     * done that could not be recorded.
+     * {@code <stateDir>/audit-<16 hex of the trail's path>.head}: each trail has its own head and key,
+     * so two engines with one state directory and different trails (a test, a changed setting) never
+     * read each other's.
      */
-    public void checkWritable() throws IOException {
-        synchronized (monitor) {
-            try (FileChannel ch = open()) {
-                ch.lock().release();
-            }
-        }
+    public static Path headFile(Path stateDir, Path trail) {
+        return stateDir.resolve(stem(trail) + ".head");
     }
 
+    private static String stem(Path trail) {
+        return "audit-" + Hashes.sha256(trail.toAbsolutePath().normalize().toString()).substring(0, 16);
+    }
+
+    /** The engine that writes with this JVM ("pid@start"). */
+    static String engineId() {
+        return ENGINE;
+    }
+
+    /**
+     * Appends a record, refusing ({@link Broken}) when the end of the trail does not match its head:
+     * nothing is written after a break until an operator acknowledges it.
+     */
     public Appended append(Entry entry) throws IOException {
         synchronized (monitor) {
-            return appendLocked(entry);
+            return appendLocked(entry, false, entry.intent() != null, null);
         }
     }
 
-    private Appended appendLocked(Entry entry) throws IOException {
-        try (FileChannel ch = open()) {
-            ch.lock();
-            long size = ch.size();
-            String last = size == 0 ? null : lastLine(ch, size);
-            boolean torn = size > 0 && lastByte(ch, size) != '\n';
-            if (torn) {
-                // A crash cut the previous line short; end it so the new line stands on its own.
-                write(ch, size, "\n".getBytes(StandardCharsets.UTF_8));
-                size += 1;
+    /**
+     * Appends the record of an action that ends an earlier one (closing a sandbox, confirming or
+     * reverting an apply): it may use the space the earlier one reserved, so undoing is never refused
+     * for lack of space while starting is.
+     */
+    public Appended appendFollowUp(Entry entry) throws IOException {
+        synchronized (monitor) {
+            return appendLocked(entry, false, true, null);
+        }
+    }
+
+    /**
+     * Appends a record even after a break (the engine's own recovery, such as reverting an unconfirmed
+     * apply, must be recorded and must not wait): it chains to the last line that is there, numbered
+     * after the highest number ever written, so the break stays visible.
+     */
+    public Appended appendAfterBreak(Entry entry) throws IOException {
+        synchronized (monitor) {
+            return appendLocked(entry, true, true, null);
+        }
+    }
+
+    /**
+     * Records the operator's acknowledgement of a break. The record names what it acknowledges (the
+     * first bad line and the reason) and the SHA-256 of every byte of the trail before it, so it
+     * covers exactly the trail as the operator saw it: a later change before it is a new break.
+     */
+    public Appended acknowledge(AuditRecord.Who who, String note, Integer generation) throws IOException {
+        synchronized (monitor) {
+            Scan scan = scanLocked();
+            SystemResult.AuditVerdict v = scan.verdict();
+            if (!v.needsAcknowledgement()) {
+                throw new IllegalStateException("the audit trail has no unacknowledged break");
             }
-            long seq = last == null ? 1 : nextSeq(last);
-            String prev = last == null ? AuditRecord.GENESIS : sha256(last);
-            AuditRecord record = new AuditRecord(seq, Instant.now().truncatedTo(ChronoUnit.MILLIS).toString(),
-                    entry.who(), entry.what(), entry.args(), entry.generationBefore(), entry.generationAfter(),
-                    entry.outcome(), entry.code(), entry.message(), prev);
-            String text = Json.encode(record);
-            write(ch, size, (text + "\n").getBytes(StandardCharsets.UTF_8));
-            ch.force(true);
-            String hash = sha256(text);
-            writeHead(new Head(file.toString(), seq, hash));
-            return new Appended(seq, hash, record);
+            String message = "Acknowledged by " + (who.name() != null ? who.name() : "uid " + who.uid())
+                    + ": the audit trail was broken at line " + v.firstBadLine() + " (" + v.reason() + "). Note: "
+                    + note;
+            return appendLocked(new Entry(who, AuditRecord.ACKNOWLEDGE, null, generation, generation, "ok", null,
+                    message), true, false, prefix -> {
+                        ObjectNode a = Json.mapper().createObjectNode();
+                        a.put("brokenAt", v.firstBadLine());
+                        a.put("reason", v.reason());
+                        a.put("note", note);
+                        a.put("prefixBytes", prefix.length);
+                        a.put("prefixSha256", sha256(prefix));
+                        return a;
+                    });
+        }
+    }
+
+    private Appended appendLocked(Entry entry, boolean afterBreak, boolean useReserve,
+                                  Function<byte[], JsonNode> argsOfPrefix)
+            throws IOException {
+        ensureDirs();
+        byte[] key = key(true);
+        try (SafeFiles.Handle head = openHead()) {
+            Head h = readHead(head, key);
+            try (SafeFiles.Handle log = openLog(h, afterBreak)) {
+                log.lock();
+                long size = log.size();
+                Tail tail = Tail.read(log, size, h);
+                String problem = tail.check(h, key, this);
+                if (problem != null && !afterBreak) {
+                    throw new Broken(problem);
+                }
+                long at = tail.writeAt;
+                if (tail.tornFrom >= 0 && tail.tornRecoverable(h)) {
+                    // A record cut short by a crash before the head moved: it was never acknowledged to anyone.
+                    log.truncate(tail.tornFrom);
+                    log.sync();
+                    at = tail.tornFrom;
+                }
+                byte[] lead = new byte[0];
+                if (at > 0 && tail.endsWithoutNewline(at)) {
+                    lead = "\n".getBytes(StandardCharsets.UTF_8); // after a break: the fragment stays, as evidence
+                }
+                long lastSeq = Math.max(h != null ? h.lines() : 0, tail.lastSeq());
+                long seq = lastSeq + 1;
+                String prev = tail.last == null ? AuditRecord.GENESIS : sha256(tail.last);
+                JsonNode args = argsOfPrefix != null ? argsOfPrefix.apply(prefix(log, at, lead)) : entry.args();
+                AuditRecord unsigned = new AuditRecord(seq, Instant.now().truncatedTo(ChronoUnit.MILLIS).toString(),
+                        entry.who(), entry.what(), args, entry.generationBefore(), entry.generationAfter(),
+                        entry.outcome(), entry.code(), entry.message(), entry.intent(), ENGINE, prev, null);
+                String line = sign(Json.encode(unsigned), key);
+                byte[] text = (line + "\n").getBytes(StandardCharsets.UTF_8);
+                if (text.length > MAX_LINE) {
+                    throw new IOException("the record is " + text.length + " bytes; at most " + MAX_LINE + " are allowed");
+                }
+                byte[] bytes = concat(lead, text);
+                // A new action keeps RESERVE free after its record for what must follow it (its outcome, a
+                // revert); those records, and the engine's own, use that reserve and keep none of their own.
+                reserve(log, at, bytes.length + (useReserve ? 0 : RESERVE));
+                try {
+                    log.write(bytes, at);
+                    log.sync();
+                } catch (IOException e) {
+                    undo(log, at);
+                    throw e;
+                }
+                String hash = sha256(line);
+                try {
+                    writeHead(head, new Head(file.toString(), seq, hash, at + bytes.length), key);
+                } catch (IOException e) {
+                    undo(log, at); // a record the head does not anchor is not kept
+                    throw e;
+                }
+                return new Appended(seq, hash, Json.decode(line, AuditRecord.class));
+            }
+        } catch (FrameException e) {
+            throw new IOException("the record just written does not read back: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Removes a record cut short by a crash (a power cut during its write) when it lies beyond the
+     * head's end: it was never acknowledged to anyone, and the action it would have announced never
+     * started. Called at engine start, before the trail is checked.
+     */
+    public void repairTail() throws IOException {
+        synchronized (monitor) {
+            byte[] key = key(false);
+            if (key == null) {
+                return;
+            }
+            Head h;
+            try (SafeFiles.Handle head = openHeadIfPresent()) {
+                h = head == null ? null : readHead(head, key);
+            }
+            if (h == null) {
+                return;
+            }
+            SafeFiles.Handle log;
+            try {
+                log = SafeFiles.open(file, 0640, false);
+            } catch (LibC.Errno e) {
+                return;
+            }
+            try (log) {
+                log.lock();
+                long size = log.size();
+                Tail tail = Tail.read(log, size, h);
+                if (tail.tornFrom >= 0 && tail.tornRecoverable(h) && tail.check(h, key, this) == null) {
+                    log.truncate(tail.tornFrom);
+                    log.sync();
+                }
+            }
         }
     }
 
@@ -116,218 +295,637 @@ public final class AuditLog {
     public SystemResult.AuditLines read(long from, int limit) throws IOException {
         List<SystemResult.AuditLine> out = new ArrayList<>();
         long n = 0;
-        if (Files.exists(file)) {
-            try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    n++;
-                    if (n >= from && out.size() < limit) {
-                        out.add(new SystemResult.AuditLine(n, line.isEmpty() ? "(empty line)" : line));
-                    }
+        byte[] all = readAll();
+        if (all != null) {
+            for (byte[] raw : lines(all)) {
+                n++;
+                if (n >= from && out.size() < limit) {
+                    String line = new String(raw, StandardCharsets.UTF_8);
+                    out.add(new SystemResult.AuditLine(n, line.isEmpty() ? "(empty line)" : line));
                 }
             }
         }
         return new SystemResult.AuditLines(file.toString(), n, out);
     }
 
-    /**
-     * Walks the chain from the first line. The first line that no longer matches what was written
-     * is reported: a line whose text does not hash to the {@code prev} of the line after it was
-     * changed; a line that is not a record, or whose number is out of step, is itself bad; the
-     * head file catches a changed or removed last line.
-     */
+    /** Walks the whole trail and its head (audit.verify, and every engine start). */
     public SystemResult.AuditVerdict verify() throws IOException {
+        return scan().verdict();
+    }
+
+    Scan scan() throws IOException {
         synchronized (monitor) {
-            return verifyLocked();
+            return scanLocked();
         }
     }
 
-    private SystemResult.AuditVerdict verifyLocked() throws IOException {
-        if (!Files.exists(file)) {
-            return new SystemResult.AuditVerdict(file.toString(), true, 0, null,
-                    "The audit trail is empty: nothing has been recorded yet.", null);
+    /**
+     * The first line that no longer matches what was written: a line that is not a record or is cut
+     * short; a line without this engine's MAC (changed or forged); a number out of step (lines removed
+     * or inserted); a line whose text no longer hashes to the {@code prev} of the next (changed); and,
+     * through the head, removed or changed last lines, a removed file. An acknowledgement covers the
+     * breaks before it while every byte before it is as it was when it was written.
+     */
+    private Scan scanLocked() throws IOException {
+        byte[] key = key(false);
+        Head h = null;
+        String headProblem = null;
+        if (key != null) {
+            try (SafeFiles.Handle head = openHeadIfPresent()) {
+                h = head == null ? null : readHead(head, key);
+            } catch (Broken e) {
+                headProblem = e.getMessage();
+            }
         }
-        String previous = null;
+        byte[] all = readAll();
+        Problems found = new Problems(file.toString());
+        Map<Long, AuditRecord> unfinished = new LinkedHashMap<>();
         long n = 0;
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(Files.newInputStream(file),
-                StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = r.readLine()) != null) {
+        long expectSeq = 1;
+        long lastSeq = 0;
+        String previous = null;
+        MessageDigest prefix = digest();
+        long prefixBytes = 0;
+        if (all != null) {
+            List<byte[]> lines = lines(all);
+            boolean torn = all.length > 0 && all[all.length - 1] != '\n';
+            for (int i = 0; i < lines.size(); i++) {
+                byte[] raw = lines.get(i);
+                String text = new String(raw, StandardCharsets.UTF_8);
                 n++;
+                if (torn && i == lines.size() - 1) {
+                    if (h == null || prefixBytes < h.size()) {
+                        found.add(n, "line " + n + " is cut short (an incomplete write, such as a power cut during"
+                                + " it)");
+                    } else {
+                        n--; // a record cut short by a crash before the head moved: removed by the next append
+                    }
+                    break;
+                }
                 AuditRecord rec;
                 try {
-                    rec = Json.decode(line, AuditRecord.class);
+                    rec = Json.decode(text, AuditRecord.class);
                 } catch (FrameException e) {
-                    return broken(n, n, "line " + n + " is not an audit record (" + e.getMessage()
-                            + "); it was edited or cut short");
+                    found.add(n, "line " + n + " is not an audit record (" + e.getMessage() + "); it was edited or"
+                            + " cut short");
+                    previous = text;
+                    prefix.update(raw);
+                    prefix.update((byte) '\n');
+                    prefixBytes += raw.length + 1;
+                    continue;
                 }
                 String expectedPrev = previous == null ? AuditRecord.GENESIS : sha256(previous);
-                if (rec.seq() != n) {
-                    return broken(n, n, "line " + n + " carries number " + rec.seq()
-                            + (rec.seq() > n ? ": lines before it were removed" : ": lines before it were inserted"));
+                boolean macOk = key != null && macMatches(text, key);
+                if (!macOk) {
+                    found.add(n, key == null ? "the key that signs the trail (" + keyFile + ") is missing, so no line"
+                            + " can be checked" : rec.mac() == null ? "line " + n + " carries no MAC: it was written"
+                            + " before the trail was keyed, or forged" : "line " + n + " does not carry this"
+                            + " engine's MAC: it was changed or forged");
                 }
-                if (!rec.prev().equals(expectedPrev)) {
-                    return n == 1
-                            ? broken(1, 1, "line 1 does not start the chain (prev is not 64 zeros)")
-                            : broken(n - 1, n, "line " + (n - 1) + " no longer hashes to the prev recorded in line "
-                                    + n + ": line " + (n - 1) + " was changed");
+                if (macOk && AuditRecord.ACKNOWLEDGE.equals(rec.what()) && covers(rec, prefix, prefixBytes)
+                        && rec.prev().equals(expectedPrev)) {
+                    if (rec.seq() != expectSeq) {
+                        found.add(n, range("line", expectSeq, rec.seq() - 1) + " removed before line " + n);
+                    }
+                    found.acknowledge(n);
+                } else {
+                    if (rec.seq() != expectSeq) {
+                        found.add(n, "line " + n + " carries number " + rec.seq() + (rec.seq() > expectSeq
+                                ? ": " + range("line", expectSeq, rec.seq() - 1) + " removed before it"
+                                : ": lines before it were inserted or repeated"));
+                    }
+                    if (!rec.prev().equals(expectedPrev)) {
+                        found.add(n == 1 ? 1 : n - 1, n == 1 ? "line 1 does not start the chain (prev is not 64 zeros)"
+                                : "line " + (n - 1) + " no longer hashes to the prev recorded in line " + n + ": line "
+                                        + (n - 1) + " was changed");
+                    }
                 }
-                previous = line;
+                if (AuditRecord.STARTED.equals(rec.outcome())) {
+                    unfinished.put(rec.seq(), rec);
+                } else if (rec.intent() != null) {
+                    unfinished.remove(rec.intent());
+                }
+                expectSeq = rec.seq() + 1;
+                lastSeq = rec.seq();
+                previous = text;
+                prefix.update(raw);
+                prefix.update((byte) '\n');
+                prefixBytes += raw.length + 1;
             }
         }
         String last = previous == null ? null : sha256(previous);
-        Head head = readHead();
-        if (head == null || !head.file().equals(file.toString())) {
-            return new SystemResult.AuditVerdict(file.toString(), true, n, null,
-                    "The chain is intact. No head record was found in the engine's state directory, so a change"
-                            + " to the last line or removed last lines could not be checked.", last);
+        if (headProblem != null) {
+            found.add(Math.max(n, 1), headProblem);
+        } else if (h == null) {
+            if (n > 0) {
+                found.add(n, "there is no head record (" + headFile + "), so removed or changed last lines cannot be"
+                        + " ruled out: the head was removed, or the trail was written before it had one");
+            } else if (key != null && all == null) {
+                found.add(1, "the trail " + file + " and its head are gone, but the engine's key shows records were"
+                        + " written: the trail was removed");
+            }
+        } else if (all == null) {
+            found.add(1, "the trail " + file + " was removed: its head records " + h.lines() + " lines");
+        } else if (lastSeq < h.lines()) {
+            found.add(n + 1, "the trail ends at record " + lastSeq + " but record " + h.lines() + " was written: "
+                    + range("record", lastSeq + 1, h.lines()) + " removed");
+        } else if (lastSeq == h.lines() && !h.sha256().equals(last)) {
+            found.add(n, "line " + n + " no longer hashes to what was written: it was changed");
         }
-        if (n < head.lines()) {
-            return broken(n + 1, n, "the trail ends at line " + n + " but line " + head.lines()
-                    + " was written: lines " + (n + 1) + " to " + head.lines() + " were removed");
-        }
-        String anchored = n == head.lines() ? last : sha256(lineAt(head.lines()));
-        if (!head.sha256().equals(anchored)) {
-            return broken(head.lines(), n, "line " + head.lines() + " no longer hashes to what was written: it was"
-                    + " changed");
-        }
-        return new SystemResult.AuditVerdict(file.toString(), true, n, null, null, last);
+        // Records after the head's are accepted when the walk above found each with its MAC and in order:
+        // the head is not synced, so a power cut can leave it behind the trail.
+        return new Scan(found.verdict(n, last), unfinished);
     }
 
-    private SystemResult.AuditVerdict broken(long badLine, long lines, String reason) {
-        return new SystemResult.AuditVerdict(file.toString(), false, lines, badLine, reason, null);
-    }
+    /** Collects breaks: the first ever (intact or not) and the first no acknowledgement covers. */
+    private static final class Problems {
+        private final String file;
+        private Long firstLine;
+        private String firstReason;
+        private Long openLine;
+        private String openReason;
+        private Long acknowledgedAt;
 
-    private String lineAt(long number) throws IOException {
-        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            long n = 0;
-            while ((line = r.readLine()) != null) {
-                if (++n == number) {
-                    return line;
-                }
+        Problems(String file) {
+            this.file = file;
+        }
+
+        void add(long line, String reason) {
+            if (firstLine == null) {
+                firstLine = line;
+                firstReason = reason;
+            }
+            if (openLine == null) {
+                openLine = line;
+                openReason = reason;
             }
         }
-        return "";
+
+        void acknowledge(long line) {
+            if (openLine != null) {
+                acknowledgedAt = line;
+            }
+            openLine = null;
+            openReason = null;
+        }
+
+        SystemResult.AuditVerdict verdict(long lines, String lastSha) {
+            if (firstLine == null) {
+                return new SystemResult.AuditVerdict(file, true, lines, null, null, lastSha, false, null);
+            }
+            if (openLine != null) {
+                return new SystemResult.AuditVerdict(file, false, lines, openLine, openReason, lastSha, true,
+                        acknowledgedAt);
+            }
+            return new SystemResult.AuditVerdict(file, false, lines, firstLine, firstReason
+                    + " (acknowledged at line " + acknowledgedAt + ")", lastSha, false, acknowledgedAt);
+        }
     }
 
-    private FileChannel open() throws IOException {
-        Path dir = file.getParent();
+    /** "record 4 was" or "records 4 to 6 were". */
+    private static String range(String what, long from, long to) {
+        return from == to ? what + " " + from + " was" : what + "s " + from + " to " + to + " were";
+    }
+
+    private static boolean covers(AuditRecord ack, MessageDigest prefix, long prefixBytes) {
+        JsonNode a = ack.args();
+        if (a == null || !a.hasNonNull("prefixSha256") || !a.hasNonNull("prefixBytes")) {
+            return false;
+        }
         try {
-            // Root's own directory, never through a link (as every path of the engine's own, issue 6).
-            WorkDirs.ensurePrivateDir(dir);
+            MessageDigest copy = (MessageDigest) prefix.clone();
+            return a.get("prefixBytes").asLong() == prefixBytes
+                    && a.get("prefixSha256").asText().equals(HEX.formatHex(copy.digest()));
+        } catch (CloneNotSupportedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // The end of the trail
+
+    /** The last lines of the trail, read from near its end (and around the head's end). */
+    private static final class Tail {
+        /** Complete lines found: their start offset and text. */
+        final List<long[]> offsets = new ArrayList<>();
+        final List<String> texts = new ArrayList<>();
+        final long size;
+        String last;
+        long writeAt;
+        long tornFrom = -1;
+        private final byte[] region;
+        private final long regionStart;
+
+        private Tail(byte[] region, long regionStart, long size) {
+            this.region = region;
+            this.regionStart = regionStart;
+            this.size = size;
+        }
+
+        static Tail read(SafeFiles.Handle log, long size, Head h) throws IOException {
+            long anchor = h == null ? size : Math.min(h.size(), size);
+            // Usually the last record is short: read a little first, all that a record can be if needed.
+            Tail small = read(log, size, anchor, 8 * 1024);
+            return small.regionStart == 0 || small.coversAnchor(anchor) ? small : read(log, size, anchor, MAX_LINE + 1);
+        }
+
+        /** Whether a complete line ends at {@code anchor} (or the anchor is the start of the file). */
+        private boolean coversAnchor(long anchor) {
+            if (anchor == 0) {
+                return true;
+            }
+            for (long[] o : offsets) {
+                if (o[1] == anchor) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private static Tail read(SafeFiles.Handle log, long size, long anchor, int before) throws IOException {
+            long start = Math.max(0, anchor - before);
+            byte[] buf = readFully(log, start, (int) (size - start));
+            Tail t = new Tail(buf, start, size);
+            int from = 0;
+            if (start > 0) {
+                // the first partial line of the region is not ours to read
+                while (from < buf.length && buf[from] != '\n') {
+                    from++;
+                }
+                from++;
+            }
+            int i = from;
+            for (int j = from; j < buf.length; j++) {
+                if (buf[j] == '\n') {
+                    t.offsets.add(new long[] {start + i, start + j + 1});
+                    t.texts.add(new String(buf, i, j - i, StandardCharsets.UTF_8));
+                    i = j + 1;
+                }
+            }
+            if (i < buf.length) {
+                t.tornFrom = start + i;
+            }
+            t.last = t.texts.isEmpty() ? null : t.texts.get(t.texts.size() - 1);
+            t.writeAt = size;
+            return t;
+        }
+
+        long lastSeq() {
+            for (int k = texts.size() - 1; k >= 0; k--) {
+                try {
+                    return Json.decode(texts.get(k), AuditRecord.class).seq();
+                } catch (FrameException e) {
+                    // not a record: look further back
+                }
+            }
+            return 0;
+        }
+
+        boolean endsWithoutNewline(long at) {
+            long idx = at - 1 - regionStart;
+            return idx >= 0 && idx < region.length && region[(int) idx] != '\n';
+        }
+
+        /** The fragment after the last complete line starts where the head ends (or later): a crash's leftover. */
+        boolean tornRecoverable(Head h) {
+            return h != null && tornFrom >= h.size();
+        }
+
+        /** Null when the end of the trail is as the head says (or one record ahead of it); otherwise what is wrong. */
+        String check(Head h, byte[] key, AuditLog log) {
+            if (h == null) {
+                if (size == 0) {
+                    return null;
+                }
+                return "there is no head record (" + log.headFile + ") for the " + size + " bytes in " + log.file
+                        + ": the head was removed, or the trail was written before it had one";
+            }
+            if (size < h.size()) {
+                return "the trail is shorter (" + size + " bytes) than when record " + h.lines() + " was written ("
+                        + h.size() + " bytes): records were removed from its end";
+            }
+            if (h.size() == 0) {
+                return texts.isEmpty() ? null : "records are in the trail that its head does not know";
+            }
+            int atHead = -1;
+            for (int k = 0; k < offsets.size(); k++) {
+                if (offsets.get(k)[1] == h.size()) {
+                    atHead = k;
+                }
+            }
+            if (atHead < 0) {
+                return "record " + h.lines() + " no longer ends where it was written: the trail was changed";
+            }
+            String headed = texts.get(atHead);
+            if (!sha256(headed).equals(h.sha256()) || !macMatches(headed, key)) {
+                return "record " + h.lines() + ", the last one written, was changed";
+            }
+            // Records after the head's: written and synced, then a power cut kept the head (not synced
+            // itself) from the disk. Valid only if each is ours (MAC) and chains on in order.
+            long seq = h.lines();
+            String prevHash = h.sha256();
+            for (int k = atHead + 1; k < offsets.size(); k++) {
+                String next = texts.get(k);
+                try {
+                    AuditRecord r = Json.decode(next, AuditRecord.class);
+                    if (r.seq() != seq + 1 || !r.prev().equals(prevHash) || !macMatches(next, key)) {
+                        return "a record after record " + seq + " was not written by this engine";
+                    }
+                    seq = r.seq();
+                    prevHash = sha256(next);
+                } catch (FrameException e) {
+                    return "the line after record " + seq + " is not an audit record";
+                }
+            }
+            return null;
+        }
+    }
+
+    private static byte[] readFully(SafeFiles.Handle log, long start, int length) throws IOException {
+        byte[] buf = new byte[length];
+        int got = 0;
+        while (got < length) {
+            byte[] into = got == 0 ? buf : new byte[length - got];
+            int r = log.read(into, length - got, start + got);
+            if (r <= 0) {
+                return java.util.Arrays.copyOf(buf, got);
+            }
+            if (got > 0) {
+                System.arraycopy(into, 0, buf, got, r);
+            }
+            got += r;
+        }
+        return buf;
+    }
+
+    private byte[] prefix(SafeFiles.Handle log, long at, byte[] lead) throws IOException {
+        return concat(readFully(log, 0, (int) at), lead);
+    }
+
+    private void reserve(SafeFiles.Handle log, long at, long length) throws IOException {
+        if (!log.reserve(at, length)) {
+            long free = log.freeBytes();
+            if (free < length) {
+                throw new LibC.Errno("reserve " + length + " bytes in " + file + ": only " + free + " bytes are free",
+                        LibC.ENOSPC);
+            }
+        }
+    }
+
+    private static void undo(SafeFiles.Handle log, long size) {
+        try {
+            log.truncate(size);
+            log.sync();
+        } catch (IOException e) {
+            // the next append finds the fragment beyond the head and removes it
+        }
+    }
+
+    // The files
+
+    private void ensureDirs() throws IOException {
+        try {
+            WorkDirs.ensurePrivateDir(file.getParent());
+            WorkDirs.ensurePrivateDir(headFile.getParent());
         } catch (Problem p) {
             throw new IOException(p.getMessage(), p);
         }
-        if (Files.isSymbolicLink(file)) {
-            throw new IOException(file + " is a link; the audit trail must be a plain file");
-        }
-        boolean fresh = !Files.exists(file);
-        FileChannel ch = fresh
-                ? FileChannel.open(file, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
-                        StandardOpenOption.WRITE),
-                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r-----")))
-                : FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        if (fresh) {
-            syncDirectory(dir);
-        }
-        return ch;
     }
 
-    private static void write(FileChannel ch, long at, byte[] bytes) throws IOException {
-        ByteBuffer buf = ByteBuffer.wrap(bytes);
-        long pos = at;
-        while (buf.hasRemaining()) {
-            pos += ch.write(buf, pos);
-        }
-    }
-
-    private static int lastByte(FileChannel ch, long size) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(1);
-        ch.read(b, size - 1);
-        return b.get(0);
-    }
-
-    /** The text of the last line (without its newline), read backwards from the end in blocks. */
-    private static String lastLine(FileChannel ch, long size) throws IOException {
-        long end = lastByte(ch, size) == '\n' ? size - 1 : size;
-        long start = end;
-        int block = 4096;
-        while (start > 0) {
-            long from = Math.max(0, start - block);
-            ByteBuffer buf = ByteBuffer.allocate((int) (start - from));
-            while (buf.hasRemaining() && ch.read(buf, from + buf.position()) > 0) {
-                // read the whole block
+    private SafeFiles.Handle openLog(Head h, boolean afterBreak) throws IOException {
+        try {
+            return SafeFiles.open(file, 0640, false);
+        } catch (LibC.Errno e) {
+            if (e.errno() != LibC.ENOENT) {
+                throw e;
             }
-            byte[] b = buf.array();
-            int nl = -1;
-            for (int i = b.length - 1; i >= 0; i--) {
-                if (b[i] == '\n') {
-                    nl = i;
-                    break;
+        }
+        if (h != null && h.lines() > 0 && !afterBreak) {
+            throw new Broken("the trail " + file + " was removed: its head records " + h.lines() + " records");
+        }
+        SafeFiles.Handle created = SafeFiles.open(file, 0640, true);
+        created.chmod(0640);
+        return created;
+    }
+
+    private byte[] readAll() throws IOException {
+        SafeFiles.Handle h;
+        try {
+            h = SafeFiles.open(file, 0640, false);
+        } catch (LibC.Errno e) {
+            if (e.errno() == LibC.ENOENT) {
+                return null;
+            }
+            throw e;
+        }
+        try (h) {
+            return readFully(h, 0, (int) h.size());
+        }
+    }
+
+    private static List<byte[]> lines(byte[] all) {
+        List<byte[]> out = new ArrayList<>();
+        int i = 0;
+        for (int j = 0; j < all.length; j++) {
+            if (all[j] == '\n') {
+                out.add(java.util.Arrays.copyOfRange(all, i, j));
+                i = j + 1;
+            }
+        }
+        if (i < all.length) {
+            out.add(java.util.Arrays.copyOfRange(all, i, all.length));
+        }
+        return out;
+    }
+
+    private SafeFiles.Handle openHead() throws IOException {
+        SafeFiles.Handle h = SafeFiles.open(headFile, 0600, true);
+        try {
+            if (h.size() < 2L * SLOT) {
+                byte[] blank = new byte[2 * SLOT];
+                java.util.Arrays.fill(blank, (byte) ' ');
+                blank[SLOT - 1] = '\n';
+                blank[2 * SLOT - 1] = '\n';
+                h.write(blank, 0);
+                h.sync();
+            }
+            return h;
+        } catch (IOException e) {
+            h.close();
+            throw e;
+        }
+    }
+
+    private SafeFiles.Handle openHeadIfPresent() throws IOException {
+        try {
+            return SafeFiles.open(headFile, 0600, false);
+        } catch (LibC.Errno e) {
+            if (e.errno() == LibC.ENOENT) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    /** The newest valid slot; null when the head is blank; Broken when it has content but no valid slot. */
+    private Head readHead(SafeFiles.Handle h, byte[] key) throws IOException {
+        byte[] buf = new byte[2 * SLOT];
+        int n = h.read(buf, buf.length, 0);
+        Head best = null;
+        boolean content = false;
+        for (int slot = 0; slot < 2; slot++) {
+            int from = slot * SLOT;
+            int to = Math.min(n, from + SLOT);
+            if (to <= from) {
+                continue;
+            }
+            String text = new String(buf, from, to - from, StandardCharsets.UTF_8).strip();
+            if (text.isEmpty()) {
+                continue;
+            }
+            content = true;
+            try {
+                JsonNode j = Json.mapper().readTree(text);
+                Head candidate = new Head(j.path("file").asText(), j.path("lines").asLong(), j.path("sha256").asText(),
+                        j.path("size").asLong());
+                if (j.path("mac").asText().equals(mac(key, headText(candidate)))
+                        && candidate.file().equals(file.toString()) && (best == null || candidate.lines() > best.lines())) {
+                    best = candidate;
+                }
+            } catch (IOException e) {
+                // a slot cut short by a crash: the other one holds the previous head
+            }
+        }
+        if (best == null && content) {
+            throw new Broken("the head record " + headFile + " does not carry this engine's MAC for " + file
+                    + ": it was changed or belongs to another trail");
+        }
+        return best;
+    }
+
+    private void writeHead(SafeFiles.Handle h, Head head, byte[] key) throws IOException {
+        ObjectNode j = Json.mapper().createObjectNode();
+        j.put("file", head.file());
+        j.put("lines", head.lines());
+        j.put("sha256", head.sha256());
+        j.put("size", head.size());
+        j.put("mac", mac(key, headText(head)));
+        byte[] text = Json.encode(j).getBytes(StandardCharsets.UTF_8);
+        if (text.length > SLOT - 1) {
+            throw new IOException("the head record for " + file + " does not fit its slot (the path is too long)");
+        }
+        byte[] slot = new byte[SLOT];
+        java.util.Arrays.fill(slot, (byte) ' ');
+        System.arraycopy(text, 0, slot, 0, text.length);
+        slot[SLOT - 1] = '\n';
+        // Written in place, not synced: the trail itself was synced, and records found beyond a head that
+        // a power cut kept from the disk are accepted when they carry the MAC and chain on (Tail.check).
+        // The head's work is to show removed records, and it is ahead of the trail whenever that happens.
+        h.write(slot, (head.lines() % 2) * SLOT);
+    }
+
+    private static String headText(Head h) {
+        return "head\n" + h.file() + "\n" + h.lines() + "\n" + h.sha256() + "\n" + h.size();
+    }
+
+    /**
+     * The key (32 random bytes, hex, 0600 in the root-only state directory). Made with the first record;
+     * null when missing and not to be made.
+     */
+    private byte[] key(boolean create) throws IOException {
+        byte[] cached = KEYS.get(keyFile);
+        if (cached != null) {
+            return cached;
+        }
+        byte[] k = loadKey(create);
+        if (k != null) {
+            KEYS.put(keyFile, k);
+        }
+        return k;
+    }
+
+    /** Keys already read in this JVM (a key never changes; a removed key is found by the next engine start). */
+    private static final ConcurrentHashMap<Path, byte[]> KEYS = new ConcurrentHashMap<>();
+
+    private byte[] loadKey(boolean create) throws IOException {
+        String text = SafeFiles.readString(keyFile, 1024);
+        if (text == null && create) {
+            if (readAll() != null) {
+                throw new Broken("the key that signs the audit trail (" + keyFile + ") is missing although the"
+                        + " trail has records: it was removed");
+            }
+            byte[] k = new byte[32];
+            new SecureRandom().nextBytes(k);
+            try {
+                SafeFiles.create(keyFile, (HEX.formatHex(k) + "\n").getBytes(StandardCharsets.UTF_8), 0600);
+            } catch (LibC.Errno e) {
+                if (e.errno() != LibC.EEXIST) {
+                    throw e;
                 }
             }
-            if (nl >= 0) {
-                start = from + nl + 1;
-                break;
-            }
-            start = from;
+            text = SafeFiles.readString(keyFile, 1024); // another engine may have made it first
         }
-        ByteBuffer text = ByteBuffer.allocate((int) (end - start));
-        while (text.hasRemaining() && ch.read(text, start + text.position()) > 0) {
-            // read the whole line
-        }
-        return new String(text.array(), StandardCharsets.UTF_8);
-    }
-
-    /** The next sequence number: the last record's plus one, or the line count plus one if it is unreadable. */
-    private long nextSeq(String last) throws IOException {
-        try {
-            return Json.decode(last, AuditRecord.class).seq() + 1;
-        } catch (FrameException e) {
-            long lines = 0;
-            try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-                while (r.readLine() != null) {
-                    lines++;
-                }
-            }
-            return lines + 1;
-        }
-    }
-
-    private Head readHead() {
-        try {
-            return Json.mapper().readValue(Files.readString(headFile), Head.class);
-        } catch (NoSuchFileException e) {
+        if (text == null) {
             return null;
-        } catch (IOException e) {
-            return new Head("(unreadable head file: " + e.getMessage() + ")", 0, "");
-        }
-    }
-
-    private void writeHead(Head head) throws IOException {
-        Files.createDirectories(headFile.getParent());
-        Path tmp = headFile.resolveSibling(headFile.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            write(ch, 0, Json.encode(head).getBytes(StandardCharsets.UTF_8));
-            ch.force(true);
         }
         try {
-            Files.move(tmp, headFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, headFile, StandardCopyOption.REPLACE_EXISTING);
+            byte[] k = HEX.parseHex(text.strip());
+            if (k.length != 32) {
+                throw new IllegalArgumentException("not 32 bytes");
+            }
+            return k;
+        } catch (IllegalArgumentException e) {
+            throw new Broken("the audit key " + keyFile + " is damaged: " + e.getMessage());
         }
-        // The rename is not synced: after a crash the head may be one line behind, which verify
-        // accepts (the chain still covers that line); the trail itself was synced above.
     }
 
-    private static void syncDirectory(Path dir) {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException e) {
-            // Some filesystems refuse fsync on a directory; the file itself was synced.
+    // Lines, hashes, MACs
+
+    /** The line with its MAC: the unsigned text, with {@code ,"mac":"…"} before its closing brace. */
+    static String sign(String unsigned, byte[] key) {
+        return unsigned.substring(0, unsigned.length() - 1) + MAC_FIELD + mac(key, unsigned) + "\"}";
+    }
+
+    static boolean macMatches(String line, byte[] key) {
+        if (line.length() < MAC_SUFFIX + 2 || !line.endsWith("\"}")) {
+            return false;
         }
+        int at = line.length() - MAC_SUFFIX;
+        if (!line.startsWith(MAC_FIELD, at)) {
+            return false;
+        }
+        String unsigned = line.substring(0, at) + "}";
+        String mac = line.substring(at + MAC_FIELD.length(), line.length() - 2);
+        return MessageDigest.isEqual(mac.getBytes(StandardCharsets.US_ASCII),
+                mac(key, unsigned).getBytes(StandardCharsets.US_ASCII));
+    }
+
+    private static String mac(byte[] key, String text) {
+        try {
+            Mac m = Mac.getInstance("HmacSHA256");
+            m.init(new SecretKeySpec(key, "HmacSHA256"));
+            return HEX.formatHex(m.doFinal(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is always available", e);
+        }
+    }
+
+    private static MessageDigest digest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String sha256(byte[] bytes) {
+        return HEX.formatHex(digest().digest(bytes));
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = new byte[a.length + b.length];
+        System.arraycopy(a, 0, out, 0, a.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     public static String sha256(String text) {

@@ -9,8 +9,9 @@ import org.saferebuild.protocol.SystemRequest;
 import org.saferebuild.protocol.SystemResult;
 
 /**
- * The audit operations: the checklist sign-off (its record is the operation, so it writes its own
- * line and fails if it cannot), and reading and verifying the trail.
+ * The audit operations: the checklist sign-off and the acknowledgement of a broken trail (each
+ * record is the operation, so it writes its own line and fails if it cannot), and reading and
+ * verifying the trail.
  */
 public final class AuditService {
     private final AuditTrail trail;
@@ -35,6 +36,15 @@ public final class AuditService {
         return new SystemResult.SignedOff(line.line(), line.sha256(), osUser, message);
     }
 
+    /**
+     * The operator has looked at a broken trail and says so: recorded with who they are (the OS user
+     * from the handshake) and their note; privileged operations are allowed again.
+     */
+    public SystemResult.Acknowledged acknowledge(SystemRequest.AuditAcknowledge r, OpContext ctx) throws Problem {
+        AuditRecord.Who who = ctx.operator() != null ? ctx.operator() : new AuditRecord.Who(0, null, "direct");
+        return trail.acknowledge(who, r.note());
+    }
+
     public SystemResult.AuditLines read(SystemRequest.AuditRead r, OpContext ctx) throws Problem {
         try {
             return trail.log().read(r.from(), r.limit());
@@ -46,7 +56,7 @@ public final class AuditService {
 
     public SystemResult.AuditVerdict verify(SystemRequest.AuditVerify r, OpContext ctx) throws Problem {
         try {
-            return trail.log().verify();
+            return trail.verify();
         } catch (IOException e) {
             throw new Problem(ProblemCode.AUDIT_BROKEN, "The audit trail " + trail.log().file() + " cannot be read: "
                     + e.getMessage(), "Check that the file exists and is readable by root.", e);

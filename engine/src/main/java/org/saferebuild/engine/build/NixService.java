@@ -18,6 +18,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
+import org.saferebuild.engine.ConfigDirs;
 import org.saferebuild.engine.EngineConfig;
 import org.saferebuild.engine.OpContext;
 import org.saferebuild.engine.Problem;
@@ -239,12 +240,12 @@ public final class NixService {
             if (ctx.cancelled()) {
                 log.line("# cancelled by the operator");
                 throw new Problem(ProblemCode.CANCELLED, "The build was cancelled; nix and its builders were stopped."
-                        + " The full log so far is in " + log.path() + ".",
+                        + " The full log so far is in " + log.reference() + ".",
                         "The sandbox is still open and can be closed, or build again when ready.");
             }
             if (!o.ok()) {
                 log.line("# nix build failed (exit code " + o.exitCode() + ")");
-                throw failure(monitor, o, s, log.path());
+                throw failure(monitor, o, s, log.reference());
             }
             String out = outPath(stdout.toString());
             ctx.progress("build", "Registering " + NixResult.StoreItem.of(out).name() + " as a GC root", null, null);
@@ -253,7 +254,7 @@ public final class NixService {
             long millis = (System.nanoTime() - started) / 1_000_000;
             LOG.info("built {} in sandbox {} ({} derivations, {} ms)", out, s.id(), monitor.built(), millis);
             return new NixResult.Built(s.id(), s.configDir(), t.kind(), ev.host(), out, ev.drvPath(), root.toString(),
-                    log.path().toString(), monitor.built(), monitor.fetched(), millis);
+                    log.path().toString(), log.problem(), monitor.built(), monitor.fetched(), millis);
         }
     }
 
@@ -280,6 +281,7 @@ public final class NixService {
 
     /** Flake or classic, and for a flake the host, checked against what the flake declares. */
     Target resolve(Sandbox s, String requested, OpContext ctx) throws Problem {
+        ConfigDirs.check(config, s.configDir()); // the one rule for configuration directories (issue 11)
         Path dir = Path.of(s.configDir());
         if (Files.isRegularFile(dir.resolve("flake.nix"))) {
             ctx.progress("validate", "Listing the hosts of " + dir + "/flake.nix", null, null);
@@ -406,13 +408,13 @@ public final class NixService {
      * The runbook's "No space left on device": which build hit it, its lines, and the free space
      * found now on the filesystems a rebuild writes, with what to free.
      */
-    private Problem outOfSpace(String what, List<String> lines, Path logFile) {
+    private Problem outOfSpace(String what, List<String> lines, String logFile) {
         return outOfSpace(what, lines, logFile,
                 DiskSpace.measure("Nix store", Path.of("/nix/store"), config.minFreeBytes()),
                 DiskSpace.measure("work directory", config.state(), config.minFreeBytes()));
     }
 
-    static Problem outOfSpace(String what, List<String> lines, Path logFile, PreflightReport.Disk store,
+    static Problem outOfSpace(String what, List<String> lines, String logFile, PreflightReport.Disk store,
                               PreflightReport.Disk work) {
         List<String> shown = lines.subList(Math.max(0, lines.size() - 5), lines.size());
         if (store.ok() && work.ok()) {
@@ -434,7 +436,7 @@ public final class NixService {
                 + logFile + ".", DiskSpace.FIX + " Then build again; the sandbox stays open and can be closed.");
     }
 
-    private Problem failure(BuildMonitor monitor, Exec.Outcome o, Sandbox s, Path logFile) {
+    private Problem failure(BuildMonitor monitor, Exec.Outcome o, Sandbox s, String logFile) {
         if (!s.holderAlive()) {
             return Problem.notFound("The sandbox " + s.id() + " was closed while building; the build stopped with it."
                     + " The log is in " + logFile + ".", "Open a sandbox and build again.");

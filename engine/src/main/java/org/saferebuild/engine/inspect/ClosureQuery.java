@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,6 +22,7 @@ import org.saferebuild.engine.proc.Command;
 import org.saferebuild.engine.proc.Exec;
 import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.sandbox.WorkDirs;
+import org.saferebuild.engine.sys.SafeFiles;
 import org.saferebuild.protocol.ProblemCode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -217,7 +217,7 @@ public final class ClosureQuery {
         if (diskDir != null && Files.isDirectory(diskDir)) {
             try (Stream<Path> s = Files.list(diskDir)) {
                 for (Path p : s.toList()) {
-                    Files.deleteIfExists(p);
+                    SafeFiles.delete(p);
                 }
             } catch (IOException e) {
                 LOG.warn("could not clear {}: {}", diskDir, e.toString());
@@ -240,7 +240,10 @@ public final class ClosureQuery {
             return Optional.empty();
         }
         try {
-            String text = Files.readString(file);
+            String text = SafeFiles.readString(file, 256 << 20);
+            if (text == null) {
+                return Optional.empty();
+            }
             int first = text.indexOf('\n');
             int second = first < 0 ? -1 : text.indexOf('\n', first + 1);
             if (second < 0 || !text.substring(0, first).equals(HEADER)
@@ -276,9 +279,7 @@ public final class ClosureQuery {
                 sb.append('\n');
             }
             Path file = diskDir.resolve(Path.of(c.top()).getFileName().toString());
-            Path tmp = diskDir.resolve(file.getFileName() + ".tmp");
-            Files.writeString(tmp, sb);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            SafeFiles.replace(file, sb.toString()); // a fresh temporary name, never through a link
             prune();
         } catch (IOException | Problem e) {
             LOG.warn("could not keep the closure of {} in {}: {}", c.top(), diskDir, e.toString());
@@ -298,7 +299,7 @@ public final class ClosureQuery {
             }).reversed()).toList();
         }
         for (int i = DISK_ENTRIES; i < files.size(); i++) {
-            Files.deleteIfExists(files.get(i));
+            SafeFiles.delete(files.get(i));
         }
     }
 

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.saferebuild.engine.ConfigDirs;
 import org.saferebuild.engine.EngineConfig;
 import org.saferebuild.engine.OpContext;
 import org.saferebuild.engine.Problem;
@@ -52,10 +53,7 @@ public final class PreflightService {
 
     public PreflightReport run(Request.Preflight request, OpContext ctx) throws Problem {
         String dir = request.configDir() == null ? config.defaultConfigDir() : request.configDir();
-        if (!config.allowsConfigDir(dir)) {
-            throw Problem.invalid("The configuration directory " + dir + " is not one this engine is set up for ("
-                    + String.join(", ", config.configDirs()) + ").");
-        }
+        ConfigDirs.check(config, dir); // the one rule for configuration directories (issue 11)
         List<Check> checks = new ArrayList<>();
         int euid = Posix.effectiveUid();
         checks.add(euid == 0

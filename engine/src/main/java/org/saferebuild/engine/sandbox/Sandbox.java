@@ -1,8 +1,6 @@
 package org.saferebuild.engine.sandbox;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,6 +11,7 @@ import java.util.Map;
 import org.saferebuild.engine.Problem;
 import org.saferebuild.engine.proc.Command;
 import org.saferebuild.engine.proc.Exec;
+import org.saferebuild.engine.sys.SafeFiles;
 import org.saferebuild.engine.sys.Posix;
 import org.saferebuild.protocol.ProblemCode;
 import org.saferebuild.protocol.SandboxRequest;
@@ -34,15 +33,14 @@ public final class Sandbox {
     private final long holderPid;
     private final ProcessHandle holder;
     private final String mountNamespace;
-    private final List<FileLock> locks;
-    private final List<FileChannel> lockChannels;
+    private final List<SafeFiles.Handle> locks;
     private final Map<String, String> toolPaths = new LinkedHashMap<>();
     private final SandboxTools tools;
     private final long openedAtMillis = System.currentTimeMillis();
 
     Sandbox(String id, String configDir, BindPlan plan, SandboxRequest.Network network, Path workDir,
-            Exec.Running unshare, long holderPid, String mountNamespace, List<FileChannel> lockChannels,
-            List<FileLock> locks, SandboxTools tools) {
+            Exec.Running unshare, long holderPid, String mountNamespace, List<SafeFiles.Handle> locks,
+            SandboxTools tools) {
         this.id = id;
         this.configDir = configDir;
         this.plan = plan;
@@ -55,7 +53,6 @@ public final class Sandbox {
         // killing through it can never hit a later process that reuses the pid.
         this.holder = ProcessHandle.of(holderPid).orElse(null);
         this.mountNamespace = mountNamespace;
-        this.lockChannels = lockChannels;
         this.locks = locks;
         this.tools = tools;
     }
@@ -208,20 +205,7 @@ public final class Sandbox {
     }
 
     void releaseLocks() {
-        for (FileLock l : locks) {
-            try {
-                l.release();
-            } catch (IOException e) {
-                // the channel close below releases it too
-            }
-        }
-        for (FileChannel c : lockChannels) {
-            try {
-                c.close();
-            } catch (IOException e) {
-                // nothing to do
-            }
-        }
+        locks.forEach(SafeFiles.Handle::close);
     }
 
     /** Absolute tool paths on the host that sandbox commands use. */

@@ -1,20 +1,16 @@
 package org.saferebuild.engine.sandbox;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import org.saferebuild.engine.ConfigDirs;
 import org.saferebuild.engine.EngineConfig;
 import org.saferebuild.engine.OpContext;
 import org.saferebuild.engine.Problem;
@@ -24,6 +20,7 @@ import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.sys.DiskSpace;
 import org.saferebuild.engine.sys.Hashes;
 import org.saferebuild.engine.sys.Posix;
+import org.saferebuild.engine.sys.SafeFiles;
 import org.saferebuild.protocol.ProblemCode;
 import org.saferebuild.protocol.SandboxRequest;
 import org.saferebuild.protocol.SandboxResult;
@@ -82,10 +79,7 @@ public final class SandboxManager {
     public SandboxResult.Opened open(SandboxRequest.Open request, OpContext ctx) throws Problem {
         long started = System.nanoTime();
         Phases phases = new Phases();
-        if (!config.allowsConfigDir(request.configDir())) {
-            throw Problem.invalid("The configuration directory " + request.configDir()
-                    + " is not one this engine is set up for (" + String.join(", ", config.configDirs()) + ").");
-        }
+        ConfigDirs.Checked configDir = ConfigDirs.check(config, request.configDir()); // the one rule (issue 11)
         if (!config.plans().contains(request.plan())) {
             throw Problem.invalid("The bind plan \"" + request.plan() + "\" is not allowed here (allowed: "
                     + String.join(", ", config.plans()) + ").");
@@ -115,8 +109,7 @@ public final class SandboxManager {
 
         phases.mark("checks");
 
-        List<FileChannel> channels = new ArrayList<>();
-        List<FileLock> locks = new ArrayList<>();
+        List<SafeFiles.Handle> locks = new ArrayList<>();
         Path workDir = null;
         Exec.Running unshare = null;
         try {
@@ -142,11 +135,11 @@ public final class SandboxManager {
 
             WorkDirs.ensurePrivateDir(config.state());
             WorkDirs.ensurePrivateDir(locksDir());
-            lock(locksDir().resolve("config-" + sha256(request.configDir()) + ".lock"), channels, locks,
+            lock(locksDir().resolve("config-" + sha256(request.configDir()) + ".lock"), locks,
                     () -> busy(request.configDir(), "held by another Safe Rebuild engine"));
             workDir = WorkDirs.createFresh(sandboxesDir(), "sb-");
             String id = workDir.getFileName().toString();
-            lock(sandboxesDir().resolve(id + ".lock"), channels, locks,
+            lock(sandboxesDir().resolve(id + ".lock"), locks,
                     () -> Problem.internal("fresh sandbox lock was taken", null));
             Path root = workDir.resolve("root");
             try {
@@ -163,13 +156,14 @@ public final class SandboxManager {
             phases.mark("await holder");
 
             Sandbox sandbox = new Sandbox(id, request.configDir(), plan, request.network(), workDir, unshare, holder,
-                    mntNs, channels, locks, st);
+                    mntNs, locks, st);
             mountAll(sandbox, entries, request.configDir(), ctx);
             phases.mark("mount --all");
             List<MountInfo.Line> all = MountInfo.read(holder);
             List<MountInfo.Line> mounts = MountInfo.under(all, root.toString());
             verify(entries, mounts, root);
             verifyNothingElsewhere(inherited, all, root);
+            verifyConfigDirBound(entries, configDir, holder, root);
             phases.mark("verify");
             open.put(id, sandbox);
             long millis = (System.nanoTime() - started) / 1_000_000;
@@ -182,9 +176,12 @@ public final class SandboxManager {
             lastOpen = phases.done();
             return opened;
         } catch (Problem | IOException | RuntimeException e) {
-            abandon(unshare, workDir, channels, locks);
+            abandon(unshare, workDir, locks);
             if (e instanceof Problem p) {
                 throw p;
+            }
+            if (e instanceof SafeFiles.Planted planted) {
+                throw WorkDirs.planted(planted.where());
             }
             LOG.warn("opening a sandbox failed unexpectedly", e);
             throw Problem.internal("Opening the sandbox failed: " + e.getMessage()
@@ -274,16 +271,14 @@ public final class SandboxManager {
                     continue;
                 }
                 Path lockFile = dir.resolve(id + ".lock");
-                try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                        LinkOption.NOFOLLOW_LINKS);
-                     FileLock l = ch.tryLock()) {
+                try (SafeFiles.Handle l = SafeFiles.tryLock(lockFile)) {
                     if (l == null) {
                         continue; // another engine has it open
                     }
                     List<String> left = WorkDirs.removeSkeleton(p, List.of(0L, 1L));
                     LOG.info("removed stale sandbox directory {}{}", p, left.isEmpty() ? "" : "; left: " + left);
                     deleteQuietly(fstabFile(id));
-                } catch (Problem | IOException | OverlappingFileLockException e) {
+                } catch (Problem | IOException e) {
                     LOG.warn("not removing stale {}: {}", p, e.getMessage());
                     continue;
                 }
@@ -428,7 +423,8 @@ public final class SandboxManager {
             });
         }
         Path fstabFile = fstabFile(s.id());
-        Files.write(fstabFile, fstab, StandardCharsets.UTF_8);
+        // A fresh name, created exclusively and never through a link (a planted link is refused).
+        SafeFiles.create(fstabFile, String.join("\n", fstab) + "\n");
         long total = mounted + 1L;
         long[] done = {0};
         Exec.Running r = Exec.stream(s.nsCommand(s.hostTools().mount(), MOUNT_TIMEOUT, "--all", "--verbose",
@@ -494,6 +490,28 @@ public final class SandboxManager {
             if (!"private".equals(line.propagation())) {
                 throw Problem.internal("The kernel shows " + e.target() + " with propagation " + line.propagation()
                         + "; sandbox mounts must be private. Refusing to continue.", null);
+            }
+        }
+    }
+
+    /**
+     * The directory bound from the configuration directory is the one the rule checked (same device
+     * and inode, seen from inside the sandbox): had it been swapped for another between the check and
+     * mount(8), which follows links in its source, the sandbox would build something else.
+     */
+    private static void verifyConfigDirBound(List<BindPlan.Entry> entries, ConfigDirs.Checked configDir, long holder,
+                                             Path root) throws Problem, IOException {
+        for (BindPlan.Entry e : entries) {
+            if (e.type() != BindPlan.Type.BIND || !e.mounted()
+                    || !e.resolvedSource(configDir.dir()).equals(configDir.dir())) {
+                continue;
+            }
+            SafeFiles.Identity bound = SafeFiles.identity(Path.of("/proc/" + holder + "/root" + root + e.target()));
+            if (!bound.equals(configDir.identity())) {
+                throw new Problem(ProblemCode.NOT_AUTHORIZED, "The directory bound at " + e.target() + " is not "
+                        + configDir.dir() + " as it was checked: it was replaced while the sandbox was being set up."
+                        + " The sandbox was discarded.", "Find out what changes " + configDir.dir()
+                        + ", then open the sandbox again.");
             }
         }
     }
@@ -640,7 +658,7 @@ public final class SandboxManager {
     }
 
     /** Undoes a half-made open: kill the holder (the kernel drops its mounts), remove what was made. */
-    private void abandon(Exec.Running unshare, Path workDir, List<FileChannel> channels, List<FileLock> locks) {
+    private void abandon(Exec.Running unshare, Path workDir, List<SafeFiles.Handle> locks) {
         if (unshare != null) {
             unshare.handle().descendants().forEach(ProcessHandle::destroyForcibly);
             unshare.kill();
@@ -662,48 +680,24 @@ public final class SandboxManager {
                 LOG.error("not removing {}: {}", workDir, p.getMessage());
             }
         }
-        for (FileLock l : locks) {
-            try {
-                l.release();
-            } catch (IOException e) {
-                // closing the channel releases it
-            }
-        }
-        for (FileChannel c : channels) {
-            try {
-                c.close();
-            } catch (IOException e) {
-                // nothing to do
-            }
-        }
+        locks.forEach(SafeFiles.Handle::close);
     }
 
     private interface ProblemSupplier {
         Problem get();
     }
 
-    private static void lock(Path file, List<FileChannel> channels, List<FileLock> locks, ProblemSupplier busy)
+    private static void lock(Path file, List<SafeFiles.Handle> locks, ProblemSupplier busy)
             throws IOException, Problem {
-        FileChannel ch;
+        SafeFiles.Handle l;
         try {
-            ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
-        } catch (IOException e) { // ELOOP comes as a plain IOException
-            if (Files.isSymbolicLink(file)) {
-                throw WorkDirs.planted(file); // O_NOFOLLOW refused a link where the lock file belongs
-            }
-            throw e;
-        }
-        FileLock l;
-        try {
-            l = ch.tryLock();
-        } catch (OverlappingFileLockException e) {
-            l = null;
+            l = SafeFiles.tryLock(file); // O_NOFOLLOW: a link where the lock file belongs is refused
+        } catch (SafeFiles.Planted e) {
+            throw WorkDirs.planted(file);
         }
         if (l == null) {
-            ch.close();
             throw busy.get();
         }
-        channels.add(ch);
         locks.add(l);
     }
 
@@ -713,11 +707,7 @@ public final class SandboxManager {
     }
 
     private static void deleteQuietly(Path p) {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException e) {
-            LOG.debug("cannot delete {}: {}", p, e.toString());
-        }
+        SafeFiles.deleteQuietly(p);
     }
 
     static String sha256(String s) {

@@ -16,27 +16,40 @@ public final class Posix {
     private Posix() {
     }
 
-    /** Effective uid of this process, from /proc/self/status ("Uid: real effective saved fs"). */
+    /**
+     * Effective uid of this process ({@code geteuid}). Only when the native library cannot be loaded
+     * at all (an ordinary user who cannot read root's jars, so the engine is about to refuse to run)
+     * is it read from /proc/self/status instead.
+     */
     public static int effectiveUid() {
-        return statusIds("Uid:")[1];
+        try {
+            return LibC.geteuid();
+        } catch (LinkageError e) {
+            return statusUid(1);
+        }
     }
 
-    public static int[] statusIds(String key) {
+    /** Real uid of this process ({@code getuid}). */
+    public static int realUid() {
+        try {
+            return LibC.getuid();
+        } catch (LinkageError e) {
+            return statusUid(0);
+        }
+    }
+
+    /** Field {@code index} of the "Uid:" line of /proc/self/status (real, effective, saved, fs). */
+    private static int statusUid(int index) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith(key)) {
-                    String[] f = line.substring(key.length()).trim().split("\\s+");
-                    int[] ids = new int[f.length];
-                    for (int i = 0; i < f.length; i++) {
-                        ids[i] = Integer.parseInt(f[i]);
-                    }
-                    return ids;
+                if (line.startsWith("Uid:")) {
+                    return Integer.parseInt(line.substring(4).trim().split("\\s+")[index]);
                 }
             }
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot read /proc/self/status", e);
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalStateException("cannot read this process's uid", e);
         }
-        throw new IllegalStateException("no " + key + " line in /proc/self/status");
+        throw new IllegalStateException("no Uid: line in /proc/self/status");
     }
 
     /** Login name for a uid from /etc/passwd, if there is one. */

@@ -64,14 +64,15 @@ public final class AdoptService {
                             + " still differ, the two stores disagree about this path: rebuild it and check"
                             + " both stores with nix-store --verify --check-contents.");
         }
-        Optional<String> changed = closures.contentsChanged(path);
-        if (changed.isPresent()) {
-            throw new Problem(ProblemCode.CLOSURE_INCOMPLETE, "The contents of " + path + " on this machine no longer"
-                    + " match its NAR hash: " + changed.get() + ". Nothing was changed.",
-                    "Repair it (nix-store --repair-path " + path + ") or copy it again, then adopt it again.");
-        }
         ctx.progress("adopt", "Checking that its closure is complete", null, null);
-        closures.requireComplete(path, path);
+        List<String> closure = closures.requireComplete(path, path);
+        // Every member's contents, not only the top path's (as apply checks before activating).
+        Optional<String> changed = closures.contentsChanged(closure);
+        if (changed.isPresent()) {
+            throw new Problem(ProblemCode.CLOSURE_INCOMPLETE, "The contents of " + path + "'s closure on this machine"
+                    + " no longer match what nix recorded: " + changed.get() + ". Nothing was changed.",
+                    "Repair it (nix-store --repair-path on the path named) or copy it again, then adopt it again.");
+        }
         ctx.checkCancelled();
         activation.switchScript(path);
         String version = nixosShape(path);

@@ -1,14 +1,12 @@
 package org.saferebuild.engine.system;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.function.Function;
 import org.saferebuild.engine.Problem;
 import org.saferebuild.engine.sandbox.WorkDirs;
+import org.saferebuild.engine.sys.SafeFiles;
+import org.saferebuild.engine.sys.StateProblems;
 import org.saferebuild.protocol.ProblemCode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,7 +14,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The apply lock: one apply, confirm window, revert or rollback at a time. It is held in this
  * engine and as a file lock on {@code <stateDir>/locks/apply.lock}, so a second engine on the same
- * machine is kept out too; it is held from the start of an apply until it is confirmed or reverted.
+ * machine is kept out too (an {@code flock} on a file opened without following a link); it is held from the start of an apply until it is confirmed or reverted.
  *
  * <p>This object is also the monitor of the apply this engine holds: {@link ApplyService} and its
  * countdown change that state only while synchronized on the lock, so taking, confirming and
@@ -28,8 +26,8 @@ final class ApplyLock {
     private final Path file;
     /** What holds the lock, in words ("an apply (switch) requested by bear"); null when free. */
     private String holder;
-    private FileChannel channel;
-    private FileLock fileLock;
+    /** The flock on the lock file (opened with O_NOFOLLOW through SafeFiles), while this engine holds it. */
+    private SafeFiles.Handle fileLock;
 
     ApplyLock(Path file) {
         this.file = file;
@@ -45,13 +43,13 @@ final class ApplyLock {
         }
         try {
             WorkDirs.ensurePrivateDir(file.getParent());
-            channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            fileLock = channel.tryLock();
-        } catch (IOException | OverlappingFileLockException e) {
-            fileLock = null;
+            fileLock = SafeFiles.tryLock(file);
+        } catch (SafeFiles.Planted e) {
+            throw WorkDirs.planted(file);
+        } catch (IOException e) {
+            throw StateProblems.of(e, "Cannot take the apply lock " + file, file.getParent());
         }
         if (fileLock == null) {
-            closeChannel();
             throw new Problem(ProblemCode.BUSY, "Another Safe Rebuild engine is applying or rolling back on this"
                     + " machine (it holds " + file + ").",
                     "Wait for it to finish (its confirm-or-revert window ends by itself), then try again.");
@@ -62,15 +60,10 @@ final class ApplyLock {
     /** Frees the lock (in the engine and on disk) and wakes {@link #awaitFree()}. */
     synchronized void release() {
         holder = null;
-        try {
-            if (fileLock != null) {
-                fileLock.release();
-            }
-        } catch (IOException e) {
-            LOG.warn("releasing {}: {}", file, e.toString());
+        if (fileLock != null) {
+            fileLock.close();
         }
         fileLock = null;
-        closeChannel();
         notifyAll();
     }
 
@@ -91,26 +84,11 @@ final class ApplyLock {
         if (fileLock != null) {
             return false;
         }
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            FileLock l = ch.tryLock();
-            if (l == null) {
-                return true;
-            }
-            l.release();
+        try (SafeFiles.Handle l = SafeFiles.tryLock(file)) {
+            return l == null;
+        } catch (IOException e) {
+            LOG.warn("cannot look at {}: {}", file, e.toString());
             return false;
-        } catch (IOException | OverlappingFileLockException e) {
-            return false;
-        }
-    }
-
-    private void closeChannel() {
-        if (channel != null) {
-            try {
-                channel.close();
-            } catch (IOException e) {
-                LOG.debug("closing {}: {}", file, e.toString());
-            }
-            channel = null;
         }
     }
 }

@@ -116,14 +116,16 @@ public final class ApplyService {
             String runningBefore = SystemLinks.readLink(config.currentSystem());
             ctx.uncancellable();
             p = new PendingApply(ctx.id(), r.mode(), target, genBefore, pathBefore, runningBefore, null, false,
-                    Phase.ACTIVATING, null, null, ctx.operator(), ProcessHandle.current().pid(), null);
+                    Phase.ACTIVATING, null, null, ctx.operator(), ProcessHandle.current().pid(), null,
+                    profile.numbers(), PendingApply.APPLY);
             // Written before anything changes: a restarted engine knows what to put back.
             store.save(p);
             touched = true;
             if (r.mode() != Mode.TEST) {
                 ctx.progress("profile", "nix-env -p " + profile.path() + " --set " + target, null, null);
                 int after = profile.set(target);
-                p = p.withProfile(after, after != genBefore);
+                // nix-env reuses the newest generation when it has this system: then the apply made none.
+                p = p.withProfile(after, p.made(after));
             } else {
                 p = p.withProfile(genBefore, false);
             }
@@ -170,7 +172,7 @@ public final class ApplyService {
                 throw e;
             }
             // Failed after the system was touched but before the activation ended: put it back first.
-            PendingApply undo = p.generationAfter() == null ? p.withProfile(profile.current().orElse(null), true) : p;
+            PendingApply undo = p.generationAfter() == null ? p.withProfile(profile.current().orElse(null), false) : p;
             Recovery rec = putBack.undo(undo, activated, line -> ctx.log("recovery", line));
             store.clear();
             Problem why = e instanceof Problem pr ? pr : Problem.internal("The apply failed unexpectedly: " + e, e);
@@ -256,41 +258,49 @@ public final class ApplyService {
                 reason, "Reverted: " + rec.state());
     }
 
-    /** "Emergency Rollback": generation N becomes current, now (switch) or from the next boot. */
+    /**
+     * "Emergency Rollback": generation N becomes current, now (switch) or from the next boot. Like an
+     * apply, what to put back is in pending.json before anything changes, so an engine killed during
+     * it is recovered from at the next start (put back as it was, and recorded), never forgotten.
+     */
     public SystemResult.RolledBack rollback(SystemRequest.Rollback r, OpContext ctx) throws Problem {
         String action = r.mode().name().toLowerCase(Locale.ROOT);
         acquire("a rollback to generation " + r.generation() + " requested by " + describe(ctx.operator()));
         PendingApply p = null;
+        boolean touched = false;
         boolean activated = false;
         try {
-            SystemProfile.Link target = targets.forRollback(r.generation());
+            SystemProfile.Link target = targets.forRollback(r.generation(), ctx);
             int genBefore = profile.current().orElseThrow(() -> Problem.notFound("The system profile "
                     + profile.path() + " has no current generation.", "Check the engine's systemProfile setting."));
             String pathBefore = profile.currentPath().orElseThrow();
             String runningBefore = SystemLinks.readLink(config.currentSystem());
             ctx.uncancellable();
             Mode mode = r.mode() == SystemRequest.RollbackMode.SWITCH ? Mode.SWITCH : Mode.BOOT;
-            // What to put back if it fails. Not persisted (yet): a rollback is not resumed after a restart.
             p = new PendingApply(ctx.id(), mode, target.storePath(), genBefore, pathBefore, runningBefore,
                     r.generation(), false, Phase.ACTIVATING, null, null, ctx.operator(),
-                    ProcessHandle.current().pid(), null);
+                    ProcessHandle.current().pid(), null, profile.numbers(), PendingApply.ROLLBACK);
+            store.save(p);
+            touched = true;
             ctx.progress("profile", "nix-env -p " + profile.path() + " --switch-generation " + r.generation(), null,
                     null);
             profile.switchTo(r.generation());
             ctx.progress("activate", "switch-to-configuration " + action, null, null);
             activated = true;
+            final PendingApply activating = p;
             Activation.Result res = activation.run(target.storePath(), action, line -> ctx.log("activation", line),
-                    pid -> { });
+                    pid -> store.saveQuietly(activating.withActivation(pid)));
             if (!res.ok()) {
                 Recovery rec = putBack.undo(p, true, line -> ctx.log("recovery", line));
-                p = null;
+                touched = false;
+                store.clear();
                 throw new Problem(ProblemCode.ACTIVATION_FAILED, "switch-to-configuration " + action + " of generation "
                         + r.generation() + " failed (" + res.ended() + "). " + rec.state(),
                         rec.complete() ? "The system is as it was before. Choose another generation."
-                                : PutBack.stuckFix(new PendingApply(0, mode, target.storePath(), genBefore, pathBefore,
-                                        runningBefore, r.generation(), false, Phase.ACTIVATING, null, null, null, 0,
-                                        null)));
+                                : PutBack.stuckFix(p));
             }
+            touched = false;
+            store.clear();
             String running = SystemLinks.readLink(config.currentSystem());
             if (mode == Mode.BOOT) {
                 untilReboot.record(running, Mode.BOOT);
@@ -303,10 +313,11 @@ public final class ApplyService {
             return new SystemResult.RolledBack(r.mode(), genBefore, r.generation(), target.storePath(), running,
                     message);
         } catch (Problem | RuntimeException e) {
-            if (p == null) {
+            if (!touched) {
                 throw e;
             }
             Recovery rec = putBack.undo(p, activated, line -> ctx.log("recovery", line));
+            store.clear();
             Problem why = e instanceof Problem pr ? pr : Problem.internal("The rollback failed unexpectedly: " + e, e);
             throw new Problem(why.code(), why.getMessage() + " " + rec.state(),
                     rec.complete() ? why.fix() : PutBack.stuckFix(p), e);
@@ -332,7 +343,8 @@ public final class ApplyService {
         if (p.phase() != Phase.AWAITING_CONFIRM) {
             return new SystemResult.ApplyState(false, p.mode(), p.storePath(), p.generationAfter(),
                     p.generationBefore(), null, null, here ? ProcessHandle.current().pid() : p.enginePid(),
-                    "An apply of " + p.applied() + " is " + (p.phase() == Phase.REVERTING ? "being reverted"
+                    (p.isRollback() ? "The rollback to generation " + p.generationAfter() : "An apply of "
+                            + p.applied()) + " is " + (p.phase() == Phase.REVERTING ? "being reverted"
                             : "activating") + "; wait until it has finished.");
         }
         long left = Math.max(0, (Duration.between(Instant.now(), Instant.parse(p.deadline())).toMillis() + 999) / 1000);
@@ -376,7 +388,10 @@ public final class ApplyService {
         synchronized (lock) {
             current = p.with(Phase.REVERTING);
         }
-        String reason = p.phase() == Phase.AWAITING_CONFIRM
+        String reason = p.isRollback()
+                ? "the engine (pid " + p.enginePid() + ") stopped during the rollback to generation "
+                        + p.generationAfter() + ", before it finished; roll back again if it is still wanted"
+                : p.phase() == Phase.AWAITING_CONFIRM
                 ? "the engine (pid " + p.enginePid() + ") stopped while waiting for confirmation and no confirmation"
                         + " came by " + p.deadline()
                 : "the engine (pid " + p.enginePid() + ") stopped during the activation, before the operator could"

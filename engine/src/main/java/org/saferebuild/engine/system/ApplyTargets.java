@@ -1,5 +1,6 @@
 package org.saferebuild.engine.system;
 
+import java.util.List;
 import java.util.Optional;
 import org.saferebuild.engine.OpContext;
 import org.saferebuild.engine.Problem;
@@ -42,25 +43,35 @@ final class ApplyTargets {
                         + " generations.");
             }
         }
-        ctx.progress("check", "Checking that the closure of " + what + " is complete", null, null);
-        closures.requireComplete(target, what);
-        Optional<String> changed = closures.contentsChanged(target);
-        if (changed.isPresent()) {
-            throw new Problem(ProblemCode.CLOSURE_INCOMPLETE, "The contents of " + target + " no longer match what"
-                    + " nix recorded: " + changed.get() + ". Nothing was changed.",
-                    "Rebuild the configuration (the store path may have been modified on disk); run"
-                            + " nix-store --verify --check-contents to find other damage.");
-        }
-        activation.switchScript(target);
+        check(target, what, ctx);
         ctx.checkCancelled();
         return target;
     }
 
-    /** The generation a rollback activates, checked. */
-    SystemProfile.Link forRollback(int generation) throws Problem {
+    /** The generation a rollback activates, checked the same way. */
+    SystemProfile.Link forRollback(int generation, OpContext ctx) throws Problem {
         SystemProfile.Link target = profile.require(generation);
-        closures.requireComplete(target.storePath(), "generation " + generation);
-        activation.switchScript(target.storePath());
+        check(target.storePath(), "generation " + generation, ctx);
         return target;
+    }
+
+    /**
+     * Every path of the closure is on disk and has the contents nix recorded for it (what
+     * {@code nix-store --verify-path} checks, for the whole closure, not only the top path: a file
+     * changed inside any member is found), and the system can be activated.
+     */
+    private void check(String target, String what, OpContext ctx) throws Problem {
+        ctx.progress("check", "Checking that the closure of " + what + " is complete", null, null);
+        List<String> paths = closures.requireComplete(target, what);
+        ctx.progress("check", "Verifying the contents of the " + paths.size() + " store paths of " + what, null, null);
+        Optional<String> changed = closures.contentsChanged(paths);
+        if (changed.isPresent()) {
+            throw new Problem(ProblemCode.CLOSURE_INCOMPLETE, "The contents of the closure of " + what + " no longer"
+                    + " match what nix recorded: " + changed.get() + ". Nothing was changed.",
+                    "A store path was modified on disk. Run nix-store --verify --check-contents to find all damage,"
+                            + " then nix-store --repair-path on it (or rebuild the configuration); choose another"
+                            + " generation meanwhile.");
+        }
+        activation.switchScript(target);
     }
 }

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
 import java.time.Instant;
@@ -15,11 +14,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.saferebuild.engine.ConfigDirs;
 import org.saferebuild.engine.EngineConfig;
 import org.saferebuild.engine.OpContext;
 import org.saferebuild.engine.Problem;
 import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.sandbox.WorkDirs;
+import org.saferebuild.engine.sys.SafeFiles;
+import org.saferebuild.engine.sys.StateProblems;
 import org.saferebuild.protocol.Json;
 import org.saferebuild.protocol.SystemRequest;
 import org.saferebuild.protocol.SystemResult;
@@ -32,6 +34,9 @@ import org.saferebuild.protocol.SystemResult;
 public final class BaselineService {
     private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
             .withZone(ZoneOffset.UTC);
+
+    /** A baseline is a few KiB; anything much larger was not written by the engine. */
+    private static final int MAX_BASELINE_BYTES = 16 * 1024 * 1024;
 
     private final EngineConfig config;
     private final SystemProfile profile;
@@ -53,10 +58,7 @@ public final class BaselineService {
 
     public SystemResult.Baseline take(SystemRequest.Baseline r, OpContext ctx) throws Problem {
         String configDir = r.configDir() != null ? r.configDir() : config.defaultConfigDir();
-        if (!config.allowsConfigDir(configDir)) {
-            throw Problem.invalid("The configuration directory " + configDir + " is not one this engine is set up for ("
-                    + String.join(", ", config.configDirs()) + ").");
-        }
+        ConfigDirs.check(config, configDir); // the one rule for configuration directories (issue 11)
         Instant now = Instant.now();
         String id = "bl-" + ID_TIME.format(now) + "-" + WorkDirs.randomSuffix(6);
         List<String> notObserved = new ArrayList<>();
@@ -108,22 +110,18 @@ public final class BaselineService {
         try {
             WorkDirs.ensurePrivateDir(baselinesDir());
             String json = Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(baseline);
-            Files.writeString(baselinesDir().resolve(id + ".json"), json);
-            Files.writeString(baselinesDir().resolve("latest.json"), json);
+            SafeFiles.create(baselinesDir().resolve(id + ".json"), json);
+            SafeFiles.replace(baselinesDir().resolve("latest.json"), json);
         } catch (IOException e) {
-            throw Problem.internal("Cannot store the baseline in " + baselinesDir() + ": " + e.getMessage(), e);
+            throw StateProblems.of(e, "Cannot store the baseline in " + baselinesDir(), baselinesDir());
         }
         return baseline;
     }
 
     /** The most recent baseline, or null when none was taken. */
     SystemResult.Baseline latest() throws IOException {
-        try {
-            return Json.mapper().readValue(Files.readString(baselinesDir().resolve("latest.json")),
-                    SystemResult.Baseline.class);
-        } catch (NoSuchFileException e) {
-            return null;
-        }
+        String text = SafeFiles.readString(baselinesDir().resolve("latest.json"), MAX_BASELINE_BYTES);
+        return text == null ? null : Json.mapper().readValue(text, SystemResult.Baseline.class);
     }
 
     /** Files matching the watched-log patterns (a glob in the file name part: /var/log/iNixos-Hive/*.log). */

@@ -26,6 +26,10 @@ import org.saferebuild.protocol.ProblemCode;
  */
 public final class Closures {
     private static final Duration TIMEOUT = Duration.ofMinutes(2);
+    /** Hashing a large closure (several GiB) takes a while: docs/apply.md "What it costs". */
+    private static final Duration VERIFY_TIMEOUT = Duration.ofMinutes(30);
+    private static final int VERIFY_WORKERS = Math.min(4, Runtime.getRuntime().availableProcessors());
+    private static final int PATHS_PER_EXTRA_WORKER = 500;
 
     private final Tools tools;
     private final NixEnv nixEnv;
@@ -40,43 +44,110 @@ public final class Closures {
      * exists on disk; otherwise what is missing, in words.
      */
     public Optional<String> missing(String storePath) throws Problem {
+        return requisites(storePath).gap();
+    }
+
+    /** The closure's paths ({@code nix-store --query --requisites}), or what is missing. */
+    private record Requisites(List<String> paths, Optional<String> gap) {
+    }
+
+    private Requisites requisites(String storePath) throws Problem {
         if (!Files.exists(Path.of(storePath), LinkOption.NOFOLLOW_LINKS)) {
-            return Optional.of(storePath + " is no longer on disk");
+            return new Requisites(List.of(), Optional.of(storePath + " is no longer on disk"));
         }
         Exec.Outcome o = run(Command.of(tools.require("nix-store"), "--query", "--requisites", storePath));
         if (!o.ok()) {
-            return Optional.of(storePath + " is not valid in the nix database (" + NixEnv.firstError(o.stderr()) + ")");
+            return new Requisites(List.of(), Optional.of(storePath + " is not valid in the nix database ("
+                    + NixEnv.firstError(o.stderr()) + ")"));
         }
+        List<String> paths = o.stdout().lines().filter(l -> !l.isBlank()).toList();
         List<String> missing = new ArrayList<>();
-        for (String p : o.stdout().lines().filter(l -> !l.isBlank()).toList()) {
+        for (String p : paths) {
             if (!Files.exists(Path.of(p), LinkOption.NOFOLLOW_LINKS)) {
                 missing.add(p);
             }
         }
         if (!missing.isEmpty()) {
-            return Optional.of(missing.size() + " path(s) of its closure are missing on disk, first "
-                    + missing.get(0));
+            return new Requisites(paths, Optional.of(missing.size() + " path(s) of its closure are missing on disk,"
+                    + " first " + missing.get(0)));
         }
-        return Optional.empty();
+        return new Requisites(paths, Optional.empty());
     }
 
-    /** Throws CLOSURE_INCOMPLETE with what is missing and what to do, for {@code what} ("generation 3"). */
-    public void requireComplete(String storePath, String what) throws Problem {
-        Optional<String> gap = missing(storePath);
-        if (gap.isPresent()) {
+    /**
+     * Throws CLOSURE_INCOMPLETE with what is missing and what to do, for {@code what} ("generation 3");
+     * returns the closure's paths.
+     */
+    public List<String> requireComplete(String storePath, String what) throws Problem {
+        Requisites r = requisites(storePath);
+        if (r.gap().isPresent()) {
             throw new Problem(ProblemCode.CLOSURE_INCOMPLETE, "The system of " + what + " cannot be activated: "
-                    + gap.get() + ". Nothing was changed.",
+                    + r.gap().get() + ". Nothing was changed.",
                     "This typically happens when garbage collection (nix-collect-garbage) removed it. To fix this,"
                             + " choose a generation whose system is marked as on disk, or rebuild this"
                             + " configuration. Pin generations you may want to return to, so that garbage"
                             + " collection keeps them.");
         }
+        return r.paths();
     }
 
-    /** {@code nix-store --verify-path}: the path's contents still match the hash nix recorded. */
-    public Optional<String> contentsChanged(String storePath) throws Problem {
-        Exec.Outcome o = run(Command.of(tools.require("nix-store"), "--verify-path", storePath));
-        return o.ok() ? Optional.empty() : Optional.of(NixEnv.firstError(o.stderr()));
+    /**
+     * {@code nix-store --verify-path} on every path given (a whole closure): each path's contents
+     * still hash to what nix recorded when it was added (issue 11: a file changed inside any member
+     * of a closure, not only in its top path, stops an apply or rollback). A large closure is split
+     * into one batch per core, hashed in parallel; docs/apply.md has the cost. Empty when all match;
+     * otherwise which paths were modified.
+     */
+    public Optional<String> contentsChanged(List<String> paths) throws Problem {
+        if (paths.isEmpty()) {
+            return Optional.empty();
+        }
+        // One nix-store per core only for a large closure: starting one costs more than hashing a small one.
+        int workers = paths.size() < PATHS_PER_EXTRA_WORKER ? 1 : Math.min(VERIFY_WORKERS,
+                paths.size() / PATHS_PER_EXTRA_WORKER + 1);
+        List<List<String>> batches = new ArrayList<>();
+        for (int i = 0; i < workers; i++) {
+            batches.add(new ArrayList<>());
+        }
+        for (int i = 0; i < paths.size(); i++) {
+            batches.get(i % workers).add(paths.get(i)); // round robin: large and small paths spread out
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(workers,
+                org.saferebuild.engine.sys.DaemonThreads.named("verify-path"));
+        try {
+            List<java.util.concurrent.Future<Exec.Outcome>> runs = new ArrayList<>();
+            for (List<String> batch : batches) {
+                runs.add(pool.submit(() -> run(Command.of(tools.require("nix-store")).args("--verify-path")
+                        .args(batch), VERIFY_TIMEOUT)));
+            }
+            List<String> modified = new ArrayList<>();
+            String other = null;
+            for (java.util.concurrent.Future<Exec.Outcome> f : runs) {
+                Exec.Outcome o = f.get();
+                if (!o.ok()) {
+                    o.stderr().lines().filter(l -> l.contains("was modified")).forEach(modified::add);
+                    if (other == null) {
+                        other = NixEnv.firstError(o.stderr());
+                    }
+                }
+            }
+            if (!modified.isEmpty()) {
+                modified.sort(null);
+                return Optional.of(modified.size() + " of " + paths.size() + " store paths were modified, first: "
+                        + modified.get(0).replaceFirst("^error: ", ""));
+            }
+            return other == null ? Optional.empty() : Optional.of(other);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof Problem p) {
+                throw p;
+            }
+            throw Problem.internal("Verifying the closure failed: " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Problem.internal("Interrupted while verifying the closure", e);
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     /** Closure sizes in bytes (nix's own figure) of paths whose closures are complete. */
@@ -114,8 +185,12 @@ public final class Closures {
     }
 
     private Exec.Outcome run(Command.Builder b) throws Problem {
+        return run(b, TIMEOUT);
+    }
+
+    private Exec.Outcome run(Command.Builder b, Duration timeout) throws Problem {
         try {
-            return Exec.run(b.env(nixEnv.hostEnv()).timeout(TIMEOUT).build());
+            return Exec.run(b.env(nixEnv.hostEnv()).timeout(timeout).build());
         } catch (IOException e) {
             throw Problem.internal("Cannot run " + b.build().argv().get(0) + ": " + e.getMessage(), e);
         }

@@ -27,6 +27,8 @@ import org.saferebuild.engine.proc.Command;
 import org.saferebuild.engine.proc.Exec;
 import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.sandbox.WorkDirs;
+import org.saferebuild.engine.sys.SafeFiles;
+import org.saferebuild.engine.sys.StateProblems;
 import org.saferebuild.engine.sys.Posix;
 import org.saferebuild.protocol.Json;
 import org.saferebuild.protocol.ProblemCode;
@@ -70,7 +72,7 @@ final class ConfigBackup {
         Path files = into.resolve("files");
         try {
             WorkDirs.ensurePrivateDir(into);
-            Files.createDirectory(files);
+            SafeFiles.mkdir(files, 0700);
             Files.walkFileTree(configDir, new SimpleFileVisitor<>() {
                 @Override
                 public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
@@ -78,8 +80,8 @@ final class ConfigBackup {
                         return FileVisitResult.SKIP_SUBTREE;
                     }
                     Path rel = configDir.relativize(dir);
-                    if (!rel.toString().isEmpty()) {
-                        Files.createDirectory(files.resolve(rel.toString()));
+                    if (!rel.toString().isEmpty() && !SafeFiles.mkdir(files.resolve(rel.toString()), 0700)) {
+                        throw new IOException(files.resolve(rel.toString()) + " already exists in a fresh backup");
                     }
                     return FileVisitResult.CONTINUE;
                 }
@@ -107,6 +109,10 @@ final class ConfigBackup {
                 }
             });
         } catch (IOException e) {
+            if (StateProblems.noSpace(e) || e instanceof SafeFiles.Planted) {
+                throw StateProblems.of(e, "The backup of " + configDir + " into " + into + " failed (" + bytes[0]
+                        + " bytes of " + entries.size() + " files copied); the baseline was not taken", into);
+            }
             throw new Problem(ProblemCode.INTERNAL, "The backup of " + configDir + " failed: " + e.getMessage()
                     + ". The baseline was not taken.",
                     "Configuration directories are normally small; move build results and large files out of "
@@ -129,22 +135,24 @@ final class ConfigBackup {
             }
             tree = HEX.formatHex(d.digest());
             Path manifest = into.resolve("manifest.json");
-            Files.writeString(manifest, Json.mapper().writerWithDefaultPrettyPrinter()
+            SafeFiles.create(manifest, Json.mapper().writerWithDefaultPrettyPrinter()
                     .writeValueAsString(new Manifest(configDir.toString(), entries, commit, dirty, notes)));
             return new SystemResult.Backup(configDir.toString(), files.toString(), manifest.toString(),
                     entries.size(), bytes[0], tree, commit, dirty, notes);
-        } catch (IOException | NoSuchAlgorithmException e) {
+        } catch (IOException e) {
+            throw StateProblems.of(e, "Cannot write the backup manifest in " + into, into);
+        } catch (NoSuchAlgorithmException e) {
             throw Problem.internal("Cannot write the backup manifest in " + into + ": " + e.getMessage(), e);
         }
     }
 
     private static String copyHashing(Path from, Path to) throws IOException {
         try (InputStream in = Files.newInputStream(from, LinkOption.NOFOLLOW_LINKS);
-             OutputStream raw = Files.newOutputStream(to, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-             DigestOutputStream out = new DigestOutputStream(raw, MessageDigest.getInstance("SHA-256"))) {
+             OutputStream raw = SafeFiles.createStream(to, 0600);
+             DigestOutputStream out = new DigestOutputStream(new java.io.BufferedOutputStream(raw, 64 * 1024),
+                     MessageDigest.getInstance("SHA-256"))) {
             in.transferTo(out);
             out.flush();
-            Files.setPosixFilePermissions(to, PosixFilePermissions.fromString("rw-------"));
             return HEX.formatHex(out.getMessageDigest().digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);

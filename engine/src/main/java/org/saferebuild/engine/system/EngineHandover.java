@@ -84,7 +84,7 @@ final class EngineHandover {
         }
         String nonce = UUID.randomUUID().toString();
         try {
-            Files.deleteIfExists(answeredFile);
+            StateFiles.delete(answeredFile);
             StateFiles.replace(answerFile, Json.encode(new Answer(nonce, action, ctx.operator(),
                     Instant.now().toString())));
         } catch (IOException e) {

@@ -21,6 +21,7 @@ import org.saferebuild.engine.proc.Command;
 import org.saferebuild.engine.proc.Exec;
 import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.sandbox.WorkDirs;
+import org.saferebuild.engine.sys.SafeFiles;
 import org.saferebuild.protocol.ProblemCode;
 import org.saferebuild.protocol.SystemRequest;
 import org.saferebuild.protocol.SystemResult;
@@ -97,7 +98,7 @@ public final class GenerationsService {
         Path root = root(r.generation());
         try {
             WorkDirs.ensurePrivateDir(pinnedDir());
-            Files.deleteIfExists(root);
+            SafeFiles.delete(root);
             // A GC root outside /nix/var/nix/gcroots must be registered with nix (an indirect root).
             Command c = Command.of(tools.require("nix-store")).args(nixEnv.optionArgs())
                     .args("--realise", l.storePath(), "--add-root", root.toString()).env(nixEnv.hostEnv()).timeout(Duration.ofMinutes(2)).build();
@@ -122,7 +123,7 @@ public final class GenerationsService {
         String target;
         try {
             target = Files.readSymbolicLink(root).toString();
-            Files.delete(root);
+            SafeFiles.delete(root);
         } catch (IOException e) {
             throw Problem.internal("Cannot remove the GC root " + root + ": " + e.getMessage(), e);
         }

@@ -1,10 +1,9 @@
 package org.saferebuild.engine.system;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import org.saferebuild.engine.Problem;
+import org.saferebuild.engine.sys.StateProblems;
 import org.saferebuild.protocol.Json;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,8 +34,8 @@ final class PendingApplyStore {
             if (e.getCause() instanceof Problem pr) {
                 throw pr;
             }
-            throw Problem.internal("Cannot write " + file + ": " + e.getMessage() + ". Nothing was changed"
-                    + " after this point.", e);
+            throw StateProblems.of(e, "Cannot write " + file + " (what to put back); nothing was changed after this"
+                    + " point", file.getParent());
         }
     }
 
@@ -51,22 +50,15 @@ final class PendingApplyStore {
 
     /** What is pending, null if nothing is; an unreadable file is an error (never guessed). */
     PendingApply load() throws IOException {
-        try {
-            return Json.mapper().readValue(Files.readString(file), PendingApply.class);
-        } catch (NoSuchFileException e) {
-            return null;
-        }
+        String text = StateFiles.readText(file);
+        return text == null ? null : Json.mapper().readValue(text, PendingApply.class);
     }
 
     boolean exists() {
-        return Files.exists(file);
+        return StateFiles.exists(file);
     }
 
     void clear() {
-        try {
-            Files.deleteIfExists(file);
-        } catch (IOException e) {
-            LOG.error("cannot remove {}: {}", file, e.toString());
-        }
+        StateFiles.delete(file);
     }
 }

@@ -36,13 +36,20 @@ final class PutBack {
         List<String> said = new ArrayList<>();
         boolean complete = true;
         Integer after = p.generationAfter();
+        if (p.mode() != Mode.TEST && after == null) {
+            // The engine stopped between nix-env and recording what it did: the profile says where it is.
+            after = profile.current().orElse(null);
+        }
         if (p.mode() != Mode.TEST && after != null && after != p.generationBefore()) {
             try {
                 profile.switchTo(p.generationBefore());
                 said.add("The system profile is back at generation " + p.generationBefore() + ".");
-                if (p.createdGeneration()) {
+                if (p.made(after)) {
                     profile.delete(after);
-                    said.add("Generation " + after + ", which the apply made, was removed.");
+                    said.add("Generation " + after + ", which the " + (p.isRollback() ? "rollback" : "apply")
+                            + " made, was removed.");
+                } else if (!p.isRollback()) {
+                    said.add("Generation " + after + " was there before the apply and is kept.");
                 }
             } catch (Problem e) {
                 complete = false;

@@ -3,7 +3,6 @@ package org.saferebuild.engine.system;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.function.Consumer;
 import org.saferebuild.engine.Problem;
-import org.saferebuild.engine.audit.AuditLog;
 import org.saferebuild.engine.audit.AuditTrail;
 import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.Json;
@@ -45,27 +44,36 @@ final class Reverter {
     }
 
     /**
-     * A revert the engine does on its own: no request records it, so it writes its own audit line.
-     * The caller releases the lock after this returns (an engine whose app is gone exits as soon as
-     * it is free, so the line is written first).
+     * A revert the engine does on its own (the deadline passed, or an engine start found what a killed
+     * engine left): no request records it, so it records its intent before it starts and its outcome
+     * after, itself. The intent uses the space the apply reserved, and is written even on a broken
+     * trail (the break stays visible): going back to the confirmed system must not wait for an
+     * operator. Should even that write fail (the log's disk gone read-only), the revert still runs,
+     * because leaving an unconfirmed system running is the worse outcome, and the engine log says so.
+     * The caller releases the lock after this returns (an engine whose app is gone exits as soon as it
+     * is free, so the records are written first).
      */
     void revertAndRecord(PendingApply p, String reason) {
         try {
-            Integer before = audit.generation();
-            PutBack.Recovery rec = revert(p, reason, line -> LOG.info("revert: {}", line));
             ObjectNode args = Json.mapper().createObjectNode();
             args.put("reason", reason);
+            args.put("kind", p.kind());
             args.put("mode", p.mode().name());
             args.put("storePath", p.storePath());
             args.put("toGeneration", p.generationBefore());
-            AuditRecord.Who who = p.who() == null ? new AuditRecord.Who(0, "root", "engine")
+            AuditRecord.Who who = p.who() == null ? AuditTrail.ENGINE
                     : new AuditRecord.Who(p.who().uid(), p.who().name(), "engine");
+            AuditTrail.Pending intent = null;
             try {
-                audit.record(new AuditLog.Entry(who, "revert", args, before, audit.generation(),
-                        rec.complete() ? "ok" : "failed", rec.complete() ? null : ProblemCode.ACTIVATION_FAILED.name(),
-                        "Reverted because " + reason + ". " + rec.state()));
+                intent = audit.beginOwn(who, "revert", args);
             } catch (Problem e) {
-                LOG.error("the revert could not be recorded in the audit trail: {}", e.getMessage());
+                LOG.error("the revert's intent could not be recorded in the audit trail ({}); reverting anyway,"
+                        + " since an unconfirmed system must not stay", e.getMessage());
+            }
+            PutBack.Recovery rec = revert(p, reason, line -> LOG.info("revert: {}", line));
+            if (intent != null) {
+                audit.endOwn(intent, rec.complete(), rec.complete() ? null : ProblemCode.ACTIVATION_FAILED.name(),
+                        "Reverted because " + reason + ". " + rec.state());
             }
             notices.reverted(p, reason, rec);
         } catch (RuntimeException e) {

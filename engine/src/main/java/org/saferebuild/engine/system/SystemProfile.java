@@ -89,6 +89,16 @@ public final class SystemProfile {
         return out;
     }
 
+    /** The numbers of the profile's generations now; what an apply must never remove. */
+    public List<Integer> numbers() throws Problem {
+        try {
+            return generations().stream().map(Link::number).toList();
+        } catch (IOException e) {
+            throw Problem.internal("Cannot list the generations of " + profile + ": " + e.getMessage()
+                    + ". Nothing was changed.", e);
+        }
+    }
+
     public Optional<Link> generation(int n) throws IOException {
         return generations().stream().filter(l -> l.number() == n).findFirst();
     }

@@ -1,7 +1,6 @@
 package org.saferebuild.engine.system;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 import org.saferebuild.protocol.Json;
@@ -27,8 +26,7 @@ final class UntilRebootStore {
             return;
         }
         try {
-            // Not through StateFiles.replace (yet): written as it always was; issue 11 moves it there.
-            Files.writeString(file, Json.encode(new UntilReboot(running, profile.currentPath().orElse(""), mode)));
+            StateFiles.replace(file, Json.encode(new UntilReboot(running, profile.currentPath().orElse(""), mode)));
         } catch (IOException e) {
             LOG.warn("cannot record what runs until the next boot: {}", e.toString());
         }
@@ -39,11 +37,8 @@ final class UntilRebootStore {
      * it did when it was written (a later switch, rollback or new generation makes it stale).
      */
     Optional<UntilReboot> current() {
-        try {
-            UntilReboot u = Json.mapper().readValue(Files.readString(file), UntilReboot.class);
-            return u.profilePath().equals(profile.currentPath().orElse(null)) ? Optional.of(u) : Optional.empty();
-        } catch (IOException e) {
-            return Optional.empty();
-        }
+        UntilReboot u = StateFiles.read(file, UntilReboot.class);
+        return u != null && u.profilePath().equals(profile.currentPath().orElse(null)) ? Optional.of(u)
+                : Optional.empty();
     }
 }

@@ -37,6 +37,9 @@ if [ ! -d "$state" ]; then
 fi
 now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
 printf '{"action":"%s","system":"%s","time":"%s"}\n' "$action" "$out" "$now" >> "$state/activations.jsonl"
+# For tests: while demo-state/hold-<action> exists, the activation waits here (so a test can stop the
+# engine in the middle of one, as a power cut would).
+while [ -e "$state/hold-$action" ]; do sleep 0.1; done
 
 # Replaces a link atomically, as NixOS's activation does for /run/current-system.
 relink() {

@@ -1,6 +1,7 @@
 package org.saferebuild.engine.audit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,7 +19,10 @@ import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.Json;
 import org.saferebuild.protocol.SystemResult;
 
-/** The audit trail's file format: the hash chain, and what verify says about each kind of tampering. */
+/**
+ * The audit trail's file format: the hash chain, the keyed MAC and the head, what verify says about
+ * each kind of tampering, and what an append does after a crash or a break.
+ */
 class AuditLogTest {
     private static final AuditRecord.Who BEAR = new AuditRecord.Who(1000, "bear", "pkexec");
 
@@ -26,7 +30,7 @@ class AuditLogTest {
     Path dir;
 
     private AuditLog log() {
-        return new AuditLog(dir.resolve("log/audit.jsonl"), dir.resolve("state/audit-head.json"));
+        return new AuditLog(dir.resolve("log/audit.jsonl"), dir.resolve("state"));
     }
 
     private static AuditLog.Entry entry(String what, int before, int after) {
@@ -34,16 +38,20 @@ class AuditLogTest {
                 "ok", null, what + " done");
     }
 
+    private Path file() {
+        return dir.resolve("log/audit.jsonl");
+    }
+
     private List<String> lines() throws Exception {
-        return Files.readAllLines(dir.resolve("log/audit.jsonl"));
+        return Files.readAllLines(file());
     }
 
     private void rewrite(List<String> lines) throws Exception {
-        Files.write(dir.resolve("log/audit.jsonl"), lines);
+        Files.write(file(), lines);
     }
 
     @Test
-    void eachLineCarriesTheHashOfTheOneBefore() throws Exception {
+    void eachLineCarriesTheHashOfTheOneBeforeAndAKeyedMac() throws Exception {
         AuditLog log = log();
         AuditLog.Appended a = log.append(entry("baseline", 1, 1));
         AuditLog.Appended b = log.append(entry("apply", 1, 2));
@@ -64,17 +72,22 @@ class AuditLogTest {
         assertThat(second.generationAfter()).isEqualTo(2);
         assertThat(second.outcome()).isEqualTo("ok");
         assertThat(second.args().get("mode").asText()).isEqualTo("SWITCH");
+        assertThat(second.mac()).matches("[0-9a-f]{64}");
+        assertThat(lines.get(1)).endsWith(",\"mac\":\"" + second.mac() + "\"}");
+        assertThat(second.engine()).startsWith(ProcessHandle.current().pid() + "@");
 
         SystemResult.AuditVerdict v = log.verify();
         assertThat(v.intact()).isTrue();
+        assertThat(v.needsAcknowledgement()).isFalse();
         assertThat(v.lines()).isEqualTo(3);
         assertThat(v.lastSha256()).isEqualTo(c.sha256());
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("log/audit.jsonl"))))
-                .isEqualTo("rw-r-----");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file()))).isEqualTo("rw-r-----");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("state").resolve(AuditLog.headFile(dir.resolve("state"), file()).getFileName().toString().replace(".head", ".key")))))
+                .isEqualTo("rw-------");
     }
 
     @Test
-    void aChangedMiddleLineIsNamed() throws Exception {
+    void aChangedMiddleLineIsNamedByItsMac() throws Exception {
         AuditLog log = log();
         for (int i = 1; i <= 5; i++) {
             log.append(entry("apply", i, i + 1));
@@ -85,28 +98,37 @@ class AuditLogTest {
 
         SystemResult.AuditVerdict v = log.verify();
         assertThat(v.intact()).isFalse();
+        assertThat(v.needsAcknowledgement()).isTrue();
         assertThat(v.firstBadLine()).isEqualTo(3);
-        assertThat(v.reason()).contains("line 3 no longer hashes to the prev recorded in line 4");
+        assertThat(v.reason()).contains("line 3 does not carry this engine's MAC");
     }
 
     @Test
-    void aChangedLastLineIsFoundThroughTheHead() throws Exception {
+    void forgedLinesWithTheRightNumberAndPrevAreFound() throws Exception {
         AuditLog log = log();
-        for (int i = 1; i <= 3; i++) {
-            log.append(entry("apply", i, i + 1));
-        }
+        log.append(entry("baseline", 1, 1));
+        log.append(entry("apply", 1, 2));
+        // The forger knows the format and the chain, not the key: two lines that chain correctly.
         List<String> lines = new ArrayList<>(lines());
-        lines.set(2, lines.get(2).replace("bear", "mallory"));
+        String prev = AuditLog.sha256(lines.get(1));
+        for (int seq = 3; seq <= 4; seq++) {
+            AuditRecord forged = new AuditRecord(seq, "2026-01-01T00:00:00Z", BEAR, "confirm",
+                    Json.mapper().createObjectNode(), 2, 2, "ok", null, "confirmed", null, "1@x", prev, null);
+            String text = AuditLog.sign(Json.encode(forged), "a wrong key of thirty-two bytes!".getBytes(StandardCharsets.UTF_8));
+            lines.add(text);
+            prev = AuditLog.sha256(text);
+        }
         rewrite(lines);
-
         SystemResult.AuditVerdict v = log.verify();
         assertThat(v.intact()).isFalse();
         assertThat(v.firstBadLine()).isEqualTo(3);
-        assertThat(v.reason()).contains("line 3 no longer hashes to what was written");
+        assertThat(v.reason()).contains("line 3 does not carry this engine's MAC");
+        // And appending after them is refused: the end of the trail is not what the head recorded.
+        assertThatThrownBy(() -> log.append(entry("pin", 2, 2))).isInstanceOf(AuditLog.Broken.class);
     }
 
     @Test
-    void removedLinesAreFound() throws Exception {
+    void removedLinesAreFoundAlsoAfterTheNextAppend() throws Exception {
         AuditLog log = log();
         for (int i = 1; i <= 4; i++) {
             log.append(entry("apply", i, i + 1));
@@ -117,33 +139,130 @@ class AuditLogTest {
         SystemResult.AuditVerdict middle = log.verify();
         assertThat(middle.intact()).isFalse();
         assertThat(middle.firstBadLine()).isEqualTo(2);
-        assertThat(middle.reason()).contains("lines before it were removed");
+        assertThat(middle.reason()).contains("line 2 was removed before it");
 
         rewrite(List.of(lines.get(0)));
         SystemResult.AuditVerdict truncated = log.verify();
         assertThat(truncated.intact()).isFalse();
         assertThat(truncated.firstBadLine()).isEqualTo(2);
-        assertThat(truncated.reason()).contains("lines 2 to 4 were removed");
+        assertThat(truncated.reason()).contains("records 2 to 4 were removed");
+
+        // The next privileged action does not paper over it: it is refused, and the break stays.
+        assertThatThrownBy(() -> log.append(entry("pin", 2, 2))).isInstanceOf(AuditLog.Broken.class)
+                .hasMessageContaining("records were removed from its end");
+        assertThat(lines()).hasSize(1);
+        // Even the engine's own recovery record, which must be written, keeps the gap visible:
+        // numbers continue after the highest ever written.
+        AuditLog.Appended own = log.appendAfterBreak(entry("revert", 2, 1));
+        assertThat(own.line()).isEqualTo(5);
+        SystemResult.AuditVerdict after = log.verify();
+        assertThat(after.needsAcknowledgement()).isTrue();
+        assertThat(after.firstBadLine()).isEqualTo(2);
+        assertThat(after.reason()).contains("lines 2 to 4 were removed before it");
     }
 
     @Test
-    void aTornLastLineIsReportedAndTheNextLineChainsToIt() throws Exception {
+    void aDeletedTrailIsNotEmptyButRemoved() throws Exception {
+        AuditLog log = log();
+        log.append(entry("apply", 1, 2));
+        log.append(entry("confirm", 2, 2));
+        Files.delete(file());
+        SystemResult.AuditVerdict v = log.verify();
+        assertThat(v.intact()).isFalse();
+        assertThat(v.reason()).contains("was removed: its head records 2 lines");
+        assertThatThrownBy(() -> log.append(entry("pin", 2, 2))).isInstanceOf(AuditLog.Broken.class);
+        assertThat(file()).doesNotExist();
+
+        // The head removed as well: the key still shows that records were written.
+        Files.delete(AuditLog.headFile(dir.resolve("state"), file()));
+        SystemResult.AuditVerdict both = log.verify();
+        assertThat(both.intact()).isFalse();
+        assertThat(both.reason()).contains("the trail was removed");
+    }
+
+    @Test
+    void withoutAHeadTheTrailNeedsAnAcknowledgement() throws Exception {
+        AuditLog log = log();
+        log.append(entry("apply", 1, 2));
+        Files.delete(AuditLog.headFile(dir.resolve("state"), file()));
+        SystemResult.AuditVerdict v = log.verify();
+        assertThat(v.intact()).isFalse();
+        assertThat(v.needsAcknowledgement()).isTrue();
+        assertThat(v.reason()).contains("no head record");
+        assertThat(new String(Files.readAllBytes(file()), StandardCharsets.UTF_8)).endsWith("\n");
+    }
+
+    @Test
+    void anAcknowledgementCoversTheBreakAsItWasSeenAndNoLaterOne() throws Exception {
+        AuditLog log = log();
+        for (int i = 1; i <= 4; i++) {
+            log.append(entry("apply", i, i + 1));
+        }
+        List<String> lines = new ArrayList<>(lines());
+        lines.set(1, lines.get(1).replace("bear", "mallory"));
+        rewrite(lines);
+        assertThat(log.verify().needsAcknowledgement()).isTrue();
+
+        AuditLog.Appended ack = log.acknowledge(BEAR, "line 2 was edited by a restore from backup", 5);
+        assertThat(ack.line()).isEqualTo(5);
+        assertThat(ack.record().what()).isEqualTo(AuditRecord.ACKNOWLEDGE);
+        assertThat(ack.record().args().get("brokenAt").asLong()).isEqualTo(2);
+        assertThat(ack.record().args().get("note").asText()).contains("restore from backup");
+        SystemResult.AuditVerdict after = log.verify();
+        assertThat(after.intact()).as("a break stays in the trail").isFalse();
+        assertThat(after.needsAcknowledgement()).isFalse();
+        assertThat(after.acknowledgedAt()).isEqualTo(5);
+        assertThat(after.reason()).contains("line 2").contains("acknowledged at line 5");
+        log.append(entry("pin", 5, 5));
+        assertThat(log.verify().needsAcknowledgement()).isFalse();
+
+        // Changing a line before the acknowledgement afterwards is a new break: the acknowledgement
+        // covered the bytes as they were.
+        lines = new ArrayList<>(lines());
+        lines.set(0, lines.get(0).replace("baseline", "nothing"));
+        lines.set(0, lines.get(0).replace("\"mode\":\"SWITCH\"", "\"mode\":\"BOOT\""));
+        rewrite(lines);
+        SystemResult.AuditVerdict again = log.verify();
+        assertThat(again.needsAcknowledgement()).isTrue();
+        assertThat(again.firstBadLine()).isEqualTo(1);
+    }
+
+    @Test
+    void aRecordCutShortByACrashIsRemovedByTheNextAppend() throws Exception {
         AuditLog log = log();
         log.append(entry("apply", 1, 2));
         String full = lines().get(0);
-        // A power loss mid-write: half a line, no newline.
-        Files.writeString(dir.resolve("log/audit.jsonl"), "{\"seq\":2,\"when\":\"20", StandardOpenOption.APPEND);
+        // A power cut mid-write: half a record, no newline, and the head never moved.
+        Files.writeString(file(), "{\"seq\":2,\"when\":\"20", StandardOpenOption.APPEND);
+        SystemResult.AuditVerdict crashed = log.verify();
+        assertThat(crashed.intact()).as(crashed.reason()).isTrue();
         AuditLog.Appended next = log.append(entry("revert", 2, 1));
-        assertThat(next.line()).isEqualTo(3);
+        assertThat(next.line()).isEqualTo(2);
         List<String> lines = lines();
-        assertThat(lines).hasSize(3);
+        assertThat(lines).hasSize(2);
         assertThat(lines.get(0)).isEqualTo(full);
-        assertThat(Json.decode(lines.get(2), AuditRecord.class).prev()).isEqualTo(AuditLog.sha256(lines.get(1)));
+        assertThat(Json.decode(lines.get(1), AuditRecord.class).prev()).isEqualTo(AuditLog.sha256(full));
+        assertThat(log.verify().intact()).isTrue();
+    }
 
-        SystemResult.AuditVerdict v = log.verify();
-        assertThat(v.intact()).isFalse();
-        assertThat(v.firstBadLine()).isEqualTo(2);
-        assertThat(v.reason()).contains("line 2 is not an audit record");
+    @Test
+    void aRecordWrittenJustBeforeTheEngineStoppedIsKept() throws Exception {
+        AuditLog log = log();
+        log.append(entry("apply", 1, 2));
+        byte[] headAfterOne = Files.readAllBytes(AuditLog.headFile(dir.resolve("state"), file()));
+        log.append(entry("confirm", 2, 2));
+        log.append(entry("pin", 2, 2));
+        // A power cut after records 2 and 3 were synced, before the head (written, not synced) reached the disk.
+        Files.write(AuditLog.headFile(dir.resolve("state"), file()), headAfterOne);
+        assertThat(log.verify().intact()).isTrue();
+        assertThat(log.append(entry("unpin", 2, 2)).line()).isEqualTo(4);
+        assertThat(log.verify().intact()).isTrue();
+        // But a record beyond the head that is not ours is a break.
+        Files.write(AuditLog.headFile(dir.resolve("state"), file()), headAfterOne);
+        List<String> lines = new ArrayList<>(lines());
+        lines.set(3, lines.get(3).replace("unpin", "unpun"));
+        rewrite(lines);
+        assertThat(log.verify().needsAcknowledgement()).isTrue();
     }
 
     @Test
@@ -169,13 +288,15 @@ class AuditLogTest {
     }
 
     @Test
-    void withoutAHeadTheChainIsStillCheckedAndTheGapIsSaid() throws Exception {
-        AuditLog log = log();
-        log.append(entry("apply", 1, 2));
-        Files.delete(dir.resolve("state/audit-head.json"));
-        SystemResult.AuditVerdict v = log.verify();
-        assertThat(v.intact()).isTrue();
-        assertThat(v.reason()).contains("No head record");
-        assertThat(new String(Files.readAllBytes(dir.resolve("log/audit.jsonl")), StandardCharsets.UTF_8)).endsWith("\n");
+    void aLinkAtTheTrailOrItsHeadIsNeverWrittenThrough() throws Exception {
+        Path victim = Files.writeString(Files.createDirectories(dir.resolve("victim")).resolve("shadow"), "secret\n");
+        Files.createDirectories(dir.resolve("log"));
+        Files.createSymbolicLink(file(), victim);
+        assertThatThrownBy(() -> log().append(entry("pin", 1, 1))).hasMessageContaining("is a link");
+        Files.delete(file());
+        Files.createDirectories(dir.resolve("state"));
+        Files.createSymbolicLink(AuditLog.headFile(dir.resolve("state"), file()), victim);
+        assertThatThrownBy(() -> log().append(entry("pin", 1, 1))).hasMessageContaining("is a link");
+        assertThat(victim).hasContent("secret");
     }
 }

@@ -30,7 +30,8 @@ import org.saferebuild.protocol.SystemResult;
  *       switch}</li>
  *   <li>rollback: the engine's rollback SWITCH against {@code nix-env --switch-generation} +
  *       {@code switch-to-configuration switch}</li>
- *   <li>audit: one line appended with the SHA-256 chain, lock, fsync and head file, against a bare
+ *   <li>audit: one record appended with the SHA-256 chain, its MAC, the end checked against the head,
+ *       space reserved, fsync, and the head written in place and synced, against a bare
  *       append + fsync of a line of the same size</li>
  * </ul>
  * Run: {@code script/bench apply [runs]}.
@@ -86,7 +87,7 @@ public final class ApplyBenchmark {
         }
 
         int lines = runs * 100;
-        AuditLog log = new AuditLog(base.resolve("bench-audit/audit.jsonl"), base.resolve("bench-audit/head.json"));
+        AuditLog log = new AuditLog(base.resolve("bench-audit/audit.jsonl"), base.resolve("bench-audit"));
         AuditRecord.Who who = new AuditRecord.Who(1000, "bear", "pkexec");
         long[] chained = new long[lines];
         String sample = null;
@@ -117,7 +118,8 @@ public final class ApplyBenchmark {
         row("rollback", engineRollback, "nix-env --switch-generation + switch", peerRollback);
         row("audit line (" + line.length + " B)", chained, "append + fsync", bare);
         List<String> notes = new ArrayList<>();
-        notes.add("engine figures include the protocol round trips and the audit lines of each request");
+        notes.add("engine figures include the protocol round trips and the audit records of each request (an"
+                + " intent before and an outcome after each), and nix-store --verify-path of the whole closure");
         notes.forEach(n -> System.out.println("  note: " + n));
     }
 

@@ -2,7 +2,6 @@ package org.saferebuild.engine.build;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.saferebuild.engine.Problem;
@@ -13,7 +12,7 @@ import org.saferebuild.protocol.ProblemCode;
 class NixServiceFailuresTest {
     private static final List<String> LINES = List.of("writing objects", "head: error writing 'standard output':"
             + " No space left on device");
-    private static final Path LOG = Path.of("/var/lib/safe-rebuild/logs/build.log");
+    private static final String LOG = "/var/lib/safe-rebuild/logs/build.log";
 
     @Test
     void withTheStoreShortOfSpaceItSaysHowMuchIsFreeAndWhatToFree() {

@@ -33,7 +33,8 @@ import org.saferebuild.protocol.SandboxResult;
  * Symlink races on the work directory (docs/security.md "Hardening tests"). While the real engine
  * opens sandboxes over and over, a racing thread plants links to a victim directory at every name
  * under the state directory that the engine is about to create: the sandbox root and each mount
- * point in it, lock files, the sandboxes and locks directories. The racer behaves like another
+ * point in it, lock files, the mount plan ({@code sandboxes/<id>.fstab}), the sandboxes and locks
+ * directories. The racer behaves like another
  * user in a sticky directory: it may create names, never remove the engine's. Whatever it wins,
  * nothing is created in or mounted on the victim; each open either succeeds with every mount
  * inside its own root, or is refused as planted with nothing left mounted.
@@ -150,6 +151,7 @@ class SymlinkRaceTest {
         }
         for (Path sb : dirs) {
             out.add(sandboxes.resolve(sb.getFileName() + ".lock"));
+            out.add(sandboxes.resolve(sb.getFileName() + ".fstab")); // written after the skeleton: the race wins often
             Path root = sb.resolve("root");
             out.add(root);
             for (Map.Entry<String, List<String>> e : NAMES.entrySet()) {

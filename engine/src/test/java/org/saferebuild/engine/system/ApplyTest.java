@@ -249,7 +249,7 @@ class ApplyTest {
         SystemResult.AuditVerdict chain = engine.call(id -> new SystemRequest.AuditVerify(id),
                 SystemResult.AuditVerdict.class);
         assertThat(chain.intact()).isTrue();
-        assertThat(chain.lines()).isEqualTo(7);
+        assertThat(chain.lines()).as("an intent and an outcome for each").isEqualTo(14);
     }
 
     @Test

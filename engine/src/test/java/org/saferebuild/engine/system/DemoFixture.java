@@ -48,7 +48,13 @@ final class DemoFixture implements AutoCloseable {
     }
 
     EngineHarness start(Object... extra) throws Exception {
+        return startWith(b -> { }, extra);
+    }
+
+    /** As {@link #start}, with more to set on the harness (a private tmpfs, say). */
+    EngineHarness startWith(java.util.function.Consumer<EngineHarness.Builder> more, Object... extra) throws Exception {
         EngineHarness.Builder b = EngineHarness.builder().base(base).env("SUDO_UID", "0");
+        more.accept(b);
         for (Map.Entry<String, Object> e : demo.settings().entrySet()) {
             b.set(e.getKey(), e.getValue());
         }
@@ -98,7 +104,13 @@ final class DemoFixture implements AutoCloseable {
         return out;
     }
 
+    /** The audit trail's outcome records: one per action (each also has an intent record before it). */
     List<AuditRecord> audit() throws Exception {
+        return auditAll().stream().filter(r -> !AuditRecord.STARTED.equals(r.outcome())).toList();
+    }
+
+    /** Every record of the audit trail, intents included. */
+    List<AuditRecord> auditAll() throws Exception {
         List<AuditRecord> out = new ArrayList<>();
         if (!Files.exists(demo.auditLog())) {
             return out;

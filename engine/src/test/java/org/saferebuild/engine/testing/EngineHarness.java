@@ -80,6 +80,8 @@ public final class EngineHarness implements AutoCloseable {
         private final Map<String, Object> settings = new LinkedHashMap<>();
         private final Map<String, String> env = new LinkedHashMap<>();
         private Path base;
+        private Path tmpfsDir;
+        private String tmpfsSize;
 
         public Builder set(String key, Object value) {
             settings.put(key, value);
@@ -96,6 +98,18 @@ public final class EngineHarness implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Runs the engine in a private mount namespace with a tmpfs of {@code size} (mount's syntax:
+         * "256k") on {@code dir}: a small disk that only this engine sees, so a test can fill it
+         * (through /proc/PID/root) without the host's mount table ever changing. The mount goes
+         * away with the engine.
+         */
+        public Builder tmpfs(Path dir, String size) {
+            this.tmpfsDir = dir;
+            this.tmpfsSize = size;
+            return this;
+        }
+
         public EngineHarness start() throws IOException {
             Path b = base != null ? base : privateBase();
             Path state = b.resolve("state");
@@ -109,7 +123,17 @@ public final class EngineHarness implements AutoCloseable {
             s.putAll(settings);
             Path cfg = b.resolve("engine.json");
             Files.writeString(cfg, Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(s));
-            ProcessBuilder pb = new ProcessBuilder(EngineHarness.engineCommand(cfg));
+            List<String> argv = new ArrayList<>(EngineHarness.engineCommand(cfg));
+            if (tmpfsDir != null) {
+                Files.createDirectories(tmpfsDir);
+                List<String> wrapped = new ArrayList<>(List.of("/usr/bin/unshare", "--mount", "--propagation",
+                        "private", "--", "/bin/sh", "-c",
+                        "/bin/mount -t tmpfs -o size=\"$1\",mode=0700 tmpfs \"$2\" && shift 2 && exec \"$@\"", "sh",
+                        tmpfsSize, tmpfsDir.toString()));
+                wrapped.addAll(argv);
+                argv = wrapped;
+            }
+            ProcessBuilder pb = new ProcessBuilder(argv);
             pb.environment().clear();
             pb.environment().putAll(env);
             pb.redirectError(b.resolve("engine.log").toFile());
@@ -177,6 +201,33 @@ public final class EngineHarness implements AutoCloseable {
 
     public Path configFile() {
         return configFile;
+    }
+
+    /**
+     * Fills the filesystem {@code dir} is on, as the engine sees it (its private tmpfs), with a file
+     * of zeros until the kernel says "No space left on device".
+     */
+    public void fillDisk(Path dir) throws IOException {
+        byte[] block = new byte[4096];
+        try (var out = Files.newOutputStream(asSeenByEngine(dir.resolve(".filler")))) {
+            while (true) {
+                out.write(block);
+            }
+        } catch (IOException e) {
+            if (!String.valueOf(e.getMessage()).contains("No space left on device")) {
+                throw e;
+            }
+        }
+    }
+
+    /** The file {@link #fillDisk} wrote in {@code dir}. */
+    public Path filler(Path dir) {
+        return asSeenByEngine(dir.resolve(".filler"));
+    }
+
+    /** {@code path} as the engine sees it (inside its own mount namespace, if it has one). */
+    public Path asSeenByEngine(Path path) {
+        return Path.of("/proc/" + process.pid() + "/root" + path);
     }
 
     public String log() throws IOException {

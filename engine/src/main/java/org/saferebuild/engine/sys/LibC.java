@@ -1,0 +1,191 @@
+package org.saferebuild.engine.sys;
+
+import com.sun.jna.Native;
+import com.sun.jna.Platform;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Locale;
+
+/**
+ * The few Linux system calls the engine needs and Java does not offer (issue 11): {@code openat2}
+ * with {@code RESOLVE_NO_SYMLINKS}, the {@code *at} calls on a directory the engine opened,
+ * {@code fsync} of a directory, {@code fallocate} and {@code fstatfs} to reserve space,
+ * {@code flock}, {@code geteuid}. Bound with JNA's direct mapping (one native call, no proxies).
+ *
+ * <p>Where JNA unpacks its own native part matters for a root process: by default it is
+ * {@code /tmp/jna-<hash of the user name>}, a name anyone can create first and then swap the
+ * library in. It is unpacked here into a fresh directory (random name, 0700, made exclusively),
+ * loaded, and the directory removed; the system's library path is never searched for it.
+ *
+ * <p>Constants are Linux's for x86_64 and aarch64 (the {@code O_*} values differ between them).
+ */
+public final class LibC {
+    private static final boolean ARM = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT)
+            .matches("aarch64|arm64");
+
+    public static final int AT_FDCWD = -100;
+    public static final int AT_REMOVEDIR = 0x200;
+
+    public static final int O_RDONLY = 0;
+    public static final int O_WRONLY = 1;
+    public static final int O_RDWR = 2;
+    public static final int O_CREAT = 0100;
+    public static final int O_EXCL = 0200;
+    public static final int O_TRUNC = 01000;
+    public static final int O_DIRECTORY = ARM ? 040000 : 0200000;
+    public static final int O_NOFOLLOW = ARM ? 0100000 : 0400000;
+    public static final int O_CLOEXEC = 02000000;
+    public static final int O_PATH = 010000000;
+
+    public static final long RESOLVE_NO_MAGICLINKS = 0x02;
+    public static final long RESOLVE_NO_SYMLINKS = 0x04;
+    public static final long RESOLVE_BENEATH = 0x08;
+
+    public static final int LOCK_EX = 2;
+    public static final int LOCK_NB = 4;
+    public static final int FALLOC_FL_KEEP_SIZE = 1;
+
+    public static final int EINTR = 4;
+    public static final int ENOENT = 2;
+    public static final int EAGAIN = 11;
+    public static final int EEXIST = 17;
+    public static final int ENOTDIR = 20;
+    public static final int ENOSPC = 28;
+    public static final int ENOSYS = 38;
+    public static final int ELOOP = 40;
+    public static final int EOPNOTSUPP = 95;
+    public static final int EDQUOT = 122;
+    /** openat2 refused a path because it would have crossed a link (RESOLVE_NO_SYMLINKS) or left its base. */
+    public static final int EXDEV = 18;
+
+    private static final long SYS_OPENAT2 = 437; // the same number on x86_64 and aarch64
+
+    static {
+        load();
+    }
+
+    private LibC() {
+    }
+
+    private static void load() {
+        if (!Platform.isLinux()) {
+            throw new IllegalStateException("the engine runs on Linux only");
+        }
+        Path dir = null;
+        if (System.getProperty("jna.tmpdir") == null) {
+            try {
+                dir = Files.createTempDirectory("safe-rebuild-native-",
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                System.setProperty("jna.tmpdir", dir.toString());
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot make a private directory for the native library: " + e, e);
+            }
+        }
+        System.setProperty("jna.nosys", "true"); // never a libjnidispatch from the system's library path
+        try {
+            Native.register(LibC.class, Platform.C_LIBRARY_NAME);
+        } finally {
+            if (dir != null) {
+                // JNA removes the unpacked library right after loading it (Linux keeps a loaded file alive).
+                try (var left = Files.list(dir)) {
+                    for (Path p : left.toList()) {
+                        Files.deleteIfExists(p);
+                    }
+                    Files.deleteIfExists(dir);
+                } catch (IOException e) {
+                    // a leftover empty private directory in /tmp is harmless
+                }
+            }
+        }
+    }
+
+    // Bound functions (direct mapping). A result of -1 means failure; errno via Native.getLastError().
+
+    public static native int geteuid();
+
+    public static native int getuid();
+
+    public static native long syscall(long number, int dirfd, String path, long[] how, long size);
+
+    public static native int openat(int dirfd, String path, int flags, int mode);
+
+    public static native int mkdirat(int dirfd, String path, int mode);
+
+    public static native int unlinkat(int dirfd, String path, int flags);
+
+    public static native int renameat(int olddirfd, String oldpath, int newdirfd, String newpath);
+
+    public static native int close(int fd);
+
+    public static native int fsync(int fd);
+
+    public static native int fdatasync(int fd);
+
+    public static native int fchmod(int fd, int mode);
+
+    public static native long pwrite(int fd, byte[] buf, long count, long offset);
+
+    public static native long pread(int fd, byte[] buf, long count, long offset);
+
+    public static native long lseek(int fd, long offset, int whence);
+
+    public static native int ftruncate(int fd, long length);
+
+    public static native int fallocate(int fd, int mode, long offset, long length);
+
+    public static native int fstatfs(int fd, long[] buf);
+
+    public static native int flock(int fd, int operation);
+
+    public static native String strerror(int errnum);
+
+    /** errno of the last call on this thread. */
+    public static int errno() {
+        return Native.getLastError();
+    }
+
+    /**
+     * {@code openat2(dirfd, path, flags, mode, resolve)}; -1 with errno set on failure (ENOSYS before
+     * Linux 5.6).
+     */
+    public static int openat2(int dirfd, String path, int flags, int mode, long resolve) {
+        return (int) syscall(SYS_OPENAT2, dirfd, path, new long[] {flags & 0xffffffffL, mode, resolve}, 24);
+    }
+
+    /** Free bytes for root ({@code f_bfree}) and for others ({@code f_bavail}) on the filesystem of {@code fd}. */
+    public static long[] freeBytes(int fd) throws IOException {
+        long[] buf = new long[15]; // struct statfs on 64-bit Linux: 120 bytes
+        if (fstatfs(fd, buf) != 0) {
+            throw error("fstatfs", errno());
+        }
+        long unit = buf[9] != 0 ? buf[9] : buf[1]; // f_frsize, else f_bsize
+        return new long[] {buf[3] * unit, buf[4] * unit};
+    }
+
+    /** An IOException naming the call and the error as the C library words it ("No space left on device"). */
+    public static IOException error(String what, int errno) {
+        String text = strerror(errno);
+        return new Errno(what + ": " + text + " (errno " + errno + ")", errno);
+    }
+
+    /** An IOException that keeps the errno, so callers can tell a full disk from a planted link. */
+    public static final class Errno extends IOException {
+        private static final long serialVersionUID = 1L;
+        private final int errno;
+
+        public Errno(String message, int errno) {
+            super(message);
+            this.errno = errno;
+        }
+
+        public int errno() {
+            return errno;
+        }
+
+        public boolean noSpace() {
+            return errno == ENOSPC || errno == EDQUOT;
+        }
+    }
+}
