@@ -147,6 +147,26 @@ class TwoVariantsTest extends DemoWizardTest {
         }
     }
 
+    @Test
+    void theKernelVariantsInspectAdvisesARebootAndFitsTheWindow() throws Exception {
+        // Issue 12, item 3: on this screen Back and Next were cut off once.
+        try (WizardHarness w = WizardHarness.start(base, demo)) {
+            Button next = WholeRunbookTest.toBuildScreen(w, Variant.KERNEL);
+            Label status = w.node("build-status");
+            w.waitFor("validation", Duration.ofMinutes(3), () -> status.getText().startsWith("Valid: "));
+            w.click("build-start");
+            w.waitFor("the build", Duration.ofMinutes(5), () -> status.getText().startsWith("Built "));
+            w.robot().clickOn(next);
+            w.waitFor("the comparison", Duration.ofMinutes(2), () -> w.robot().lookup("#inspect-summary").tryQuery()
+                    .isPresent());
+            Label reboot = w.node("reboot-advice");
+            assertThat(reboot.getText()).isEqualTo("Reboot advised");
+            assertThat(w.onFx(() -> ScreenText.of(w.stage().getScene()))).anyMatch(t -> t.contains("kernel"));
+            w.screenshot("05-inspect-kernel");
+            assertThat(w.onFx(() -> org.saferebuild.app.ui.Keys.shown(next) && !next.isDisabled())).isTrue();
+        }
+    }
+
     /** On the current screen, no line the operator can read names anything of variant A. */
     private static void noneOfA(WizardHarness w, List<String> markers, String screen) throws Exception {
         Thread.sleep(300); // late answers of A would land now, if anything still waited for them
