@@ -1,6 +1,5 @@
 package org.saferebuild.app.open;
 
-import atlantafx.base.theme.Styles;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
