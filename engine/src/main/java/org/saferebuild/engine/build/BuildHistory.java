@@ -2,15 +2,12 @@ package org.saferebuild.engine.build;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.saferebuild.engine.Problem;
 import org.saferebuild.engine.sandbox.WorkDirs;
+import org.saferebuild.engine.sys.SafeFiles;
 import org.saferebuild.protocol.Json;
 import org.saferebuild.protocol.NixResult;
 import org.slf4j.Logger;
@@ -19,10 +16,13 @@ import org.slf4j.LoggerFactory;
 /**
  * The last build of each configuration directory, in the engine's state directory
  * ({@code build-history.json}), so the Target screen can say "built 2 h ago" or "failed
- * yesterday". Written after every build (replaced atomically); unreadable history is empty.
+ * yesterday". Written after every build (replaced atomically through {@link SafeFiles}, never
+ * through a link); unreadable history is empty.
  */
 public final class BuildHistory {
     private static final Logger LOG = LoggerFactory.getLogger(BuildHistory.class);
+    /** One entry per configuration directory: a few hundred bytes each. */
+    private static final int MAX_BYTES = 1 << 20;
     private final Path file;
 
     public BuildHistory(Path stateDir) {
@@ -31,12 +31,12 @@ public final class BuildHistory {
 
     /** The last build of every directory that has one. */
     public synchronized Map<String, NixResult.LastBuild> all() {
-        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
-            return Map.of();
-        }
         try {
-            return Json.mapper().readValue(Files.readString(file, StandardCharsets.UTF_8),
-                    new TypeReference<LinkedHashMap<String, NixResult.LastBuild>>() { });
+            String text = SafeFiles.readString(file, MAX_BYTES);
+            if (text == null) {
+                return Map.of();
+            }
+            return Json.mapper().readValue(text, new TypeReference<LinkedHashMap<String, NixResult.LastBuild>>() { });
         } catch (IOException | IllegalArgumentException e) {
             LOG.warn("cannot read {}: {}", file, e.getMessage());
             return Map.of();
@@ -49,9 +49,7 @@ public final class BuildHistory {
         all.put(configDir, build);
         try {
             WorkDirs.ensurePrivateDir(file.getParent());
-            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            Files.writeString(tmp, Json.mapper().writeValueAsString(all), StandardCharsets.UTF_8);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            SafeFiles.replace(file, Json.mapper().writeValueAsString(all));
         } catch (IOException | Problem e) {
             LOG.warn("cannot write {}: {}", file, e.getMessage());
         }
