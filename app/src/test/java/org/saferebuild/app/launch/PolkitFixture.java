@@ -295,15 +295,7 @@ final class PolkitFixture implements AutoCloseable {
 
     /** The repository root (surefire runs in the module directory). */
     static Path repo() {
-        Path p = Path.of(System.getProperty("user.dir")).toAbsolutePath();
-        while (p != null && !Files.exists(p.resolve("packaging/install-engine.sh"))) {
-            p = p.getParent();
-        }
-        if (p == null) {
-            throw new IllegalStateException("cannot find the repository (packaging/install-engine.sh) above "
-                    + System.getProperty("user.dir"));
-        }
-        return p;
+        return org.saferebuild.engine.testing.Repository.root();
     }
 
     /**
@@ -336,15 +328,7 @@ final class PolkitFixture implements AutoCloseable {
     }
 
     private static boolean containsEngine(Path p) throws IOException {
-        if (Files.isDirectory(p)) {
-            return Files.exists(p.resolve("org/saferebuild/engine/Main.class"));
-        }
-        if (p.getFileName().toString().endsWith(".jar") && Files.isRegularFile(p)) {
-            try (java.util.jar.JarFile jar = new java.util.jar.JarFile(p.toFile())) {
-                return jar.getEntry("org/saferebuild/engine/Main.class") != null;
-            }
-        }
-        return false;
+        return org.saferebuild.engine.testing.Repository.containsEngine(p);
     }
 
     /** Copies what the probe needs (app, engine protocol, Jackson, slf4j) where the operator can read it. */
