@@ -63,7 +63,7 @@ final class ApplyTargets {
     private void check(String target, String what, OpContext ctx) throws Problem {
         ctx.progress("check", "Checking that the closure of " + what + " is complete", null, null);
         List<String> paths = closures.requireComplete(target, what);
-        ctx.progress("check", "Verifying the contents of the " + paths.size() + " store paths of " + what, null, null);
+        ctx.progress("verify", "Verifying the contents of the " + paths.size() + " store paths of " + what, null, null);
         Optional<String> changed = closures.contentsChanged(paths);
         if (changed.isPresent()) {
             throw new Problem(ProblemCode.CLOSURE_INCOMPLETE, "The contents of the closure of " + what + " no longer"
