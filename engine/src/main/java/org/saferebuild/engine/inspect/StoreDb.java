@@ -37,9 +37,9 @@ import org.sqlite.SQLiteOpenMode;
  * another shape (another Nix version's schema: the columns are checked first), is not there, or
  * lacks one of the top paths, is not used: the caller then asks nix, which says what is wrong.
  */
-final class StoreDb {
+public final class StoreDb {
     private static final Logger LOG = LoggerFactory.getLogger(StoreDb.class);
-    static final Path DEFAULT = Path.of("/nix/var/nix/db/db.sqlite");
+    public static final Path DEFAULT = Path.of("/nix/var/nix/db/db.sqlite");
     private static final String STORE = StoreFiles.STORE;
     private static final int BUSY_MILLIS = 1000;
 
@@ -54,6 +54,56 @@ final class StoreDb {
     StoreDb(Path db, Path nativeDir) {
         this.db = db;
         this.nativeDir = nativeDir;
+    }
+
+    /** The store's own database ({@link #DEFAULT}); sqlite's native library goes into {@code nativeDir}. */
+    public StoreDb(Path nativeDir) {
+        this(DEFAULT, nativeDir);
+    }
+
+    /**
+     * A path the database holds as valid: its row (a path deleted and added again gets a new one),
+     * the NAR hash nix recorded for its contents ({@code sha256:…}) and its NAR size.
+     */
+    public record Valid(String path, long id, String narHash, long narSize) {
+    }
+
+    /**
+     * The closure of {@code top} as {@code nix-store --query --requisites} lists it (the same
+     * tables), with what nix recorded for each path; empty if the database cannot answer (not
+     * there, busy, another shape, {@code top} not valid in it): the caller then asks nix, which also
+     * says what is wrong.
+     */
+    public Optional<List<Valid>> requisites(String top) {
+        if (Boolean.FALSE.equals(usable) || !Files.isRegularFile(db, LinkOption.NOFOLLOW_LINKS)
+                || !top.startsWith(STORE) || top.indexOf('/', STORE.length()) >= 0) {
+            return Optional.empty();
+        }
+        try (Connection c = openReadOnly()) {
+            if (usable == null) {
+                usable = schemaFits(c);
+                if (!usable) {
+                    LOG.info("the Nix database {} has a shape this engine does not read; closures come from nix", db);
+                    return Optional.empty();
+                }
+            }
+            String sql = "WITH RECURSIVE closure(id) AS (SELECT id FROM ValidPaths WHERE path = ?"
+                    + " UNION SELECT r.reference FROM Refs r JOIN closure ON r.referrer = closure.id)"
+                    + " SELECT v.path, v.id, v.hash, v.narSize FROM closure JOIN ValidPaths v ON v.id = closure.id";
+            List<Valid> out = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setString(1, top);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new Valid(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getLong(4)));
+                    }
+                }
+            }
+            return out.isEmpty() ? Optional.empty() : Optional.of(out);
+        } catch (SQLException | IOException | Problem | RuntimeException | LinkageError e) {
+            LOG.info("the Nix database {} could not be read ({}); closures come from nix", db, e.toString());
+            return Optional.empty();
+        }
     }
 
     /**
@@ -104,7 +154,7 @@ final class StoreDb {
      * Opens the database once: loads sqlite-jdbc's native library (about 150 ms, once per engine)
      * and checks the schema, so that the first comparison does not pay for it.
      */
-    void prepare() {
+    public void prepare() {
         if (usable != null || !Files.isRegularFile(db, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
@@ -128,13 +178,13 @@ final class StoreDb {
         return c;
     }
 
-    /** ValidPaths(id, path, narSize, deriver[, ca]) and Refs(referrer, reference), as Nix 1.x to today keep them. */
+    /** ValidPaths(id, path, hash, narSize, deriver[, ca]) and Refs(referrer, reference), as Nix 1.x to today keep them. */
     private boolean schemaFits(Connection c) throws SQLException {
         Set<String> paths = columns(c, "ValidPaths");
         Set<String> refs = columns(c, "Refs");
         hasCa = paths.contains("ca");
-        return paths.containsAll(List.of("id", "path", "narsize", "deriver")) && refs.containsAll(List.of("referrer",
-                "reference"));
+        return paths.containsAll(List.of("id", "path", "hash", "narsize", "deriver"))
+                && refs.containsAll(List.of("referrer", "reference"));
     }
 
     private static Set<String> columns(Connection c, String table) throws SQLException {

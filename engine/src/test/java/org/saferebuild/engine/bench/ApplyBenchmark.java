@@ -44,6 +44,7 @@ import org.saferebuild.protocol.SystemResult;
  * outcome). Run: {@code script/bench apply [runs]}.
  */
 public final class ApplyBenchmark {
+    private static final Pattern WALKED = Pattern.compile("(\\d+) files walked in ([0-9.]+) ms");
     private static final Pattern TOOK = Pattern.compile("request \\d+ \\((apply|confirm|rollback)\\) took ([0-9.]+)"
             + " ms: (.*)$");
 
@@ -64,9 +65,12 @@ public final class ApplyBenchmark {
         }
         long[] peerSwitch = new long[runs];
         long[] peerRollback = new long[runs];
+        long[][] peerSteps = new long[4][runs];
         long[] engineSwitch = new long[runs];
         long[] engineRollback = new long[runs];
         int warmUp = 2;
+        List<Double> walks = new ArrayList<>();
+        String walkSample = null;
         try (EngineHarness engine = b.start()) {
             engine.handshake();
             for (int i = -warmUp; i < runs; i++) {
@@ -82,8 +86,23 @@ public final class ApplyBenchmark {
                 if (i >= 0) {
                     peerSwitch[i] = peer[0];
                     peerRollback[i] = peer[1];
+                    for (int k = 0; k < 4; k++) {
+                        peerSteps[k][i] = peer[2 + k];
+                    }
                     engineSwitch[i] = eng[0];
                     engineRollback[i] = eng[1];
+                }
+            }
+            // The content check's own line: how many files it walked and how long that took.
+            for (org.saferebuild.protocol.Event e : engine.events()) {
+                if (e instanceof org.saferebuild.protocol.Event.Log l && l.stream().equals("check")) {
+                    for (String line : l.lines()) {
+                        Matcher m = WALKED.matcher(line);
+                        if (m.find()) {
+                            walks.add(Double.parseDouble(m.group(2)));
+                            walkSample = line;
+                        }
+                    }
                 }
             }
         }
@@ -131,22 +150,33 @@ public final class ApplyBenchmark {
             }
             System.out.printf(Locale.ROOT, "    %-9s %s%n", op.getKey(), s);
         }
+        System.out.printf(Locale.ROOT, "    peer      switch: nix-env --set %.1f, switch-to-configuration %.1f;"
+                + " rollback: nix-env --switch-generation %.1f, switch-to-configuration %.1f%n", median(peerSteps[0]),
+                median(peerSteps[1]), median(peerSteps[2]), median(peerSteps[3]));
+        if (!walks.isEmpty()) {
+            System.out.printf(Locale.ROOT, "  content check (in verify): median walk %.1f ms; last: %s%n",
+                    medianMillis(walks.subList(Math.min(walks.size() - 1, warmUp * 2), walks.size())), walkSample);
+        }
         System.out.println("  note: the engine's figures include the protocol round trips, the audit records (intent"
                 + " and outcome of each request), the closure's check and pending.json; the peer does none of these");
     }
 
-    /** nixos-rebuild's last two steps by hand, there and back: [switch, rollback] in ns. */
+    /**
+     * nixos-rebuild's last two steps by hand, there and back: [switch, rollback, and each one's
+     * nix-env and switch-to-configuration] in ns.
+     */
     private static long[] peerRound(String profile, String update, String gen1) throws Exception {
         long t = System.nanoTime();
         Nix.run("/usr/bin/nix-env", "-p", profile, "--set", update);
+        long t1 = System.nanoTime();
         Nix.run(update + "/bin/switch-to-configuration", "switch");
-        long sw = System.nanoTime() - t;
-        t = System.nanoTime();
+        long t2 = System.nanoTime();
         Nix.run("/usr/bin/nix-env", "-p", profile, "--switch-generation", "1");
+        long t3 = System.nanoTime();
         Nix.run(gen1 + "/bin/switch-to-configuration", "switch");
-        long rb = System.nanoTime() - t;
+        long t4 = System.nanoTime();
         Nix.run("/usr/bin/nix-env", "-p", profile, "--delete-generations", "old");
-        return new long[] {sw, rb};
+        return new long[] {t2 - t, t4 - t2, t1 - t, t2 - t1, t3 - t2, t4 - t3};
     }
 
     /** The engine's apply SWITCH + confirm, then its rollback to generation 1: [switch, rollback] in ns. */
