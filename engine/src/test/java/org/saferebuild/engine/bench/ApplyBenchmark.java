@@ -44,6 +44,7 @@ import org.saferebuild.protocol.SystemResult;
  * outcome). Run: {@code script/bench apply [runs]}.
  */
 public final class ApplyBenchmark {
+    private static final String LOCALE_ARCHIVE = "/run/current-system/sw/lib/locale/locale-archive";
     private static final Pattern WALKED = Pattern.compile("(\\d+) files walked in ([0-9.]+) ms");
     private static final Pattern TOOK = Pattern.compile("request \\d+ \\((apply|confirm|rollback)\\) took ([0-9.]+)"
             + " ms: (.*)$");
@@ -70,6 +71,7 @@ public final class ApplyBenchmark {
         long[] engineRollback = new long[runs];
         int warmUp = 2;
         List<Double> walks = new ArrayList<>();
+        long[] roundTrip = new long[runs];
         String walkSample = null;
         try (EngineHarness engine = b.start()) {
             engine.handshake();
@@ -84,6 +86,9 @@ public final class ApplyBenchmark {
                     peer = peerRound(profile, update, gen1);
                 }
                 if (i >= 0) {
+                    long t = System.nanoTime(); // a request that only reads: the protocol's own cost
+                    engine.call(id -> new SystemRequest.ApplyStatus(id), SystemResult.ApplyState.class);
+                    roundTrip[i] = System.nanoTime() - t;
                     peerSwitch[i] = peer[0];
                     peerRollback[i] = peer[1];
                     for (int k = 0; k < 4; k++) {
@@ -153,6 +158,8 @@ public final class ApplyBenchmark {
         System.out.printf(Locale.ROOT, "    peer      switch: nix-env --set %.1f, switch-to-configuration %.1f;"
                 + " rollback: nix-env --switch-generation %.1f, switch-to-configuration %.1f%n", median(peerSteps[0]),
                 median(peerSteps[1]), median(peerSteps[2]), median(peerSteps[3]));
+        System.out.printf(Locale.ROOT, "  one request's round trip (apply.status, nothing recorded): %.2f ms%n",
+                median(roundTrip));
         if (!walks.isEmpty()) {
             System.out.printf(Locale.ROOT, "  content check (in verify): median walk %.1f ms; last: %s%n",
                     medianMillis(walks.subList(Math.min(walks.size() - 1, warmUp * 2), walks.size())), walkSample);
@@ -169,14 +176,34 @@ public final class ApplyBenchmark {
         long t = System.nanoTime();
         Nix.run("/usr/bin/nix-env", "-p", profile, "--set", update);
         long t1 = System.nanoTime();
-        Nix.run(update + "/bin/switch-to-configuration", "switch");
+        activate(update);
         long t2 = System.nanoTime();
         Nix.run("/usr/bin/nix-env", "-p", profile, "--switch-generation", "1");
         long t3 = System.nanoTime();
-        Nix.run(gen1 + "/bin/switch-to-configuration", "switch");
+        activate(gen1);
         long t4 = System.nanoTime();
         Nix.run("/usr/bin/nix-env", "-p", profile, "--delete-generations", "old");
         return new long[] {t2 - t, t4 - t2, t1 - t, t2 - t1, t3 - t2, t4 - t3};
+    }
+
+    /**
+     * {@code switch-to-configuration switch} as nixos-rebuild runs it where systemd-run is not used:
+     * {@code env -i LOCALE_ARCHIVE=… NIXOS_INSTALL_BOOTLOADER= …} (the engine's direct path too).
+     */
+    private static void activate(String system) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(system + "/bin/switch-to-configuration", "switch");
+        pb.environment().clear();
+        if (Files.exists(Path.of(LOCALE_ARCHIVE))) {
+            pb.environment().put("LOCALE_ARCHIVE", LOCALE_ARCHIVE);
+        }
+        pb.environment().put("NIXOS_INSTALL_BOOTLOADER", "");
+        pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.redirectError(ProcessBuilder.Redirect.DISCARD);
+        Process p = pb.start();
+        p.getOutputStream().close();
+        if (p.waitFor() != 0) {
+            throw new AssertionError(system + "/bin/switch-to-configuration switch failed");
+        }
     }
 
     /** The engine's apply SWITCH + confirm, then its rollback to generation 1: [switch, rollback] in ns. */
