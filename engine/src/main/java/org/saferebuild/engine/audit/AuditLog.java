@@ -219,7 +219,7 @@ public final class AuditLog {
         try (SafeFiles.Handle head = openHeadOrDirs()) {
             byte[] headBytes = readHeadBytes(head);
             Head h = w != null && Arrays.equals(headBytes, w.headBytes()) ? w.head() : parseHead(headBytes, key);
-            try (SafeFiles.Handle log = openLog(h, afterBreak)) {
+            try (SafeFiles.Handle log = openLogOrDirs(h, afterBreak)) {
                 log.lock();
                 long size = log.size();
                 long at;
@@ -308,6 +308,19 @@ public final class AuditLog {
             return false;
         }
         return Arrays.equals(got, before, got.length, w.lastLine(), 0, w.lastLine().length);
+    }
+
+    /** Opens the trail; if its directory has gone, makes and checks the directories again first. */
+    private SafeFiles.Handle openLogOrDirs(Head h, boolean afterBreak) throws IOException {
+        try {
+            return openLog(h, afterBreak);
+        } catch (LibC.Errno e) {
+            if (e.errno() != LibC.ENOENT) {
+                throw e;
+            }
+            ensureDirs();
+            return openLog(h, afterBreak);
+        }
     }
 
     /** Opens the head; if its directory has gone, makes and checks the directories again first. */
