@@ -104,27 +104,6 @@ public final class WorkDirs {
         }
     }
 
-    /**
-     * Creates {@code relative} below {@code base} one component at a time without following links:
-     * a component that exists must be a plain directory (one this caller made), anything else there
-     * (a link, a file) is refused, because only something that raced us could have put it there.
-     * New components are made with mkdir, which never follows a link at the name it creates.
-     */
-    public static Path makeDirsNoFollow(Path base, Path relative) throws IOException, Problem {
-        Path current = base;
-        for (Path name : relative) {
-            current = current.resolve(name.toString());
-            try {
-                Files.createDirectory(current);
-            } catch (FileAlreadyExistsException e) {
-                if (Files.isSymbolicLink(current) || !Files.isDirectory(current, LinkOption.NOFOLLOW_LINKS)) {
-                    throw planted(current);
-                }
-            }
-        }
-        return current;
-    }
-
     /** The Problem for an entry the engine did not make where it was about to create one. */
     public static Problem planted(Path where) {
         return new Problem(ProblemCode.NOT_AUTHORIZED, "Something other than the engine created " + where
