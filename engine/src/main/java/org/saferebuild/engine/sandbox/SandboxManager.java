@@ -115,7 +115,7 @@ public final class SandboxManager {
 
         List<SafeFiles.Handle> locks = new ArrayList<>();
         Path workDir = null;
-        Exec.Running unshare = null;
+        Opening opening = null;
         try {
             ctx.progress("isolate", "Entering new mount and PID namespaces", 0L, (long) entries.size());
             List<String> unshareArgs = new ArrayList<>(List.of("--mount", "--pid", "--fork", "--mount-proc",
@@ -129,12 +129,12 @@ public final class SandboxManager {
             unshareArgs.add(envTool.toString());
             unshareArgs.add("--ignore-signal=CHLD");
             unshareArgs.add(holderTool.toString());
-            // Started first, so that it comes up while the work directory is made: nothing is
-            // mounted before the holder is found and the work directory and locks are in place.
-            // Its working directory is "/" (the engine's root), so pivot_root moves it with its root.
-            unshare = Exec.startTethered(Command.of(unshareTool).args(unshareArgs).workDir(Path.of("/"))
-                    .timeout(Duration.ofDays(365)).build(), line -> LOG.warn("holder: {}", line));
-            phases.mark("start holder");
+            // Started on a thread of its own first, so that it comes up while the work directory is
+            // made: nothing is mounted before the holder is found and the work directory and locks are
+            // in place. Its working directory is "/" (the engine's root): pivot_root moves it with its root.
+            opening = Opening.start(Command.of(unshareTool).args(unshareArgs).workDir(Path.of("/"))
+                    .timeout(Duration.ofDays(365)).build(), request.network() == SandboxRequest.Network.ISOLATED, steps);
+            phases.mark("start the holder's thread");
 
             WorkDirs.ensurePrivateDir(config.state());
             WorkDirs.ensurePrivateDir(locksDir());
@@ -149,17 +149,17 @@ public final class SandboxManager {
             long workDirDevice = SafeFiles.identity(workDir).device();
             phases.mark("work dir, locks");
 
-            long holder = awaitHolder(unshare);
+            SandboxRoot.Built built = opening.proceed(workDir, workDirDevice);
+            long holder = opening.holder;
             String mntNs = Posix.namespace(holder, "mnt").orElseThrow(() -> new IOException("holder vanished"));
-            phases.mark("await holder");
-
-            SandboxRoot.Built built = makeRoot(holder, request.network(), workDir, workDirDevice, steps);
-            phases.detail("  tmpfs root, skeleton", built.rootMicros());
-            phases.detail("  mounts", built.mountMicros());
-            phases.detail("  pivot_root, detach, re-enter", built.pivotMicros());
-            phases.mark("root in the namespace");
-            Sandbox sandbox = new Sandbox(id, request.configDir(), plan, request.network(), workDir, unshare, holder,
-                    mntNs, locks, st);
+            phases.mark("holder up, root made (waited for)");
+            phases.detail("  holder: start unshare", opening.startMicros);
+            phases.detail("  holder: await its init", opening.awaitMicros);
+            phases.detail("  root: enter, tmpfs, skeleton", built.rootMicros());
+            phases.detail("  root: mounts", built.mountMicros());
+            phases.detail("  root: pivot_root, detach, re-enter", built.pivotMicros());
+            Sandbox sandbox = new Sandbox(id, request.configDir(), plan, request.network(), workDir, opening.unshare,
+                    holder, mntNs, locks, st);
             long total = built.mounts();
             long done = 0;
             for (SandboxRoot.Step step : steps) {
@@ -173,17 +173,20 @@ public final class SandboxManager {
             phases.mark("verify");
             open.put(id, sandbox);
             long millis = (System.nanoTime() - started) / 1_000_000;
-            LOG.info("sandbox {} open for {} (holder {}, {} mounts, {} ms)", id, request.configDir(), holder,
-                    mounts.size(), millis);
+            LOG.info("sandbox {} open for {} (holder {}, {} mounts, {} ms{})", id, request.configDir(), holder,
+                    mounts.size(), millis, built.pivots() > 1 ? ", pivot_root twice: the engine runs in a chroot" : "");
             SandboxResult.Opened opened = new SandboxResult.Opened(id, request.configDir(), plan.name(),
                     request.network(), holder, workDir.toString(), MountInfo.forProtocol(mounts, "/"), millis);
             phases.mark("log, answer");
             lastOpen = phases.done();
             return opened;
-        } catch (Problem | IOException | RuntimeException e) {
-            abandon(unshare, workDir, locks);
+        } catch (Problem | IOException | RuntimeException | Error e) {
+            abandon(opening == null ? null : opening.cancel(), workDir, locks);
             if (e instanceof Problem p) {
                 throw p;
+            }
+            if (e instanceof Error err) {
+                throw err;
             }
             if (e instanceof SafeFiles.Planted planted) {
                 throw WorkDirs.planted(planted.where());
@@ -220,6 +223,7 @@ public final class SandboxManager {
                 throw Problem.notFound("The sandbox " + s.id() + " was just closed.", "Nothing needs to be done.");
             }
             Phases phases = new Phases();
+            List<ProcessHandle> inside = null;
             if (request.force() || !s.holderAlive()) {
                 killEverythingIn(s);
             } else {
@@ -227,18 +231,25 @@ public final class SandboxManager {
                 // kernel drops the whole tree (as a runbook script's mounts vanish when it exits).
                 // Anything else inside: take the tree down explicitly so a busy mount is named and
                 // nothing is deleted.
-                List<ProcessHandle> inside = s.processHandles();
+                inside = s.processHandles();
                 phases.mark("find processes inside");
                 if (inside.stream().anyMatch(p -> p.pid() != s.holderPid() && p.pid() != s.unshareProcess().pid())) {
                     unmountAll(s, ctx);
                     inside = s.processHandles();
                 }
-                stopHolder(s, inside);
-                phases.mark("stop holder");
+                // The holder reads end of file and exits; the kernel ends its namespaces meanwhile.
+                s.unshareProcess().closeStdin();
+                phases.mark("end the tether");
             }
-            // The host's work directory: empty (the root was a tmpfs in the namespace), removed rmdir-style.
+            // The host's work directory: empty (the root was a tmpfs in the holder's namespace, and
+            // since pivot_root nothing of the sandbox is mounted below it in any namespace), removed
+            // rmdir-style once the mount tables show nothing there, while the holder exits.
             List<String> left = WorkDirs.removeSkeleton(s.workDir(), List.of(0L, 1L));
             phases.mark("remove work dir");
+            if (inside != null) {
+                awaitHolderExit(s, inside);
+                phases.mark("holder gone");
+            }
             open.remove(s.id());
             s.releaseLocks();
             deleteQuietly(sandboxesDir().resolve(s.id() + ".lock"));
@@ -358,34 +369,108 @@ public final class SandboxManager {
                 "Check the engine log; the machine may be overloaded.");
     }
 
+    /** What the operator reads when the root could not be made in the holder's namespace. */
+    private static Problem rootProblem(SandboxRoot.Failure f) {
+        if (f.planted) {
+            return new Problem(ProblemCode.NOT_AUTHORIZED, "Something other than the engine created " + f.where()
+                    + " in the new sandbox's root while the engine was setting it up (" + f.getMessage()
+                    + "). Nothing was done through it; the sandbox was discarded.",
+                    "Only root can reach a sandbox being set up (through /proc/<holder>/root): find out what"
+                            + " else runs as root and writes there, stop it, and open the sandbox again.");
+        }
+        if (f.step.equals("pivot_root")) {
+            return new Problem(ProblemCode.NAMESPACES_UNAVAILABLE, "The kernel refused to make the sandbox the"
+                    + " root of its mount namespace (pivot_root: " + f.reason() + "). Nothing was left mounted.",
+                    "This happens when the engine runs from an initramfs (a root that is not a mount) or with"
+                            + " shared mount propagation it cannot change; run it from the installed system.");
+        }
+        return new Problem(ProblemCode.INTERNAL, "Mounting the sandbox failed: " + f.getMessage() + ".",
+                "Nothing was left mounted (the holder was stopped, and every mount was in its namespace only);"
+                        + " the engine log has the details.");
+    }
+
     /**
-     * Builds the sandbox's root in the holder's namespaces and makes it their root
-     * ({@link SandboxRoot}): a tmpfs over the work directory, the skeleton in it, every mount of the
-     * plan, pivot_root and the old root detached. Any failure leaves the holder to be discarded by
-     * the caller, and with it everything mounted.
+     * The holder's start and the making of the root, on a thread of their own while the caller
+     * makes the work directory and takes the locks (a process start costs milliseconds:
+     * docs/security.md, "Speed"). The thread starts unshare and waits for its init; only when the
+     * caller hands over the work directory does it enter the holder's namespaces
+     * ({@link SandboxRoot#buildOnThisThread}), and it ends when the root is made, so nothing else
+     * ever runs in that context.
      */
-    private static SandboxRoot.Built makeRoot(long holder, SandboxRequest.Network network, Path workDir,
-                                              long workDirDevice, List<SandboxRoot.Step> steps) throws Problem {
-        try {
-            return SandboxRoot.build(holder, network == SandboxRequest.Network.ISOLATED, workDir, workDirDevice,
-                    steps);
-        } catch (SandboxRoot.Failure f) {
-            if (f.planted) {
-                throw new Problem(ProblemCode.NOT_AUTHORIZED, "Something other than the engine created " + f.path
-                        + " in the new sandbox's root while the engine was setting it up (" + f.getMessage()
-                        + "). Nothing was done through it; the sandbox was discarded.",
-                        "Only root can reach a sandbox being set up (through /proc/<holder>/root): find out what"
-                                + " else runs as root and writes there, stop it, and open the sandbox again.");
+    private static final class Opening implements Runnable {
+        private final Command holderCommand;
+        private final boolean isolatedNetwork;
+        private final List<SandboxRoot.Step> steps;
+        private final java.util.concurrent.CompletableFuture<Object[]> handover =
+                new java.util.concurrent.CompletableFuture<>();
+        private final Thread thread;
+        volatile Exec.Running unshare;
+        volatile long holder;
+        volatile long startMicros;
+        volatile long awaitMicros;
+        private volatile SandboxRoot.Built built;
+        private volatile Throwable error;
+
+        private Opening(Command holderCommand, boolean isolatedNetwork, List<SandboxRoot.Step> steps) {
+            this.holderCommand = holderCommand;
+            this.isolatedNetwork = isolatedNetwork;
+            this.steps = steps;
+            this.thread = new Thread(this, "sandbox-open");
+            thread.setDaemon(true);
+        }
+
+        static Opening start(Command holderCommand, boolean isolatedNetwork, List<SandboxRoot.Step> steps) {
+            Opening o = new Opening(holderCommand, isolatedNetwork, steps);
+            o.thread.start();
+            return o;
+        }
+
+        @Override
+        public void run() {
+            try {
+                long t0 = System.nanoTime();
+                unshare = Exec.startTethered(holderCommand, line -> LOG.warn("holder: {}", line));
+                long t1 = System.nanoTime();
+                startMicros = (t1 - t0) / 1000;
+                holder = awaitHolder(unshare);
+                awaitMicros = (System.nanoTime() - t1) / 1000;
+                Object[] h = handover.join();
+                if (h == null) {
+                    return; // the open failed on the caller's side
+                }
+                built = SandboxRoot.buildOnThisThread(holder, isolatedNetwork, (Path) h[0], (Long) h[1], steps);
+            } catch (Throwable e) { // handed to the caller, which discards the holder
+                error = e;
             }
-            if (f.step.equals("pivot_root")) {
-                throw new Problem(ProblemCode.NAMESPACES_UNAVAILABLE, "The kernel refused to make the sandbox the"
-                        + " root of its mount namespace (pivot_root: " + f.reason() + "). Nothing was left mounted.",
-                        "This happens when the engine runs from an initramfs (a root that is not a mount) or with"
-                                + " shared mount propagation it cannot change; run it from the installed system.");
+        }
+
+        /** Hands over the work directory and waits until the root is made (or the start failed). */
+        SandboxRoot.Built proceed(Path workDir, long workDirDevice) throws Problem, IOException {
+            handover.complete(new Object[] {workDir, workDirDevice});
+            join();
+            if (error instanceof SandboxRoot.Failure f) {
+                throw rootProblem(f);
+            } else if (error instanceof Problem p) {
+                throw p;
+            } else if (error instanceof IOException e) {
+                throw e;
+            } else if (error instanceof RuntimeException e) {
+                throw e;
+            } else if (error instanceof Error e) {
+                throw e;
             }
-            throw new Problem(ProblemCode.INTERNAL, "Mounting the sandbox failed: " + f.getMessage() + ".",
-                    "Nothing was left mounted (the holder was stopped, and every mount was in its namespace only);"
-                            + " the engine log has the details.");
+            return built;
+        }
+
+        /** Stops at the handover if it has not come yet; the unshare process (null if none), to be discarded. */
+        Exec.Running cancel() {
+            handover.complete(null);
+            join();
+            return unshare;
+        }
+
+        private void join() {
+            SandboxRoot.runOnOwnThreadJoin(thread);
         }
     }
 
@@ -538,7 +623,7 @@ public final class SandboxManager {
         if (f == null && left.isEmpty()) {
             return;
         }
-        String busy = f != null && !f.path.isEmpty() ? f.path : left.stream()
+        String busy = f != null && !f.path.isEmpty() ? f.where() : left.stream()
                 .max(java.util.Comparator.comparingLong(mp -> mp.chars().filter(c -> c == '/').count())).orElse("/");
         String reason = f == null ? "still mounted" : f.errno == MountCalls.EBUSY ? "target is busy" : f.reason();
         List<String> inside = othersInside(s).stream().map(pid -> pid + " (" + Posix.comm(pid) + ")").toList();
@@ -570,11 +655,11 @@ public final class SandboxManager {
     }
 
     /**
-     * Ends the holder by closing its tether; the kernel then ends everything in its PID namespace.
-     * {@code inside}: the processes in the sandbox, found while the holder was alive.
+     * Waits for the holder to end after its tether was closed; the kernel then ends everything in
+     * its PID namespace. {@code inside}: the processes in the sandbox, found while the holder was
+     * alive, killed if it does not end within 2 s.
      */
-    private static void stopHolder(Sandbox s, List<ProcessHandle> inside) {
-        s.unshareProcess().closeStdin();
+    private static void awaitHolderExit(Sandbox s, List<ProcessHandle> inside) {
         try {
             s.unshareProcess().await(2000);
         } catch (IOException e) {

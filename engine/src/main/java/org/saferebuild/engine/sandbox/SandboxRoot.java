@@ -55,8 +55,12 @@ final class SandboxRoot {
      * is not zero, remounted with them, keeping nosuid/nodev/noexec the source's mount had; otherwise
      * a new filesystem of {@code type} with {@code data}.
      */
-    record Mount(String path, String target, String source, String type, long flags, String data, boolean bind)
-            implements Step {
+    record Mount(String path, String target, String source, String type, long flags, String data, boolean bind,
+                 String whatOn) implements Step {
+        Mount(String path, String target, String source, String type, long flags, String data, boolean bind) {
+            // For a message ("bind /nix on", "mount tmpfs on"): made here, before any thread enters a namespace.
+            this(path, target, source, type, flags, data, bind, (bind ? "bind " + source : "mount " + type) + " on");
+        }
     }
 
     /** What went wrong inside the namespace: the step, the path it worked on, the error. */
@@ -75,6 +79,11 @@ final class SandboxRoot {
             this.planted = planted;
         }
 
+        /** The path worked on, absolute inside the sandbox where it was relative to its root. */
+        String where() {
+            return path.isEmpty() || path.startsWith("/") ? path : "/" + path;
+        }
+
         /** The C library's words for the error ("Device or resource busy"), or "failed". */
         String reason() {
             return errno == 0 ? "failed" : LibC.strerror(errno) + " (errno " + errno + ")";
@@ -82,7 +91,7 @@ final class SandboxRoot {
 
         @Override
         public String getMessage() {
-            return step + (path.isEmpty() ? "" : " " + path) + ": " + reason();
+            return step + (path.isEmpty() ? "" : " " + where()) + ": " + reason();
         }
     }
 
@@ -181,15 +190,19 @@ final class SandboxRoot {
 
     /**
      * Builds the root of the sandbox held by {@code holder} over {@code workDir} (which must be
-     * empty, on the device {@code workDirDevice}) and makes it the namespace's root.
+     * empty, on the device {@code workDirDevice}) and makes it the namespace's root, <b>on the
+     * calling thread</b>, which leaves the engine's filesystem context and enters the holder's
+     * namespaces for good: it must be a thread of its own that ends right after (nothing else may
+     * run in that context), as {@code SandboxManager}'s opening thread is.
      *
      * @param enterNet enter the holder's network namespace too (sysfs shows the interfaces of
      *                 the namespace that mounts it)
      */
-    static Built build(long holder, boolean enterNet, Path workDir, long workDirDevice, List<Step> steps)
+    static Built buildOnThisThread(long holder, boolean enterNet, Path workDir, long workDirDevice, List<Step> steps)
             throws Failure {
+        loadClassesFirst();
         Builder b = new Builder(holder, enterNet, workDir.toString(), workDirDevice, steps);
-        runOnOwnThread(b, "sandbox-root-" + holder);
+        b.run();
         if (b.failure != null) {
             throw b.failure;
         }
@@ -203,9 +216,27 @@ final class SandboxRoot {
      * @return null when all were unmounted, else the failure naming the busy mount
      */
     static Failure unmount(long holder, List<String> mountPoints) {
+        loadClassesFirst();
         Unmounter u = new Unmounter(holder, mountPoints);
         runOnOwnThread(u, "sandbox-umount-" + holder);
         return u.failure;
+    }
+
+    /**
+     * Loads (and initializes) every class of ours the namespace's thread may use, before it leaves
+     * the engine's root: a class loader reads a class by path the first time it is used (a
+     * development class path is a directory), and after setns and pivot_root that path would be
+     * looked up in the sandbox. The JDK's own classes come from its runtime image, already open.
+     */
+    private static void loadClassesFirst() {
+        for (Class<?> c : List.of(LibC.class, MountCalls.class, Failure.class, Built.class, Builder.class,
+                Unmounter.class, InNamespace.class, Dir.class, File.class, Link.class, Mount.class)) {
+            try {
+                Class.forName(c.getName(), true, c.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                throw new IllegalStateException(e);
+            }
+        }
     }
 
     /**
@@ -213,17 +244,22 @@ final class SandboxRoot {
      * directory) is unshared from the engine's, and it ends when the work is done, so nothing else
      * ever runs in that context.
      */
-    private static void runOnOwnThread(Runnable work, String name) {
+    static void runOnOwnThread(Runnable work, String name) {
         Thread t = new Thread(work, name);
         t.setDaemon(true);
         t.start();
+        runOnOwnThreadJoin(t);
+    }
+
+    /** Waits for such a thread to end, also when interrupted: half a root must not be left to the caller. */
+    static void runOnOwnThreadJoin(Thread t) {
         boolean interrupted = false;
         while (true) {
             try {
                 t.join();
                 break;
             } catch (InterruptedException e) {
-                interrupted = true; // it takes milliseconds; half a root must not be left to the caller
+                interrupted = true; // it takes milliseconds
             }
         }
         if (interrupted) {
@@ -399,7 +435,7 @@ final class SandboxRoot {
                 }
                 if (r != 0) {
                     int errno = LibC.errno();
-                    return fail("create", "/" + s.path(), errno, errno == LibC.EEXIST);
+                    return fail("create", s.path(), errno, errno == LibC.EEXIST);
                 }
             }
             return true;
@@ -412,7 +448,7 @@ final class SandboxRoot {
                 }
                 if (m.bind()) {
                     if (MountCalls.mount(m.source(), m.path(), null, MountCalls.MS_BIND, null) != 0) {
-                        return fail("bind " + m.source() + " on", m.target());
+                        return fail(m.whatOn(), m.target());
                     }
                     if (m.flags() != 0) {
                         long kept = MountCalls.mountFlags(m.path());
@@ -425,7 +461,7 @@ final class SandboxRoot {
                         }
                     }
                 } else if (MountCalls.mount(m.source(), m.path(), m.type(), m.flags(), m.data()) != 0) {
-                    return fail("mount " + m.type() + " on", m.target());
+                    return fail(m.whatOn(), m.target());
                 }
                 mounts++;
             }

@@ -150,8 +150,15 @@ public final class WorkDirs {
             }
         }
         List<String> left = new ArrayList<>();
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+        try {
+            if (Files.readAttributes(dir, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isDirectory()) {
+                Files.delete(dir); // rmdir: an empty directory (a sandbox's, its root being a tmpfs) goes at once
+                return left;
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
             return left;
+        } catch (IOException e) {
+            // not empty (a skeleton an older engine made, links planted in it): one entry at a time below
         }
         List<Path> all;
         try (Stream<Path> s = Files.walk(dir)) { // walk does not follow links by default
