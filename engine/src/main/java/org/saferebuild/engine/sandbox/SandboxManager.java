@@ -99,25 +99,12 @@ public final class SandboxManager {
         Path unshareTool = tools.require("unshare");
         Path holderTool = tools.require(HOLDER_COMM);
         Path envTool = tools.require("env");
-
-        List<BindPlan.Entry> entries = checkSources(plan, request.configDir(), ctx);
-        List<SandboxRoot.Step> steps;
-        try {
-            steps = SandboxRoot.steps(entries, request.configDir());
-        } catch (IllegalArgumentException e) {
-            throw Problem.internal("The bind plan \"" + plan.name() + "\" cannot be mounted: " + e.getMessage(), e);
-        }
-        // Runbook checklist: "Disk space sufficient". The build writes the store.
-        DiskSpace.require(DiskSpace.measure("Nix store", Path.of("/nix/store"), config.minFreeBytes()));
-        DiskSpace.require(DiskSpace.measure("work directory", config.state(), config.minFreeBytes()));
-
         phases.mark("checks");
 
         List<SafeFiles.Handle> locks = new ArrayList<>();
         Path workDir = null;
-        Opening opening = null;
+        Exec.Running unshare = null;
         try {
-            ctx.progress("isolate", "Entering new mount and PID namespaces", 0L, (long) entries.size());
             List<String> unshareArgs = new ArrayList<>(List.of("--mount", "--pid", "--fork", "--mount-proc",
                     "--propagation", "private"));
             if (request.network() == SandboxRequest.Network.ISOLATED) {
@@ -129,12 +116,26 @@ public final class SandboxManager {
             unshareArgs.add(envTool.toString());
             unshareArgs.add("--ignore-signal=CHLD");
             unshareArgs.add(holderTool.toString());
-            // Started on a thread of its own first, so that it comes up while the work directory is
-            // made: nothing is mounted before the holder is found and the work directory and locks are
-            // in place. Its working directory is "/" (the engine's root): pivot_root moves it with its root.
-            opening = Opening.start(Command.of(unshareTool).args(unshareArgs).workDir(Path.of("/"))
-                    .timeout(Duration.ofDays(365)).build(), request.network() == SandboxRequest.Network.ISOLATED, steps);
-            phases.mark("start the holder's thread");
+            // Started first, so that it comes up (new, empty namespaces) while the plan's sources and
+            // the free space are checked and the work directory is made: nothing is mounted before
+            // all of that is done and the holder is found. Its working directory is "/" (the
+            // engine's root): pivot_root moves it with its root.
+            unshare = Exec.startTethered(Command.of(unshareTool).args(unshareArgs).workDir(Path.of("/"))
+                    .timeout(Duration.ofDays(365)).build(), line -> LOG.warn("holder: {}", line));
+            phases.mark("start holder");
+
+            List<BindPlan.Entry> entries = checkSources(plan, request.configDir(), ctx);
+            List<SandboxRoot.Step> steps;
+            try {
+                steps = SandboxRoot.steps(entries, request.configDir());
+            } catch (IllegalArgumentException e) {
+                throw Problem.internal("The bind plan \"" + plan.name() + "\" cannot be mounted: " + e.getMessage(), e);
+            }
+            // Runbook checklist: "Disk space sufficient". The build writes the store.
+            DiskSpace.require(DiskSpace.measure("Nix store", Path.of("/nix/store"), config.minFreeBytes()));
+            DiskSpace.require(DiskSpace.measure("work directory", config.state(), config.minFreeBytes()));
+            ctx.progress("isolate", "Entering new mount and PID namespaces", 0L, (long) entries.size());
+            phases.mark("sources, free space");
 
             WorkDirs.ensurePrivateDir(config.state());
             WorkDirs.ensurePrivateDir(locksDir());
@@ -142,24 +143,35 @@ public final class SandboxManager {
                     () -> busy(request.configDir(), "held by another Safe Rebuild engine"));
             workDir = WorkDirs.createFresh(sandboxesDir(), "sb-");
             String id = workDir.getFileName().toString();
-            lock(sandboxesDir().resolve(id + ".lock"), locks,
-                    () -> Problem.internal("fresh sandbox lock was taken", null));
+            // The work directory itself is locked while the sandbox is open (no file of its own): the
+            // sweep of a later engine leaves it alone.
+            SafeFiles.Handle mine = SafeFiles.tryLockDirectory(workDir);
+            if (mine == null) {
+                throw Problem.internal("the lock of the fresh work directory " + workDir + " was taken", null);
+            }
+            locks.add(mine);
             // The host keeps only this empty directory: the root is a tmpfs mounted over it in the
             // holder's namespace, and its skeleton is made there.
             long workDirDevice = SafeFiles.identity(workDir).device();
             phases.mark("work dir, locks");
 
-            SandboxRoot.Built built = opening.proceed(workDir, workDirDevice);
-            long holder = opening.holder;
+            long holder = awaitHolder(unshare);
             String mntNs = Posix.namespace(holder, "mnt").orElseThrow(() -> new IOException("holder vanished"));
-            phases.mark("holder up, root made (waited for)");
-            phases.detail("  holder: start unshare", opening.startMicros);
-            phases.detail("  holder: await its init", opening.awaitMicros);
-            phases.detail("  root: enter, tmpfs, skeleton", built.rootMicros());
-            phases.detail("  root: mounts", built.mountMicros());
-            phases.detail("  root: pivot_root, detach, re-enter", built.pivotMicros());
-            Sandbox sandbox = new Sandbox(id, request.configDir(), plan, request.network(), workDir, opening.unshare,
-                    holder, mntNs, locks, st);
+            phases.mark("await holder");
+
+            SandboxRoot.Built built;
+            try {
+                built = SandboxRoot.build(holder, request.network() == SandboxRequest.Network.ISOLATED, workDir,
+                        workDirDevice, steps);
+            } catch (SandboxRoot.Failure f) {
+                throw rootProblem(f);
+            }
+            phases.detail("  enter, tmpfs root, skeleton", built.rootMicros());
+            phases.detail("  mounts", built.mountMicros());
+            phases.detail("  pivot_root, detach, enter again", built.pivotMicros());
+            phases.mark("root in the namespace");
+            Sandbox sandbox = new Sandbox(id, request.configDir(), plan, request.network(), workDir, unshare, holder,
+                    mntNs, locks, st);
             long total = built.mounts();
             long done = 0;
             for (SandboxRoot.Step step : steps) {
@@ -181,7 +193,7 @@ public final class SandboxManager {
             lastOpen = phases.done();
             return opened;
         } catch (Problem | IOException | RuntimeException | Error e) {
-            abandon(opening == null ? null : opening.cancel(), workDir, locks);
+            abandon(unshare, workDir, locks);
             if (e instanceof Problem p) {
                 throw p;
             }
@@ -252,7 +264,6 @@ public final class SandboxManager {
             }
             open.remove(s.id());
             s.releaseLocks();
-            deleteQuietly(sandboxesDir().resolve(s.id() + ".lock"));
             LOG.info("sandbox {} closed{}", s.id(), left.isEmpty() ? "" : "; left in place: " + left);
             phases.mark("locks, log");
             lastClose = phases.done();
@@ -286,19 +297,24 @@ public final class SandboxManager {
                 if (open.containsKey(id)) {
                     continue;
                 }
-                Path lockFile = dir.resolve(id + ".lock");
-                try (SafeFiles.Handle l = SafeFiles.tryLock(lockFile)) {
-                    if (l == null) {
+                // Engines before this one locked <id>.lock beside the directory: respected too.
+                Path legacyLock = dir.resolve(id + ".lock");
+                boolean legacy = Files.exists(legacyLock, LinkOption.NOFOLLOW_LINKS);
+                try (SafeFiles.Handle l = SafeFiles.tryLockDirectory(p);
+                     SafeFiles.Handle old = legacy ? SafeFiles.tryLock(legacyLock) : null) {
+                    if (l == null || legacy && old == null) {
                         continue; // another engine has it open
                     }
                     List<String> left = WorkDirs.removeSkeleton(p, List.of(0L, 1L));
                     LOG.info("removed stale sandbox directory {}{}", p, left.isEmpty() ? "" : "; left: " + left);
-                    deleteQuietly(dir.resolve(id + ".fstab")); // the mount plan engines before 0.x wrote
+                    deleteQuietly(dir.resolve(id + ".fstab")); // the mount plan earlier engines wrote
                 } catch (Problem | IOException e) {
                     LOG.warn("not removing stale {}: {}", p, e.getMessage());
                     continue;
                 }
-                deleteQuietly(lockFile);
+                if (legacy) {
+                    deleteQuietly(legacyLock);
+                }
             }
         } catch (IOException e) {
             LOG.warn("cannot sweep {}: {}", dir, e.toString());
@@ -340,7 +356,11 @@ public final class SandboxManager {
         return out;
     }
 
-    /** Waits for unshare's forked child to have its own namespaces and to be running the holder program. */
+    /**
+     * Waits for unshare's forked child to have its own namespaces and to be running the holder
+     * program ({@code cat}): by then unshare has made the mounts private and mounted the PID
+     * namespace's /proc, which the root needs, and no exec is left that pivot_root could disturb.
+     */
     private static long awaitHolder(Exec.Running unshare) throws Problem, IOException {
         String ourNs = Posix.namespace(ProcessHandle.current().pid(), "mnt").orElse("");
         long deadline = System.nanoTime() + 5_000_000_000L;
@@ -387,91 +407,6 @@ public final class SandboxManager {
         return new Problem(ProblemCode.INTERNAL, "Mounting the sandbox failed: " + f.getMessage() + ".",
                 "Nothing was left mounted (the holder was stopped, and every mount was in its namespace only);"
                         + " the engine log has the details.");
-    }
-
-    /**
-     * The holder's start and the making of the root, on a thread of their own while the caller
-     * makes the work directory and takes the locks (a process start costs milliseconds:
-     * docs/security.md, "Speed"). The thread starts unshare and waits for its init; only when the
-     * caller hands over the work directory does it enter the holder's namespaces
-     * ({@link SandboxRoot#buildOnThisThread}), and it ends when the root is made, so nothing else
-     * ever runs in that context.
-     */
-    private static final class Opening implements Runnable {
-        private final Command holderCommand;
-        private final boolean isolatedNetwork;
-        private final List<SandboxRoot.Step> steps;
-        private final java.util.concurrent.CompletableFuture<Object[]> handover =
-                new java.util.concurrent.CompletableFuture<>();
-        private final Thread thread;
-        volatile Exec.Running unshare;
-        volatile long holder;
-        volatile long startMicros;
-        volatile long awaitMicros;
-        private volatile SandboxRoot.Built built;
-        private volatile Throwable error;
-
-        private Opening(Command holderCommand, boolean isolatedNetwork, List<SandboxRoot.Step> steps) {
-            this.holderCommand = holderCommand;
-            this.isolatedNetwork = isolatedNetwork;
-            this.steps = steps;
-            this.thread = new Thread(this, "sandbox-open");
-            thread.setDaemon(true);
-        }
-
-        static Opening start(Command holderCommand, boolean isolatedNetwork, List<SandboxRoot.Step> steps) {
-            Opening o = new Opening(holderCommand, isolatedNetwork, steps);
-            o.thread.start();
-            return o;
-        }
-
-        @Override
-        public void run() {
-            try {
-                long t0 = System.nanoTime();
-                unshare = Exec.startTethered(holderCommand, line -> LOG.warn("holder: {}", line));
-                long t1 = System.nanoTime();
-                startMicros = (t1 - t0) / 1000;
-                holder = awaitHolder(unshare);
-                awaitMicros = (System.nanoTime() - t1) / 1000;
-                Object[] h = handover.join();
-                if (h == null) {
-                    return; // the open failed on the caller's side
-                }
-                built = SandboxRoot.buildOnThisThread(holder, isolatedNetwork, (Path) h[0], (Long) h[1], steps);
-            } catch (Throwable e) { // handed to the caller, which discards the holder
-                error = e;
-            }
-        }
-
-        /** Hands over the work directory and waits until the root is made (or the start failed). */
-        SandboxRoot.Built proceed(Path workDir, long workDirDevice) throws Problem, IOException {
-            handover.complete(new Object[] {workDir, workDirDevice});
-            join();
-            if (error instanceof SandboxRoot.Failure f) {
-                throw rootProblem(f);
-            } else if (error instanceof Problem p) {
-                throw p;
-            } else if (error instanceof IOException e) {
-                throw e;
-            } else if (error instanceof RuntimeException e) {
-                throw e;
-            } else if (error instanceof Error e) {
-                throw e;
-            }
-            return built;
-        }
-
-        /** Stops at the handover if it has not come yet; the unshare process (null if none), to be discarded. */
-        Exec.Running cancel() {
-            handover.complete(null);
-            join();
-            return unshare;
-        }
-
-        private void join() {
-            SandboxRoot.runOnOwnThreadJoin(thread);
-        }
     }
 
     /**
@@ -729,7 +664,6 @@ public final class SandboxManager {
                 if (!left.isEmpty()) {
                     LOG.warn("left in place after a failed open: {}", left);
                 }
-                deleteQuietly(sandboxesDir().resolve(workDir.getFileName() + ".lock"));
             } catch (Problem p) {
                 LOG.error("not removing {}: {}", workDir, p.getMessage());
             }

@@ -99,6 +99,10 @@ final class SandboxRoot {
     record Built(int mounts, long rootMicros, long mountMicros, long pivotMicros, int pivots) {
     }
 
+    static {
+        loadClassesFirst();
+    }
+
     private SandboxRoot() {
     }
 
@@ -190,19 +194,19 @@ final class SandboxRoot {
 
     /**
      * Builds the root of the sandbox held by {@code holder} over {@code workDir} (which must be
-     * empty, on the device {@code workDirDevice}) and makes it the namespace's root, <b>on the
-     * calling thread</b>, which leaves the engine's filesystem context and enters the holder's
-     * namespaces for good: it must be a thread of its own that ends right after (nothing else may
-     * run in that context), as {@code SandboxManager}'s opening thread is.
+     * empty, on the device {@code workDirDevice}) and makes it the namespace's root, on a thread of
+     * its own.
      *
      * @param enterNet enter the holder's network namespace too (sysfs shows the interfaces of
      *                 the namespace that mounts it)
      */
-    static Built buildOnThisThread(long holder, boolean enterNet, Path workDir, long workDirDevice, List<Step> steps)
+    static Built build(long holder, boolean enterNet, Path workDir, long workDirDevice, List<Step> steps)
             throws Failure {
-        loadClassesFirst();
         Builder b = new Builder(holder, enterNet, workDir.toString(), workDirDevice, steps);
-        b.run();
+        runOnOwnThread(b, "sandbox-root-" + holder);
+        if (b.unexpected != null) {
+            throw new IllegalStateException("making the sandbox's root failed unexpectedly", b.unexpected);
+        }
         if (b.failure != null) {
             throw b.failure;
         }
@@ -216,9 +220,11 @@ final class SandboxRoot {
      * @return null when all were unmounted, else the failure naming the busy mount
      */
     static Failure unmount(long holder, List<String> mountPoints) {
-        loadClassesFirst();
         Unmounter u = new Unmounter(holder, mountPoints);
         runOnOwnThread(u, "sandbox-umount-" + holder);
+        if (u.unexpected != null) {
+            throw new IllegalStateException("unmounting failed unexpectedly", u.unexpected);
+        }
         return u.failure;
     }
 
@@ -244,22 +250,23 @@ final class SandboxRoot {
      * directory) is unshared from the engine's, and it ends when the work is done, so nothing else
      * ever runs in that context.
      */
-    static void runOnOwnThread(Runnable work, String name) {
-        Thread t = new Thread(work, name);
+    private static void runOnOwnThread(InNamespace work, String name) {
+        Thread t = new Thread(() -> {
+            try {
+                work.run();
+            } catch (Throwable e) { // handed to the caller's thread, which says what it was
+                work.unexpected = e;
+            }
+        }, name);
         t.setDaemon(true);
         t.start();
-        runOnOwnThreadJoin(t);
-    }
-
-    /** Waits for such a thread to end, also when interrupted: half a root must not be left to the caller. */
-    static void runOnOwnThreadJoin(Thread t) {
         boolean interrupted = false;
         while (true) {
             try {
                 t.join();
                 break;
             } catch (InterruptedException e) {
-                interrupted = true; // it takes milliseconds
+                interrupted = true; // it takes milliseconds; half a root must not be left to the caller
             }
         }
         if (interrupted) {
@@ -273,6 +280,7 @@ final class SandboxRoot {
         final String mntNs;
         final String netNs;
         Failure failure;
+        volatile Throwable unexpected;
         int mntFd = -1;
 
         InNamespace(long holder, boolean enterNet) {

@@ -41,7 +41,10 @@ public final class WorkDirs {
                 try {
                     Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(
                             PosixFilePermissions.fromString("rwx------")));
-                    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+                    if ((Posix.mode(dir, LinkOption.NOFOLLOW_LINKS) & 07777) != 0700) {
+                        // mkdir's mode passes through the umask: exactly 0700, whatever it is
+                        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+                    }
                     return dir;
                 } catch (FileAlreadyExistsException e) {
                     // someone (or chance) took that name: try another

@@ -288,6 +288,25 @@ public final class SafeFiles {
         return h;
     }
 
+    /**
+     * Takes an exclusive {@code flock} on the directory {@code dir} itself (opened without following
+     * a link anywhere in its path; the engine's own and writable by nobody else) without waiting;
+     * null when someone else holds it. Closing the handle releases it. A lock that needs no file of
+     * its own: a sandbox's work directory is locked this way while it is open.
+     */
+    public static Handle tryLockDirectory(Path dir) throws IOException {
+        Dir d = Dir.open(dir);
+        if (LibC.flock(d.fd, LibC.LOCK_EX | LibC.LOCK_NB) != 0) {
+            int errno = LibC.errno();
+            d.close();
+            if (errno == LibC.EAGAIN) {
+                return null;
+            }
+            throw failure("lock " + dir, errno, dir);
+        }
+        return new Handle(d.fd, dir);
+    }
+
     /** An open file of the engine's state. */
     public static final class Handle implements AutoCloseable {
         private final int fd;

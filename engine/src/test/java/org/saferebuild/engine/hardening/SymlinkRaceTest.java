@@ -151,7 +151,6 @@ class SymlinkRaceTest {
             dirs = s.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).toList();
         }
         for (Path sb : dirs) {
-            out.add(sandboxes.resolve(sb.getFileName() + ".lock"));
             // The host side of the work directory: the root's skeleton is made in a tmpfs over it, in
             // the holder's namespace; links planted here must not be followed.
             out.add(sb.resolve("root"));
