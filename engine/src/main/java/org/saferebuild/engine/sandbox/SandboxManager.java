@@ -104,6 +104,7 @@ public final class SandboxManager {
         List<SafeFiles.Handle> locks = new ArrayList<>();
         Path workDir = null;
         Exec.Running unshare = null;
+        SandboxRoot.Pending rootThread = null;
         try {
             List<String> unshareArgs = new ArrayList<>(List.of("--mount", "--pid", "--fork", "--mount-proc",
                     "--propagation", "private"));
@@ -153,6 +154,9 @@ public final class SandboxManager {
             // The host keeps only this empty directory: the root is a tmpfs mounted over it in the
             // holder's namespace, and its skeleton is made there.
             long workDirDevice = SafeFiles.identity(workDir).device();
+            // The thread that makes the root starts now, while the holder comes up.
+            rootThread = SandboxRoot.prepare(request.network() == SandboxRequest.Network.ISOLATED, workDir,
+                    workDirDevice, steps);
             phases.mark("work dir, locks");
 
             long holder = awaitHolder(unshare);
@@ -161,8 +165,9 @@ public final class SandboxManager {
 
             SandboxRoot.Built built;
             try {
-                built = SandboxRoot.build(holder, request.network() == SandboxRequest.Network.ISOLATED, workDir,
-                        workDirDevice, steps);
+                SandboxRoot.Pending pending = rootThread;
+                rootThread = null;
+                built = pending.build(holder);
             } catch (SandboxRoot.Failure f) {
                 throw rootProblem(f);
             }
@@ -193,6 +198,9 @@ public final class SandboxManager {
             lastOpen = phases.done();
             return opened;
         } catch (Problem | IOException | RuntimeException | Error e) {
+            if (rootThread != null) {
+                rootThread.cancel();
+            }
             abandon(unshare, workDir, locks);
             if (e instanceof Problem p) {
                 throw p;

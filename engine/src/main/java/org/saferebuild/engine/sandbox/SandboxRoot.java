@@ -15,7 +15,8 @@ import org.saferebuild.engine.sys.LibC;
  *   <li>a fresh tmpfs is mounted over the (empty) work directory — in the holder's namespace only,
  *       so the host never sees it, and only root can reach it (through /proc/&lt;holder&gt;/root);</li>
  *   <li>the skeleton (mount points and the plan's links) is made in it, each entry exclusively;</li>
- *   <li>every mount of the plan is made on it, read-only where the plan says;</li>
+ *   <li>every mount of the plan is made on it with mount(2), read-only where the plan says; then
+ *       the root itself is made read-only;</li>
  *   <li>{@code pivot_root} makes it the namespace's root and the old root is detached
  *       ({@code umount -l}): nothing of the host outside the plan is reachable any more, and a
  *       process that enters the namespace ({@code setns}, as Nix 2.8's children do) lands in the
@@ -24,7 +25,8 @@ import org.saferebuild.engine.sys.LibC;
  * All of it runs on one short-lived thread that leaves the engine's filesystem context
  * ({@code unshare(CLONE_FS)}) and enters the holder's mount (and network) namespace with
  * {@code setns}, so no process is started for it. That thread only makes system calls: no logging,
- * no class loading by path, nothing that would resolve a path in the wrong root.
+ * no class loading by path (every class it uses is loaded first), nothing that would resolve a path
+ * in the wrong root; what goes wrong is handed back to the caller's thread.
  *
  * <p>When the engine itself runs in a chroot (a rescue system, {@code nixos-enter}, the test
  * overlay), its root is not the namespace's: the first {@code pivot_root} replaces the engine's
@@ -193,24 +195,61 @@ final class SandboxRoot {
     // Building
 
     /**
-     * Builds the root of the sandbox held by {@code holder} over {@code workDir} (which must be
-     * empty, on the device {@code workDirDevice}) and makes it the namespace's root, on a thread of
-     * its own.
+     * Starts the thread that will build the root of a sandbox over {@code workDir} (which must be
+     * empty, on the device {@code workDirDevice}) and make it the namespace's root. It starts
+     * before the holder is up (a thread's start costs a fraction of a millisecond, spent while the
+     * holder comes up) and waits for {@link Pending#build} to name the holder, or for
+     * {@link Pending#cancel}.
      *
      * @param enterNet enter the holder's network namespace too (sysfs shows the interfaces of
      *                 the namespace that mounts it)
      */
-    static Built build(long holder, boolean enterNet, Path workDir, long workDirDevice, List<Step> steps)
-            throws Failure {
-        Builder b = new Builder(holder, enterNet, workDir.toString(), workDirDevice, steps);
-        runOnOwnThread(b, "sandbox-root-" + holder);
-        if (b.unexpected != null) {
-            throw new IllegalStateException("making the sandbox's root failed unexpectedly", b.unexpected);
+    static Pending prepare(boolean enterNet, Path workDir, long workDirDevice, List<Step> steps) {
+        Builder b = new Builder(enterNet, workDir.toString(), workDirDevice, steps);
+        Thread t = new Thread(() -> {
+            try {
+                long holder = b.handover.join();
+                if (holder > 0) {
+                    b.enterHolder(holder);
+                    b.run();
+                }
+            } catch (Throwable e) { // handed to the caller's thread, which says what it was
+                b.unexpected = e;
+            }
+        }, "sandbox-root");
+        t.setDaemon(true);
+        t.start();
+        return new Pending(b, t);
+    }
+
+    /** The root's thread, started and waiting for the holder. */
+    static final class Pending {
+        private final Builder builder;
+        private final Thread thread;
+
+        private Pending(Builder builder, Thread thread) {
+            this.builder = builder;
+            this.thread = thread;
         }
-        if (b.failure != null) {
-            throw b.failure;
+
+        /** Builds the root in {@code holder}'s namespaces and waits until it is made. */
+        Built build(long holder) throws Failure {
+            builder.handover.complete(holder);
+            joinUninterruptibly(thread);
+            if (builder.unexpected != null) {
+                throw new IllegalStateException("making the sandbox's root failed unexpectedly", builder.unexpected);
+            }
+            if (builder.failure != null) {
+                throw builder.failure;
+            }
+            return new Built(builder.mounts, builder.micros[0], builder.micros[1], builder.micros[2], builder.pivots);
         }
-        return new Built(b.mounts, b.micros[0], b.micros[1], b.micros[2], b.pivots);
+
+        /** The open failed before the holder was up: the thread ends without doing anything. */
+        void cancel() {
+            builder.handover.complete(-1L);
+            joinUninterruptibly(thread);
+        }
     }
 
     /**
@@ -220,7 +259,8 @@ final class SandboxRoot {
      * @return null when all were unmounted, else the failure naming the busy mount
      */
     static Failure unmount(long holder, List<String> mountPoints) {
-        Unmounter u = new Unmounter(holder, mountPoints);
+        Unmounter u = new Unmounter(mountPoints);
+        u.enterHolder(holder);
         runOnOwnThread(u, "sandbox-umount-" + holder);
         if (u.unexpected != null) {
             throw new IllegalStateException("unmounting failed unexpectedly", u.unexpected);
@@ -236,7 +276,7 @@ final class SandboxRoot {
      */
     private static void loadClassesFirst() {
         for (Class<?> c : List.of(LibC.class, MountCalls.class, Failure.class, Built.class, Builder.class,
-                Unmounter.class, InNamespace.class, Dir.class, File.class, Link.class, Mount.class)) {
+                Unmounter.class, InNamespace.class, Dir.class, File.class, Link.class, Mount.class, Pending.class)) {
             try {
                 Class.forName(c.getName(), true, c.getClassLoader());
             } catch (ClassNotFoundException e) {
@@ -260,13 +300,18 @@ final class SandboxRoot {
         }, name);
         t.setDaemon(true);
         t.start();
+        joinUninterruptibly(t);
+    }
+
+    /** Waits for such a thread to end, also when interrupted: it takes milliseconds, and half a root must not be left. */
+    private static void joinUninterruptibly(Thread t) {
         boolean interrupted = false;
         while (true) {
             try {
                 t.join();
                 break;
             } catch (InterruptedException e) {
-                interrupted = true; // it takes milliseconds; half a root must not be left to the caller
+                interrupted = true;
             }
         }
         if (interrupted) {
@@ -276,14 +321,20 @@ final class SandboxRoot {
 
     /** Leaves the engine's filesystem context and enters the holder's mount (and network) namespace. */
     private abstract static class InNamespace implements Runnable {
-        final String holderRoot;
-        final String mntNs;
-        final String netNs;
+        private final boolean enterNet;
+        String holderRoot;
+        String mntNs;
+        String netNs;
         Failure failure;
         volatile Throwable unexpected;
         int mntFd = -1;
 
-        InNamespace(long holder, boolean enterNet) {
+        InNamespace(boolean enterNet) {
+            this.enterNet = enterNet;
+        }
+
+        /** Names the holder (its /proc paths are made here, before the thread enters anything). */
+        final void enterHolder(long holder) {
             this.holderRoot = "/proc/" + holder + "/root";
             this.mntNs = "/proc/" + holder + "/ns/mnt";
             this.netNs = enterNet ? "/proc/" + holder + "/ns/net" : null;
@@ -345,11 +396,12 @@ final class SandboxRoot {
         private final long workDirDevice;
         private final List<Step> steps;
         final long[] micros = new long[3];
+        final java.util.concurrent.CompletableFuture<Long> handover = new java.util.concurrent.CompletableFuture<>();
         int mounts;
         int pivots;
 
-        Builder(long holder, boolean enterNet, String workDir, long workDirDevice, List<Step> steps) {
-            super(holder, enterNet);
+        Builder(boolean enterNet, String workDir, long workDirDevice, List<Step> steps) {
+            super(enterNet);
             this.workDir = workDir;
             this.workDirDevice = workDirDevice;
             this.steps = steps;
@@ -526,8 +578,8 @@ final class SandboxRoot {
     private static final class Unmounter extends InNamespace {
         private final List<String> mountPoints;
 
-        Unmounter(long holder, List<String> mountPoints) {
-            super(holder, false);
+        Unmounter(List<String> mountPoints) {
+            super(false);
             this.mountPoints = mountPoints;
         }
 

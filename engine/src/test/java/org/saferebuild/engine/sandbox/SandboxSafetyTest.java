@@ -309,6 +309,9 @@ class SandboxSafetyTest {
             Event.Failure f = other.fail(id -> new SandboxRequest.Open(id, config.toString(), "debian-test",
                     Network.ISOLATED));
             assertThat(f.code()).isEqualTo(ProblemCode.BUSY);
+            // Its sweep of stale work directories at start left the open sandboxes' alone (each is locked).
+            assertThat(Path.of(a.workDir())).isDirectory();
+            assertThat(Path.of(b.workDir())).isDirectory();
         }
         close(a);
         close(b);
