@@ -276,16 +276,7 @@ public final class SafeFiles {
      * link) without waiting; null when someone else holds it. Closing the handle releases it.
      */
     public static Handle tryLock(Path file) throws IOException {
-        Handle h = open(file, 0600, true);
-        if (LibC.flock(h.fd, LibC.LOCK_EX | LibC.LOCK_NB) != 0) {
-            int errno = LibC.errno();
-            h.close();
-            if (errno == LibC.EAGAIN) {
-                return null;
-            }
-            throw failure("lock " + file, errno, file);
-        }
-        return h;
+        return lockOrNull(open(file, 0600, true));
     }
 
     /**
@@ -295,16 +286,20 @@ public final class SafeFiles {
      * its own: a sandbox's work directory is locked this way while it is open.
      */
     public static Handle tryLockDirectory(Path dir) throws IOException {
-        Dir d = Dir.open(dir);
-        if (LibC.flock(d.fd, LibC.LOCK_EX | LibC.LOCK_NB) != 0) {
+        return lockOrNull(new Handle(Dir.open(dir).fd, dir)); // the handle owns the directory's descriptor
+    }
+
+    /** {@code flock(LOCK_EX | LOCK_NB)} on an open handle: the handle, or null (closed) when someone else holds it. */
+    private static Handle lockOrNull(Handle h) throws IOException {
+        if (LibC.flock(h.fd, LibC.LOCK_EX | LibC.LOCK_NB) != 0) {
             int errno = LibC.errno();
-            d.close();
+            h.close();
             if (errno == LibC.EAGAIN) {
                 return null;
             }
-            throw failure("lock " + dir, errno, dir);
+            throw failure("lock " + h.path, errno, h.path);
         }
-        return new Handle(d.fd, dir);
+        return h;
     }
 
     /** An open file of the engine's state. */
