@@ -129,14 +129,15 @@ final class SandboxRoot {
                         skeleton.add(new Dir(rel.substring(0, slash)));
                     }
                 }
-                if (e.type() == BindPlan.Type.SYMLINK) {
+                if (!made.add(rel)) {
+                    // already made, as the parent of an earlier target
+                } else if (e.type() == BindPlan.Type.SYMLINK) {
                     skeleton.add(new Link(rel, e.source()));
                 } else if (e.type() == BindPlan.Type.BIND && Files.isRegularFile(Path.of(e.resolvedSource(configDir)))) {
                     skeleton.add(new File(rel));
                 } else {
                     skeleton.add(new Dir(rel));
                 }
-                made.add(rel);
             }
             if (e.mounted()) {
                 bound.add(e.target());
