@@ -19,6 +19,7 @@ import org.saferebuild.engine.proc.Exec;
 import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.sys.DiskSpace;
 import org.saferebuild.engine.sys.Hashes;
+import org.saferebuild.engine.sys.LibC;
 import org.saferebuild.engine.sys.Posix;
 import org.saferebuild.engine.sys.SafeFiles;
 import org.saferebuild.protocol.ProblemCode;
@@ -153,7 +154,7 @@ public final class SandboxManager {
             locks.add(mine);
             // The host keeps only this empty directory: the root is a tmpfs mounted over it in the
             // holder's namespace, and its skeleton is made there.
-            long workDirDevice = SafeFiles.identity(workDir).device();
+            long workDirDevice = identity(workDir.toString())[0];
             // The thread that makes the root starts now, while the holder comes up.
             rootThread = SandboxRoot.prepare(request.network() == SandboxRequest.Network.ISOLATED, workDir,
                     workDirDevice, steps);
@@ -397,6 +398,16 @@ public final class SandboxManager {
                 "Check the engine log; the machine may be overloaded.");
     }
 
+    /** Device and inode of what {@code path} leads to (one stat). */
+    private static long[] identity(String path) throws IOException {
+        long[] id = MountCalls.identity(LibC.AT_FDCWD, path);
+        if (id == null) {
+            int errno = LibC.errno();
+            throw new LibC.Errno("stat " + path + ": " + LibC.strerror(errno), errno);
+        }
+        return id;
+    }
+
     /** What the operator reads when the root could not be made in the holder's namespace. */
     private static Problem rootProblem(SandboxRoot.Failure f) {
         if (f.planted) {
@@ -529,8 +540,9 @@ public final class SandboxManager {
                     || !e.resolvedSource(configDir.dir()).equals(configDir.dir())) {
                 continue;
             }
-            SafeFiles.Identity bound = SafeFiles.identity(Path.of("/proc/" + holder + "/root" + e.target()));
-            if (!bound.equals(configDir.identity())) {
+            long[] bound = identity("/proc/" + holder + "/root" + e.target());
+            SafeFiles.Identity checked = configDir.identity();
+            if (checked == null || bound[0] != checked.device() || bound[1] != checked.inode()) {
                 throw new Problem(ProblemCode.NOT_AUTHORIZED, "The directory bound at " + e.target() + " is not "
                         + configDir.dir() + " as it was checked: it was replaced while the sandbox was being set up."
                         + " The sandbox was discarded.", "Find out what changes " + configDir.dir()
