@@ -6,15 +6,21 @@ import atlantafx.base.theme.Styles;
 import java.util.ArrayList;
 import java.util.List;
 import javafx.application.Application;
+import javafx.beans.binding.Bindings;
 import javafx.geometry.Insets;
 import javafx.geometry.Pos;
 import javafx.scene.Node;
+import javafx.scene.Scene;
 import javafx.scene.control.Button;
 import javafx.scene.control.Label;
 import javafx.scene.control.ScrollPane;
 import javafx.scene.control.Separator;
 import javafx.scene.control.ToggleButton;
 import javafx.scene.control.Tooltip;
+import javafx.scene.input.KeyCode;
+import javafx.scene.input.KeyCodeCombination;
+import javafx.scene.input.KeyCombination;
+import javafx.scene.input.KeyEvent;
 import javafx.scene.layout.BorderPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Priority;
@@ -38,14 +44,16 @@ import org.saferebuild.app.step.build.BuildView;
 import org.saferebuild.app.step.build.BuildViewModel;
 import org.saferebuild.app.step.inspect.InspectView;
 import org.saferebuild.app.step.inspect.InspectViewModel;
-import org.saferebuild.app.step.signoff.SignoffView;
-import org.saferebuild.app.step.signoff.SignoffViewModel;
-import org.saferebuild.app.step.verify.VerifyView;
-import org.saferebuild.app.step.verify.VerifyViewModel;
 import org.saferebuild.app.step.isolate.IsolateView;
 import org.saferebuild.app.step.isolate.IsolateViewModel;
+import org.saferebuild.app.step.signoff.SignoffView;
+import org.saferebuild.app.step.signoff.SignoffViewModel;
 import org.saferebuild.app.step.target.TargetView;
 import org.saferebuild.app.step.target.TargetViewModel;
+import org.saferebuild.app.step.verify.VerifyView;
+import org.saferebuild.app.step.verify.VerifyViewModel;
+import org.saferebuild.app.ui.Keys;
+import org.saferebuild.app.ui.ShortcutsWindow;
 import org.saferebuild.app.wizard.Step;
 import org.saferebuild.app.wizard.StepModel;
 import org.saferebuild.app.wizard.WizardFlow;
@@ -53,21 +61,25 @@ import org.saferebuild.app.wizard.WizardView;
 import org.saferebuild.protocol.Event;
 
 /**
- * The window's content: a header (target, engine, Generations and History, theme), the wizard,
- * and the checklist beside every screen.
+ * The window's content: a header (target, Generations, History, shortcuts, engine, theme), the
+ * banners (an apply from before this window; more can be added with {@link #addBanner}), the
+ * wizard, and the checklist beside every screen.
  */
 public final class MainWindow extends BorderPane {
     private final AppContext ctx;
     private final WizardFlow flow;
     private final StackPane center = new StackPane();
+    private final VBox banners = new VBox();
     private final WizardView wizardView;
     private final List<Step> steps = new ArrayList<>();
     private final GenerationsViewModel generations;
     private final HistoryViewModel history;
     private final PendingApplyBanner pendingBanner;
+    private final ToggleButton dark = new ToggleButton(null, new FontIcon(Feather.MOON));
     private final AuditTrailBanner trailBanner;
     private Node generationsPage;
     private Node historyPage;
+    private Node shownPage;
 
     public MainWindow(AppContext ctx) {
         this.ctx = ctx;
@@ -84,23 +96,31 @@ public final class MainWindow extends BorderPane {
         // A broken audit trail (the handshake says so): privileged actions wait for an acknowledgement.
         trailBanner = new AuditTrailBanner(new AuditTrailModel(ctx, ctx.client().welcome().auditTrail()),
                 this::showHistory);
-        steps.add(new Step(target, () -> WizardView.scroll(new TargetView(target))));
+        steps.add(new Step(target, () -> new TargetView(target)));
         steps.add(new Step(isolate, () -> new IsolateView(isolate)));
-        steps.add(new Step(build, () -> new BuildView(build, ctx.opener())));
+        steps.add(new Step(build, () -> new BuildView(build, ctx.opener()::open)));
         steps.add(new Step(inspect, () -> new InspectView(inspect)));
-        steps.add(new Step(signoff, () -> WizardView.scroll(new SignoffView(signoff, ctx.checklist()))));
-        steps.add(new Step(apply, () -> new ApplyView(apply, ctx.opener())));
-        steps.add(new Step(verify, () -> WizardView.scroll(new VerifyView(verify))));
+        steps.add(new Step(signoff, () -> new SignoffView(signoff, ctx.checklist())));
+        steps.add(new Step(apply, () -> new ApplyView(apply, ctx.opener()::open)));
+        steps.add(new Step(verify, () -> new VerifyView(verify)));
         flow = new WizardFlow(steps.stream().map(Step::model).toList());
         wizardView = new WizardView(flow, steps);
+        apply.setStartOver(() -> flow.returnTo(0));
         createView();
         // Changing the target sends the operator back to the first step that depends on it.
         ctx.session().targetChangesProperty().addListener((o, a, b) -> flow.returnTo(0));
+        // A change of the live system: the rollback target is read again (it is evidence).
+        ctx.session().systemChangesProperty().addListener((o, a, b) -> generations.refresh());
         flow.steps().get(0).entered();
         // The rollback target is evidence too: read the generations once at start.
         generations.refresh();
         // An apply from before this window opened may wait for confirmation (the app was closed).
         pendingBanner.model().check();
+        sceneProperty().addListener((o, a, sc) -> {
+            if (sc != null) {
+                installKeys(sc);
+            }
+        });
     }
 
     /** Opens the Generations page (one-click rollback), from any screen. */
@@ -114,10 +134,18 @@ public final class MainWindow extends BorderPane {
 
     public void showHistory() {
         if (historyPage == null) {
-            historyPage = new HistoryView(history, ctx.opener());
+            historyPage = new HistoryView(history, ctx.opener()::open);
         }
         history.refresh();
         showPage(historyPage);
+    }
+
+    /** Back from Generations or History to the wizard where the operator left it. */
+    public void showWizard() {
+        shownPage = null;
+        center.getChildren().setAll(wizardView);
+        // What changed meanwhile (a rollback) may have cleared what this step showed: it reads it again.
+        flow.currentProperty().get().entered();
     }
 
     public WizardFlow flow() {
@@ -128,30 +156,41 @@ public final class MainWindow extends BorderPane {
         return flow.steps().get(i);
     }
 
+    public WizardView wizardView() {
+        return wizardView;
+    }
+
+    /** A banner above every screen (the reopened-window countdown is one). */
+    public void addBanner(Node banner) {
+        banners.getChildren().add(banner);
+    }
+
     private void createView() {
         getStyleClass().add("main-window");
         Event.Welcome w = ctx.client().welcome();
         Label app = new Label("Safe Rebuild", new FontIcon(Feather.SHIELD));
-        app.getStyleClass().add(Styles.TITLE_3);
+        app.getStyleClass().add(Styles.TITLE_4);
         Label target = new Label();
         target.setId("header-target");
         target.getStyleClass().add(Styles.TEXT_MUTED);
-        target.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(() ->
-                ctx.session().target() == null ? "No configuration chosen yet" : ctx.session().target().describe(),
+        target.textProperty().bind(Bindings.createStringBinding(() ->
+                ctx.session().target() == null ? "No configuration chosen yet" : ctx.session().target().shortName(),
                 ctx.session().targetProperty()));
-        Label engine = new Label("engine " + w.engineVersion() + " · " + w.launchedVia() + " · uid " + w.euid(),
-                new FontIcon(Feather.CPU));
+        Tooltip targetTip = new Tooltip();
+        targetTip.textProperty().bind(Bindings.createStringBinding(() -> ctx.session().target() == null ? ""
+                : ctx.session().target().describe(), ctx.session().targetProperty()));
+        target.setTooltip(targetTip);
+        Label engine = new Label(w.launchedVia() + " · uid " + w.euid(), new FontIcon(Feather.CPU));
         engine.setId("header-engine");
         engine.getStyleClass().addAll(Styles.TEXT_SMALL, Styles.TEXT_MUTED);
-        engine.setTooltip(new Tooltip("The root engine was started " + switch (w.launchedVia()) {
+        engine.setTooltip(new Tooltip("Engine " + w.engineVersion() + ", started " + switch (w.launchedVia()) {
             case "pkexec" -> "through pkexec (polkit authorized it)";
             case "sudo" -> "through sudo";
             default -> "directly, because the app itself runs as root";
         } + (w.operatorName() == null ? "" : "; operator: " + w.operatorName()) + "."));
 
-        ToggleButton dark = new ToggleButton(null, new FontIcon(Feather.MOON));
         dark.setId("theme-toggle");
-        dark.setTooltip(new Tooltip("Dark theme"));
+        dark.setTooltip(new Tooltip("Dark theme (Ctrl+Shift+D)"));
         dark.getStyleClass().add(Styles.BUTTON_ICON);
         dark.setSelected(isDark());
         dark.selectedProperty().addListener((o, a, b) -> Application.setUserAgentStylesheet(b
@@ -163,40 +202,82 @@ public final class MainWindow extends BorderPane {
         gens.setOnAction(e -> showGenerations());
         Button hist = new Button("_History", new FontIcon(Feather.BOOK_OPEN));
         hist.setId("open-history");
+        hist.setTooltip(new Tooltip("The audit trail and this run's change record"));
         hist.setOnAction(e -> showHistory());
+        Button keys = new Button(null, new FontIcon(Feather.HELP_CIRCLE));
+        keys.setId("open-shortcuts");
+        keys.getStyleClass().add(Styles.BUTTON_ICON);
+        keys.setTooltip(new Tooltip("Keyboard shortcuts (F1)"));
+        keys.setOnAction(e -> ShortcutsWindow.show(getScene().getWindow()));
 
         Region grow = new Region();
         HBox.setHgrow(grow, Priority.ALWAYS);
-        HBox header = new HBox(14, app, new Separator(javafx.geometry.Orientation.VERTICAL), target, grow,
-                gens, hist, engine, dark);
+        HBox header = new HBox(12, app, new Separator(javafx.geometry.Orientation.VERTICAL), target, grow,
+                gens, hist, keys, engine, dark);
         header.setAlignment(Pos.CENTER_LEFT);
-        for (javafx.scene.control.Control c : new javafx.scene.control.Control[] {app, gens, hist, engine, dark}) {
+        for (javafx.scene.control.Control c : new javafx.scene.control.Control[] {app, gens, hist, keys, engine, dark}) {
             c.setMinWidth(Region.USE_PREF_SIZE);
         }
         target.setMinWidth(0);
-        header.setPadding(new Insets(10, 16, 10, 16));
+        header.setPadding(new Insets(8, 14, 8, 14));
         header.getStyleClass().add("app-header");
         setTop(header);
 
+        banners.setId("banners");
+        addBanner(trailBanner);
+        addBanner(pendingBanner);
         center.getChildren().add(wizardView);
         VBox.setVgrow(center, Priority.ALWAYS);
-        setCenter(new VBox(trailBanner, pendingBanner, center));
+        setCenter(new VBox(banners, center));
 
         ScrollPane side = new ScrollPane(new ChecklistView(ctx.checklist(), operatorName(w)));
         side.setFitToWidth(true);
         side.setHbarPolicy(ScrollPane.ScrollBarPolicy.NEVER);
         side.getStyleClass().add("checklist-pane");
+        side.setId("checklist-pane");
         setRight(side);
+    }
+
+    /** The window's keyboard: mnemonics that do what a click does, Enter on buttons, F1, Escape. */
+    private void installKeys(Scene scene) {
+        if (scene.getProperties().containsKey(MainWindow.class)) {
+            return;
+        }
+        scene.getProperties().put(MainWindow.class, true);
+        Keys.install(scene);
+        scene.getAccelerators().put(new KeyCodeCombination(KeyCode.F1), () -> ShortcutsWindow.show(scene.getWindow()));
+        scene.getAccelerators().put(new KeyCodeCombination(KeyCode.SLASH, KeyCombination.SHORTCUT_DOWN,
+                KeyCombination.SHIFT_DOWN), () -> ShortcutsWindow.show(scene.getWindow()));
+        scene.getAccelerators().put(new KeyCodeCombination(KeyCode.D, KeyCombination.SHORTCUT_DOWN,
+                KeyCombination.SHIFT_DOWN), () -> dark.setSelected(!dark.isSelected()));
+        scene.addEventHandler(KeyEvent.KEY_PRESSED, e -> {
+            if (e.getCode() == KeyCode.ESCAPE && shownPage != null) {
+                showWizard();
+                e.consume();
+            } else if (e.getCode() == KeyCode.ESCAPE && (pendingBanner.dismiss() || trailBanner.dismiss())) {
+                e.consume();
+            } else if ("?".equals(e.getText()) && e.isShortcutDown()) {
+                ShortcutsWindow.show(scene.getWindow());
+                e.consume();
+            }
+        });
     }
 
     /** Shows a page (Generations, History) over the wizard, with a way back. */
     public void showPage(Node page) {
-        Button back = new Button("Back to the _wizard", new FontIcon(Feather.ARROW_LEFT));
+        Button back = new Button("_Back to the wizard", new FontIcon(Feather.ARROW_LEFT));
         back.setId("page-back");
-        back.setOnAction(e -> center.getChildren().setAll(wizardView));
-        VBox box = new VBox(10, back, page);
-        VBox.setVgrow(page, Priority.ALWAYS);
-        box.setPadding(new Insets(14, 22, 12, 22));
+        back.setOnAction(e -> showWizard());
+        ScrollPane scroll = new ScrollPane(page);
+        scroll.setFitToWidth(true);
+        scroll.setFitToHeight(true);
+        scroll.setHbarPolicy(ScrollPane.ScrollBarPolicy.NEVER);
+        scroll.getStyleClass().add(Styles.FLAT);
+        scroll.setId("page-scroll");
+        VBox box = new VBox(8, back, scroll);
+        VBox.setVgrow(scroll, Priority.ALWAYS);
+        box.setPadding(new Insets(12, 20, 10, 20));
+        shownPage = page;
         center.getChildren().setAll(box);
     }
 

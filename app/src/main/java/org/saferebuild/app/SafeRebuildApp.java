@@ -22,6 +22,8 @@ import org.saferebuild.app.checklist.ChecklistModel;
 import org.saferebuild.app.client.EngineClient;
 import org.saferebuild.app.client.Problems;
 import org.saferebuild.app.client.UiBatcher;
+import org.saferebuild.app.open.FileOpener;
+import org.saferebuild.app.open.FileViewer;
 import org.saferebuild.app.session.RunSession;
 import org.saferebuild.app.ui.Ui;
 import org.saferebuild.protocol.Event;
@@ -56,15 +58,20 @@ public final class SafeRebuildApp extends Application {
             // the engine then logs nowhere; the app still works
         }
 
+        AppPrefs prefs = new AppPrefs(AppPrefs.defaultFile());
+        double[] size = prefs.windowSize();
         ProgressIndicator spinner = new ProgressIndicator();
         Label starting = new Label("Starting the engine…");
         VBox splash = new VBox(14, spinner, starting);
         splash.setAlignment(javafx.geometry.Pos.CENTER);
-        Scene scene = new Scene(splash, 1280, 820);
+        Scene scene = new Scene(splash, size[0], size[1]);
         scene.getStylesheets().add(Objects.requireNonNull(
                 SafeRebuildApp.class.getResource("/org/saferebuild/app/app.css")).toExternalForm());
         stage.setTitle("Safe Rebuild");
         stage.setScene(scene);
+        stage.setMinWidth(800);
+        stage.setMinHeight(560);
+        stage.setOnHidden(e -> prefs.rememberWindowSize(scene.getWidth(), scene.getHeight()));
         stage.show();
 
         background.execute(() -> {
@@ -85,7 +92,7 @@ public final class SafeRebuildApp extends Application {
                         throw e;
                     }
                 }
-                Platform.runLater(() -> showWizard(stage, scene, settings, c, home));
+                Platform.runLater(() -> showWizard(stage, scene, settings, c, home, prefs));
             } catch (Exception e) {
                 Event.Failure f = Problems.of(e);
                 Platform.runLater(() -> {
@@ -100,11 +107,16 @@ public final class SafeRebuildApp extends Application {
         });
     }
 
-    private void showWizard(Stage stage, Scene scene, AppSettings settings, EngineClient c, Path home) {
+    private void showWizard(Stage stage, Scene scene, AppSettings settings, EngineClient c, Path home,
+                            AppPrefs prefs) {
         client = c;
+        FileOpener[] opener = new FileOpener[1];
+        opener[0] = new FileOpener(FileOpener.pathFromEnvironment(), background, Platform::runLater,
+                (file, why) -> FileViewer.show(stage, file, why, background,
+                        opener[0].hasDesktopViewer() ? () -> opener[0].openWithDesktop(file) : null));
         AppContext ctx = new AppContext(c, background, Platform::runLater, new UiBatcher(Platform::runLater),
                 new RunSession(), new ChecklistModel(), settings.configDirs(), settings.plan(), home.resolve("logs"),
-                this::open);
+                opener[0], prefs);
         window = new MainWindow(ctx);
         scene.setRoot(window);
         if (settings.target() != null) {
@@ -112,17 +124,6 @@ public final class SafeRebuildApp extends Application {
         }
         c.closed().thenAccept(reason -> Platform.runLater(() -> stage.setTitle("Safe Rebuild — engine stopped: "
                 + reason)));
-    }
-
-    /** Opens a file with the desktop's viewer (xdg-open), in the background. */
-    private void open(Path file) {
-        background.execute(() -> {
-            try {
-                new ProcessBuilder("xdg-open", file.toString()).inheritIO().start();
-            } catch (IOException e) {
-                System.err.println("safe-rebuild: cannot open " + file + ": " + e.getMessage());
-            }
-        });
     }
 
     @Override

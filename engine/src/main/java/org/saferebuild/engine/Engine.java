@@ -72,7 +72,11 @@ public final class Engine {
         this.sandboxes = new SandboxManager(config, tools);
         this.preflight = new PreflightService(config, tools, nixEnv);
         this.builtSystems = new org.saferebuild.engine.build.BuiltSystems(config, tools, nixEnv);
-        this.nix = new NixService(config, nixEnv, sandboxes, builtSystems);
+        org.saferebuild.engine.build.BuildHistory buildHistory = new org.saferebuild.engine.build.BuildHistory(
+                config.state());
+        this.nix = new NixService(config, nixEnv, sandboxes, builtSystems, buildHistory);
+        org.saferebuild.engine.preflight.ConfigCatalog catalog = new org.saferebuild.engine.preflight.ConfigCatalog(
+                config, preflight, buildHistory);
         this.inspect = new InspectService(config, tools, nixEnv, builtSystems);
 
         this.profile = new SystemProfile(Path.of(config.systemProfile()), tools, nixEnv);
@@ -91,6 +95,7 @@ public final class Engine {
 
         // register(): privileged, recorded in the audit trail by the dispatcher; query(): only reads.
         operations.query(Request.Preflight.class, preflight::run)
+                .query(Request.Configs.class, catalog::list)
                 .register(SandboxRequest.Open.class, sandboxes::open)
                 .query(SandboxRequest.Mounts.class, (r, ctx) -> sandboxes.mounts(r))
                 .registerFollowUp(SandboxRequest.Close.class, sandboxes::close)

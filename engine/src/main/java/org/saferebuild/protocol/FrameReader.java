@@ -66,6 +66,16 @@ public final class FrameReader {
     }
 
     private String decode() throws FrameException {
+        // Nearly every frame is ASCII (JSON escapes the rest): then the bytes are the string, and
+        // a big log frame is copied once instead of three times (bytes → chars → string), which
+        // is garbage the app's UI thread would pay for in collector pauses.
+        boolean ascii = true;
+        for (int i = 0; i < len && ascii; i++) {
+            ascii = buf[i] >= 0;
+        }
+        if (ascii) {
+            return new String(buf, 0, len, StandardCharsets.ISO_8859_1);
+        }
         try {
             CharBuffer chars = StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)

@@ -7,6 +7,7 @@ import java.util.List;
 @JsonSubTypes({
         @JsonSubTypes.Type(value = NixResult.Validation.class, name = "validation"),
         @JsonSubTypes.Type(value = NixResult.Built.class, name = "build"),
+        @JsonSubTypes.Type(value = NixResult.ConfigList.class, name = "configs"),
 })
 public sealed interface NixResult extends ResultBody {
 
@@ -90,6 +91,50 @@ public sealed interface NixResult extends ResultBody {
             Values.storePath(drvPath, "drvPath");
             Values.absolutePath(gcRoot, "gcRoot");
             Values.absolutePath(logFile, "logFile");
+        }
+    }
+
+    /**
+     * The last build of a configuration directory by this engine.
+     *
+     * @param ok        whether it built; when not, {@code problem} says why in one sentence
+     * @param storePath the built system (null when it failed)
+     * @param at        when it ended, ISO-8601 UTC
+     */
+    record LastBuild(String host, boolean ok, String storePath, String at, long millis, String problem) {
+        public LastBuild {
+            Values.require(at, "at");
+            if (storePath != null) {
+                Values.storePath(storePath, "storePath");
+            }
+        }
+    }
+
+    /**
+     * One configuration directory the engine is set up for, as the Target screen lists it.
+     *
+     * @param description the flake's {@code description}, or null
+     * @param comment     the first lines of configuration.nix's leading comment (not NixOS's
+     *                    generated template), or null
+     * @param hosts       the hosts the flake declares (empty for classic, or when they could not
+     *                    be listed: {@code error} says why)
+     * @param lastBuild   this engine's last build of it, or null
+     */
+    record ConfigSummary(String path, PreflightReport.ConfigKind kind, List<String> hosts, String description,
+                         String comment, LastBuild lastBuild, String error) {
+        public ConfigSummary {
+            Values.absolutePath(path, "path");
+            if (kind == null) {
+                throw new IllegalArgumentException("kind is required");
+            }
+            hosts = List.copyOf(hosts == null ? List.of() : hosts);
+        }
+    }
+
+    /** Every configuration directory of the engine's settings, in their order. */
+    record ConfigList(List<ConfigSummary> configs) implements NixResult {
+        public ConfigList {
+            configs = List.copyOf(configs == null ? List.of() : configs);
         }
     }
 }

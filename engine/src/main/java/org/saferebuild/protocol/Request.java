@@ -14,12 +14,14 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
         @JsonSubTypes.Type(value = Request.Hello.class, name = "hello"),
         @JsonSubTypes.Type(value = Request.Cancel.class, name = "cancel"),
         @JsonSubTypes.Type(value = Request.Preflight.class, name = "preflight"),
+        @JsonSubTypes.Type(value = Request.Configs.class, name = "configs"),
         @JsonSubTypes.Type(SandboxRequest.class),
         @JsonSubTypes.Type(SystemRequest.class),
         @JsonSubTypes.Type(InspectRequest.class),
         @JsonSubTypes.Type(NixRequest.class),
 })
-public sealed interface Request permits Request.Hello, Request.Cancel, Request.Preflight, SandboxRequest,
+public sealed interface Request permits Request.Hello, Request.Cancel, Request.Preflight, Request.Configs,
+        SandboxRequest,
         SystemRequest, InspectRequest, NixRequest {
 
     long id();
@@ -53,6 +55,16 @@ public sealed interface Request permits Request.Hello, Request.Cancel, Request.P
             if (configDir != null) {
                 Values.absolutePath(configDir, "configDir");
             }
+        }
+    }
+
+    /**
+     * Lists the configuration directories the engine is set up for: kind, hosts, description and
+     * its last build of each. Reads only.
+     */
+    record Configs(long id) implements Request {
+        public Configs {
+            Values.positiveId(id);
         }
     }
 }

@@ -157,6 +157,9 @@ public final class GenerationsViewModel {
                         status.set("The rollback to generation " + g.number() + " was refused; nothing changed.");
                     } else {
                         status.set(r.message());
+                        ctx.session().systemChangedElsewhere((boot ? "Made generation " + g.number()
+                                + " the boot default from Generations: " : "Rolled back to generation " + g.number()
+                                + " from Generations: ") + r.message());
                     }
                     refresh();
                 }));

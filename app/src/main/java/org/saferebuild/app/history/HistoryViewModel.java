@@ -73,8 +73,10 @@ public final class HistoryViewModel {
                     java.util.List<SystemResult.AuditLine> newest = new java.util.ArrayList<>(a.lines());
                     java.util.Collections.reverse(newest);
                     lines.setAll(newest);
-                    status.set(a.total() + " lines in " + a.file() + (a.total() > PAGE ? "; the newest " + PAGE
-                            + " are shown" : "") + ".");
+                    if (exported.get() == null) {
+                        status.set(a.total() + " lines in " + a.file() + (a.total() > PAGE ? "; the newest " + PAGE
+                                + " are shown" : "") + ".");
+                    }
                 }));
     }
 

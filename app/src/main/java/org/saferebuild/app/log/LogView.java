@@ -2,7 +2,6 @@ package org.saferebuild.app.log;
 
 import atlantafx.base.theme.Styles;
 import java.nio.file.Path;
-import java.util.Collection;
 import java.util.List;
 import java.util.function.Consumer;
 import javafx.animation.AnimationTimer;
@@ -19,46 +18,28 @@ import javafx.scene.layout.HBox;
 import javafx.scene.layout.Priority;
 import javafx.scene.layout.Region;
 import javafx.scene.layout.VBox;
-import org.fxmisc.flowless.VirtualizedScrollPane;
-import org.fxmisc.richtext.StyleClassedTextArea;
-import org.fxmisc.richtext.model.ReadOnlyStyledDocument;
-import org.fxmisc.richtext.model.ReadOnlyStyledDocumentBuilder;
-import org.fxmisc.richtext.model.SegmentOps;
 import org.kordamp.ikonli.feather.Feather;
 import org.kordamp.ikonli.javafx.FontIcon;
 
 /**
- * The log in RichTextFX: errors and warnings highlighted, search, follow the tail, and at most
- * {@link LogModel#capacity()} lines in memory (the full log is the model's file). Lines are
- * pulled from the model once per frame within a time budget, so the FX thread never stalls on
- * a burst.
+ * A log as the operator reads it: the live tail ({@link LogTail}: errors red, warnings amber,
+ * following the newest line), search through the lines in memory, the counts, and the full log
+ * (every line, on disk) one click away. At most {@link LogModel#capacity()} lines are in memory.
  */
 public final class LogView extends VBox {
-    /** Work per frame; a frame is 16.7 ms and layout/rendering need the rest. */
-    static final long FRAME_BUDGET_NANOS = 4_000_000;
-    private static final int CHUNK = 100;
-    /**
-     * While lines arrive faster than a screenful a frame, the view is refreshed at most this often:
-     * each refresh makes RichTextFX lay out a new screen of paragraphs, and nobody reads a log
-     * scrolling by at 60 screens a second. A slow log still appears line by line.
-     */
-    static final long BURST_INTERVAL_NANOS = 150_000_000;
-    private static final int BURST_LINES = 60;
-    private long lastUpdate;
-    private static final List<String> NONE = List.of();
-    private static final List<String> ERROR = List.of("log-error");
-    private static final List<String> WARNING = List.of("log-warning");
+    /** How often the counters above the log are published while lines stream in. */
+    static final long COUNT_INTERVAL_NANOS = 250_000_000;
 
     private final LogModel model;
-    private final StyleClassedTextArea area = new StyleClassedTextArea();
+    private final LogTail tail;
     private final ToggleButton follow = new ToggleButton("_Follow");
     private final TextField search = new TextField();
     private final Label searchStatus = new Label();
     private final Label counts = new Label();
-    private final Button openFull = new Button("Open full log");
-    private int linesInView;
-    private int searchFrom;
+    private final Button openFull = new Button("Open full _log");
+    private long searchFrom = -1;
     private long maxPulseNanos;
+    private long lastCounts;
     private Consumer<Path> opener = p -> { };
     private final AnimationTimer pump = new AnimationTimer() {
         @Override
@@ -69,26 +50,24 @@ public final class LogView extends VBox {
 
     public LogView(LogModel model) {
         this.model = model;
+        this.tail = new LogTail(model);
         createView();
         initListeners();
     }
 
     private void createView() {
         getStyleClass().add("log-view");
-        area.setEditable(false);
-        area.setWrapText(true);
-        area.getStyleClass().add("log-area");
-        area.setId("log-area");
-        VirtualizedScrollPane<StyleClassedTextArea> scroll = new VirtualizedScrollPane<>(area);
-        VBox.setVgrow(scroll, Priority.ALWAYS);
+        tail.setId("log-area");
+        VBox.setVgrow(tail, Priority.ALWAYS);
 
         follow.setSelected(true);
-        follow.setMnemonicParsing(true);
         follow.setGraphic(new FontIcon(Feather.CHEVRONS_DOWN));
-        follow.setTooltip(new Tooltip("Keep the newest line in view"));
-        search.setPromptText("Search the log (Enter: next)");
+        follow.setTooltip(new Tooltip("Keep the newest line in view (End)"));
+        follow.setId("log-follow");
+        search.setPromptText("Search the log");
+        search.setTooltip(new Tooltip("Enter: next match, Shift+Enter: previous"));
         search.setId("log-search");
-        search.setPrefColumnCount(16);
+        search.setPrefColumnCount(14);
         Button next = new Button(null, new FontIcon(Feather.CHEVRON_DOWN));
         next.setTooltip(new Tooltip("Next match"));
         next.setOnAction(e -> find(true));
@@ -100,6 +79,7 @@ public final class LogView extends VBox {
         }
         openFull.setGraphic(new FontIcon(Feather.FILE_TEXT));
         openFull.setId("log-open-full");
+        openFull.setTooltip(new Tooltip("Every line of this log, from the file the app keeps"));
         openFull.disableProperty().bind(model.fullLogProperty().isNull());
         openFull.setOnAction(e -> {
             model.flushFile();
@@ -108,6 +88,8 @@ public final class LogView extends VBox {
         counts.getStyleClass().add(Styles.TEXT_MUTED);
         counts.setId("log-counts");
         searchStatus.getStyleClass().add(Styles.TEXT_MUTED);
+        searchStatus.setId("log-search-status");
+        searchStatus.setMinWidth(0);
         Region grow = new Region();
         HBox.setHgrow(grow, Priority.ALWAYS);
         HBox bar = new HBox(6, new FontIcon(Feather.SEARCH), search, prev, next, searchStatus, grow, counts, follow,
@@ -116,65 +98,62 @@ public final class LogView extends VBox {
         for (javafx.scene.control.Control c : new javafx.scene.control.Control[] {follow, openFull, counts, prev, next}) {
             c.setMinWidth(Region.USE_PREF_SIZE);
         }
-        search.setMinWidth(120);
+        search.setMinWidth(100);
         bar.setPadding(new Insets(0, 0, 6, 0));
-        getChildren().addAll(bar, scroll);
+        getChildren().addAll(bar, tail);
     }
 
     private void initListeners() {
-        counts.textProperty().bind(Bindings.createStringBinding(() -> String.format(
-                "%,d lines · %,d errors · %,d warnings", model.linesProperty().get(), model.errorsProperty().get(),
-                model.warningsProperty().get()), model.linesProperty(), model.errorsProperty(),
-                model.warningsProperty()));
-        model.generationProperty().addListener((o, a, b) -> clear());
+        counts.textProperty().bind(Bindings.createStringBinding(() -> counted(model.linesProperty().get(), "line",
+                "lines") + " · " + counted(model.errorsProperty().get(), "error", "errors") + " · "
+                + counted(model.warningsProperty().get(), "warning", "warnings"), model.linesProperty(),
+                model.errorsProperty(), model.warningsProperty()));
+        model.generationProperty().addListener((o, a, b) -> {
+            searchFrom = -1;
+            searchStatus.setText("");
+        });
         search.setOnKeyPressed(e -> {
             if (e.getCode() == KeyCode.ENTER) {
                 find(!e.isShiftDown());
                 e.consume();
             }
         });
-        search.textProperty().addListener((o, a, b) -> searchFrom = 0);
-        follow.selectedProperty().addListener((o, a, b) -> {
-            if (b) {
-                scrollToEnd();
-            }
-        });
-        // Pull lines only while shown: a hidden view costs nothing, the model keeps the newest lines.
+        search.textProperty().addListener((o, a, b) -> searchFrom = -1);
+        follow.selectedProperty().bindBidirectional(tail.followProperty());
+        // Draw only while shown: a hidden view costs nothing, the model keeps the newest lines.
+        javafx.scene.input.KeyCombination ctrlF = new javafx.scene.input.KeyCodeCombination(KeyCode.F,
+                javafx.scene.input.KeyCombination.SHORTCUT_DOWN);
+        Runnable focusSearch = search::requestFocus;
         sceneProperty().addListener((o, a, b) -> {
+            if (a != null && a.getAccelerators().get(ctrlF) == focusSearch) {
+                a.getAccelerators().remove(ctrlF);
+            }
             if (b != null) {
                 pump.start();
+                b.getAccelerators().put(ctrlF, focusSearch); // Ctrl+F: search this log
             } else {
                 pump.stop();
             }
         });
     }
 
-    /** What "Open full log" does with the file (the app opens it with the desktop's viewer). */
+    static String counted(long n, String one, String many) {
+        return String.format("%,d %s", n, n == 1 ? one : many);
+    }
+
+    /** What "Open full log" does with the file. */
     public void setOpener(Consumer<Path> opener) {
         this.opener = opener;
     }
 
-    /** Drains the model within the frame budget. Public for the benchmark, which measures it. */
+    /** One frame's work: the tail redrawn if lines arrived, the counters now and then. Public for the benchmark. */
     public void pumpFrame() {
         long start = System.nanoTime();
-        if (model.pendingCount() > BURST_LINES && start - lastUpdate < BURST_INTERVAL_NANOS) {
-            model.drain(0); // publish the counters only
-            return;
-        }
-        lastUpdate = start;
-        boolean added = false;
-        while (model.hasPending() && System.nanoTime() - start < FRAME_BUDGET_NANOS) {
-            appendLines(model.drain(CHUNK));
-            trim();
-            added = true;
-        }
-        if (!added) {
-            model.drain(0); // publish the counters
-        }
-        if (added) {
-            if (follow.isSelected()) {
-                scrollToEnd();
-            }
+        tail.pulse();
+        if (start - lastCounts >= COUNT_INTERVAL_NANOS || tail.caughtUp() && model.linesProperty().get()
+                != model.total()) {
+            model.publish();
+            lastCounts = start;
         }
         maxPulseNanos = Math.max(maxPulseNanos, System.nanoTime() - start);
     }
@@ -184,53 +163,13 @@ public final class LogView extends VBox {
         return maxPulseNanos;
     }
 
-    public int linesInView() {
-        return linesInView;
+    /** Lines in memory for this view (at most the model's capacity). */
+    public long linesInView() {
+        return model.total() - model.firstRetained();
     }
 
-    public StyleClassedTextArea area() {
-        return area;
-    }
-
-    private void appendLines(List<LogLine> batch) {
-        if (batch.isEmpty()) {
-            return;
-        }
-        // The area always ends with an empty paragraph: each batch fills it and leaves a new one.
-        ReadOnlyStyledDocumentBuilder<Collection<String>, String, Collection<String>> b =
-                new ReadOnlyStyledDocumentBuilder<>(SegmentOps.styledTextOps(), NONE);
-        for (LogLine l : batch) {
-            b.addParagraph(l.text(), switch (l.level()) {
-                case ERROR -> ERROR;
-                case WARNING -> WARNING;
-                case NORMAL -> NONE;
-            });
-        }
-        b.addParagraph("", NONE);
-        ReadOnlyStyledDocument<Collection<String>, String, Collection<String>> doc = b.build();
-        int end = area.getLength();
-        area.replace(end, end, doc);
-        linesInView += batch.size();
-    }
-
-    private void trim() {
-        int excess = linesInView - model.capacity();
-        if (excess > 0) {
-            area.deleteText(0, area.getAbsolutePosition(excess, 0));
-            linesInView -= excess;
-        }
-    }
-
-    private void scrollToEnd() {
-        int last = Math.max(0, area.getParagraphs().size() - 1);
-        area.showParagraphAtBottom(last);
-    }
-
-    private void clear() {
-        area.clear();
-        linesInView = 0;
-        searchFrom = 0;
-        searchStatus.setText("");
+    public LogTail tail() {
+        return tail;
     }
 
     private void find(boolean forward) {
@@ -238,29 +177,15 @@ public final class LogView extends VBox {
         if (q == null || q.isEmpty()) {
             return;
         }
-        String text = area.getText().toLowerCase();
-        String needle = q.toLowerCase();
-        int at;
-        if (forward) {
-            at = text.indexOf(needle, searchFrom);
-            if (at < 0) {
-                at = text.indexOf(needle);
-            }
-        } else {
-            at = text.lastIndexOf(needle, Math.max(0, searchFrom - needle.length() - 1));
-            if (at < 0) {
-                at = text.lastIndexOf(needle);
-            }
-        }
+        long from = searchFrom < 0 ? (forward ? model.firstRetained() : model.total() - 1)
+                : searchFrom + (forward ? 1 : -1);
+        long at = model.find(q, from, forward);
         if (at < 0) {
-            searchStatus.setText("No match in the last " + String.format("%,d", linesInView) + " lines");
+            searchStatus.setText(String.format("No match in the last %,d lines", linesInView()));
             return;
         }
-        follow.setSelected(false);
-        area.selectRange(at, at + needle.length());
-        area.requestFollowCaret();
-        searchFrom = at + needle.length();
-        int para = area.offsetToPosition(at, org.fxmisc.richtext.model.TwoDimensional.Bias.Forward).getMajor();
-        searchStatus.setText("Line " + (para + 1) + " of " + String.format("%,d", linesInView) + " shown");
+        searchFrom = at;
+        tail.reveal(at);
+        searchStatus.setText(String.format("Line %,d of %,d", at + 1, model.total()));
     }
 }

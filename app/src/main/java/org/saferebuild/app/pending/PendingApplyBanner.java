@@ -23,6 +23,7 @@ import org.saferebuild.protocol.SystemResult;
 public final class PendingApplyBanner extends VBox {
     private final PendingApplyModel model;
     private final Timeline clock;
+    private Button dismiss;
 
     public PendingApplyBanner(PendingApplyModel model) {
         this.model = model;
@@ -52,20 +53,26 @@ public final class PendingApplyBanner extends VBox {
             }
         });
 
-        Button dismiss = new Button("_Dismiss", new FontIcon(Feather.X));
+        Button dismiss = new Button(null, new FontIcon(Feather.X));
         dismiss.setId("pending-dismiss");
-        dismiss.getStyleClass().add(Styles.FLAT);
+        dismiss.setTooltip(new javafx.scene.control.Tooltip("Dismiss (Escape)"));
+        dismiss.getStyleClass().addAll(Styles.FLAT, Styles.BUTTON_ICON);
         VBox outcome = new VBox(6);
         outcome.setId("pending-outcome");
         model.outcomeProperty().addListener((o, a, b) -> {
             outcome.getChildren().clear();
             if (b != null) {
                 boolean kept = b.startsWith("Confirmed");
-                outcome.getChildren().addAll(Ui.info(kept ? "Kept" : "Confirm or revert", b,
-                        kept ? Feather.CHECK_CIRCLE : Feather.INFO, kept ? Styles.SUCCESS : null), dismiss);
+                org.saferebuild.app.ui.Callout note = Ui.info(kept ? "Kept" : "Confirm or revert", b,
+                        kept ? Feather.CHECK_CIRCLE : Feather.INFO, kept ? Styles.SUCCESS : null);
+                javafx.scene.layout.HBox.setHgrow(note, javafx.scene.layout.Priority.ALWAYS);
+                javafx.scene.layout.HBox row = new javafx.scene.layout.HBox(6, note, dismiss);
+                row.setAlignment(javafx.geometry.Pos.TOP_RIGHT);
+                outcome.getChildren().add(row);
             }
         });
         dismiss.setOnAction(e -> outcome.getChildren().clear());
+        this.dismiss = dismiss;
         outcome.visibleProperty().bind(Bindings.isNotEmpty(outcome.getChildren()));
         outcome.managedProperty().bind(outcome.visibleProperty());
 
@@ -81,6 +88,15 @@ public final class PendingApplyBanner extends VBox {
         return what + " before this window opened, and nobody has confirmed it yet. Keep it if the system works;"
                 + " otherwise, or if nobody answers, the engine goes back to generation " + s.revertsTo() + " when the"
                 + " countdown ends" + (s.enginePid() == null ? "" : " (engine pid " + s.enginePid() + " runs it)") + ".";
+    }
+
+    /** Dismisses what became of the countdown, if it is shown (Escape). Returns whether it was. */
+    public boolean dismiss() {
+        if (dismiss != null && dismiss.getParent() != null && dismiss.getScene() != null && isVisible()) {
+            dismiss.fire();
+            return true;
+        }
+        return false;
     }
 
     public PendingApplyModel model() {

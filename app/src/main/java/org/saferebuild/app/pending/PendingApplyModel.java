@@ -71,6 +71,8 @@ public final class PendingApplyModel {
                         secondsLeft.set(-1);
                         outcome.set("The countdown of " + label(before) + " ended without a confirmation from this"
                                 + " window: " + s.message() + " Generations shows what runs now.");
+                        ctx.session().systemChangedElsewhere("The countdown of " + label(before)
+                                + " (from before this window) ended: " + s.message());
                     }
                 }));
     }
@@ -94,7 +96,7 @@ public final class PendingApplyModel {
         }
         busy.set(true);
         ctx.client().run(SystemRequest.Confirm::new, SystemResult.Confirmed.class).result()
-                .whenComplete((c, err) -> ctx.ui().execute(() -> done(err == null ? c.message() : null, err)));
+                .whenComplete((c, err) -> ctx.ui().execute(() -> done(err == null ? c.message() : null, err, false)));
     }
 
     /** "Revert now". */
@@ -104,10 +106,11 @@ public final class PendingApplyModel {
         }
         busy.set(true);
         ctx.client().run(SystemRequest.Revert::new, SystemResult.Reverted.class).result()
-                .whenComplete((r, err) -> ctx.ui().execute(() -> done(err == null ? r.message() : null, err)));
+                .whenComplete((r, err) -> ctx.ui().execute(() -> done(err == null ? r.message() : null, err, true)));
     }
 
-    private void done(String message, Throwable err) {
+    /** {@code reverted}: the running system changed; a keep changes nothing that runs. */
+    private void done(String message, Throwable err, boolean reverted) {
         busy.set(false);
         if (err != null) {
             var f = Problems.of(err);
@@ -118,7 +121,11 @@ public final class PendingApplyModel {
         waiting.set(null);
         secondsLeft.set(-1);
         outcome.set(message);
-        ctx.session().applyEnded(message);
+        if (reverted) {
+            ctx.session().systemChangedElsewhere("Reverted from the reopened-window banner: " + message);
+        } else {
+            ctx.session().note("Kept from the reopened-window banner: " + message);
+        }
     }
 
     static String label(SystemResult.ApplyState s) {

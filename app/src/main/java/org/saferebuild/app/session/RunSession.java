@@ -1,23 +1,39 @@
 package org.saferebuild.app.session;
 
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import javafx.beans.property.ReadOnlyObjectProperty;
 import javafx.beans.property.ReadOnlyObjectWrapper;
+import javafx.collections.FXCollections;
+import javafx.collections.ObservableList;
 import org.saferebuild.protocol.InspectResult;
 import org.saferebuild.protocol.SandboxRequest;
 import org.saferebuild.protocol.SandboxResult;
 import org.saferebuild.protocol.SystemResult;
 
 /**
- * What this run has established so far, shared by the steps: the target the operator chose, the
- * open sandbox, and the evidence later steps add. Changing the target clears everything that was
- * derived from the old one, the sign-off included.
+ * What this run has established so far, shared by the steps. A run is one target and one build
+ * of it: choosing another target, or building again, starts a new run, and everything derived
+ * from the old one (comparison, baseline, sign-off, apply) is dropped — every screen listens to
+ * {@link #runProperty()} and clears what it showed. A change of the live system made outside
+ * this run's apply (a rollback, an answer in the reopened-window banner) is announced by
+ * {@link #systemChangesProperty()}: screens that show the system re-read it.
  */
 public final class RunSession {
     /** The configuration to build: directory, host (null for a classic configuration.nix), network. */
     public record Target(String configDir, String host, SandboxRequest.Network network, String plan) {
         public String describe() {
             return host == null ? configDir : configDir + "#" + host;
+        }
+
+        /** "update#BearsiMac": the directory's own name, for headers and sentences. */
+        public String shortName() {
+            Path name = Path.of(configDir).getFileName();
+            String dir = name == null ? configDir : name.toString();
+            return host == null ? dir : dir + "#" + host;
         }
     }
 
@@ -28,6 +44,10 @@ public final class RunSession {
     public record BuiltSystem(String storePath, String gcRoot, String logFile, long millis) {
     }
 
+    /** One thing that happened in this run, for the change record: when, and what in words. */
+    public record Entry(Instant when, String what) {
+    }
+
     private final ReadOnlyObjectWrapper<BuiltSystem> built = new ReadOnlyObjectWrapper<>();
     private final ReadOnlyObjectWrapper<InspectResult.Comparison> comparison = new ReadOnlyObjectWrapper<>();
     private final ReadOnlyObjectWrapper<SystemResult.Baseline> baseline = new ReadOnlyObjectWrapper<>();
@@ -35,10 +55,13 @@ public final class RunSession {
     private final ReadOnlyObjectWrapper<String> signedOffBy = new ReadOnlyObjectWrapper<>();
     private final ReadOnlyObjectWrapper<SystemResult.Applied> applied = new ReadOnlyObjectWrapper<>();
     private final ReadOnlyObjectWrapper<String> applyOutcome = new ReadOnlyObjectWrapper<>();
-    private final java.util.List<String> activationOutput = new java.util.ArrayList<>();
+    private final List<String> activationOutput = new ArrayList<>();
     private final ReadOnlyObjectWrapper<Target> target = new ReadOnlyObjectWrapper<>();
     private final ReadOnlyObjectWrapper<SandboxResult.Opened> sandbox = new ReadOnlyObjectWrapper<>();
     private final ReadOnlyObjectWrapper<Long> changes = new ReadOnlyObjectWrapper<>(0L);
+    private final ReadOnlyObjectWrapper<Long> run = new ReadOnlyObjectWrapper<>(0L);
+    private final ReadOnlyObjectWrapper<Long> systemChanges = new ReadOnlyObjectWrapper<>(0L);
+    private final ObservableList<Entry> timeline = FXCollections.observableArrayList();
 
     public ReadOnlyObjectProperty<Target> targetProperty() {
         return target.getReadOnlyProperty();
@@ -55,6 +78,16 @@ public final class RunSession {
     /** Bumped whenever the target changes: every step drops what it derived from the old one. */
     public ReadOnlyObjectProperty<Long> targetChangesProperty() {
         return changes.getReadOnlyProperty();
+    }
+
+    /** Bumped when a new run starts (another target, or a new build of it). */
+    public ReadOnlyObjectProperty<Long> runProperty() {
+        return run.getReadOnlyProperty();
+    }
+
+    /** Bumped when the live system changed: an apply ended, a rollback, an answer from the banner. */
+    public ReadOnlyObjectProperty<Long> systemChangesProperty() {
+        return systemChanges.getReadOnlyProperty();
     }
 
     public ReadOnlyObjectProperty<BuiltSystem> builtProperty() {
@@ -82,26 +115,31 @@ public final class RunSession {
         return applied.getReadOnlyProperty();
     }
 
-    /** How the apply ended for the operator ("Confirmed: …", "Reverted: …"), for the change record. */
+    /** How this run's apply ended for the operator ("Kept: …", "Reverted: …"), for the change record. */
     public ReadOnlyObjectProperty<String> applyOutcomeProperty() {
         return applyOutcome.getReadOnlyProperty();
     }
 
     /** The last lines of the activation output, for the change record. */
-    public java.util.List<String> activationOutput() {
-        return java.util.List.copyOf(activationOutput);
+    public List<String> activationOutput() {
+        return List.copyOf(activationOutput);
+    }
+
+    /** What happened in this run, oldest first (read-only). */
+    public ObservableList<Entry> timeline() {
+        return FXCollections.unmodifiableObservableList(timeline);
     }
 
     // Commands
 
-    /** The operator chose a target. A different one than before invalidates everything derived. */
+    /** The operator chose a target. A different one than before starts a new run. */
     public void chooseTarget(Target t) {
         if (!Objects.equals(t, target.get())) {
             target.set(t);
-            built.set(null);
-            comparison.set(null);
-            clearSignoff();
             changes.set(changes.get() + 1);
+            newRun();
+            note("Configuration chosen: " + (t == null ? "none" : t.describe() + ", network "
+                    + t.network().name().toLowerCase()));
         }
     }
 
@@ -113,11 +151,18 @@ public final class RunSession {
         sandbox.set(null);
     }
 
-    /** A new build replaces the old one; what was inspected and signed off was about the old one. */
+    /** A build starts: what was inspected, signed off and applied was about the old one. */
+    public void startBuild() {
+        Target t = target.get();
+        newRun();
+        if (t != null) {
+            note("Configuration chosen: " + t.describe() + ", network " + t.network().name().toLowerCase());
+        }
+    }
+
     public void built(BuiltSystem b) {
         built.set(b);
-        comparison.set(null);
-        clearSignoff();
+        note("Built " + b.storePath() + " in " + String.format("%.1f", b.millis() / 1000.0) + " s");
     }
 
     public void compared(InspectResult.Comparison c) {
@@ -131,27 +176,67 @@ public final class RunSession {
     public void signedOff(SystemResult.SignedOff s, String operator) {
         signedOffBy.set(operator);
         signedOff.set(s);
+        note("Signed off by " + operator + " (OS user " + s.osUser() + "), audit line " + s.line());
     }
 
     public void applied(SystemResult.Applied a) {
         applied.set(a);
+        note(a.message());
+        systemChanged();
     }
 
+    /** This run's apply ended (kept, reverted, failed): the outcome in words. */
     public void applyEnded(String outcome) {
         applyOutcome.set(outcome);
+        note(outcome);
+        systemChanged();
     }
 
-    public void activationLines(java.util.List<String> lines) {
+    public void activationLines(List<String> lines) {
         activationOutput.addAll(lines);
         if (activationOutput.size() > 400) {
             activationOutput.subList(0, activationOutput.size() - 400).clear();
         }
     }
 
-    /** The sign-off was for a configuration and build that no longer hold. */
+    /**
+     * The live system changed outside this run's apply (a rollback from Generations, an answer
+     * from the reopened-window banner). Before this run applied anything, the comparison and the
+     * baseline were of a system that no longer runs: they are dropped, and so is the sign-off.
+     */
+    public void systemChangedElsewhere(String what) {
+        note(what);
+        if (applied.get() == null) {
+            comparison.set(null);
+            clearSignoff();
+        }
+        systemChanged();
+    }
+
+    /** Something worth a line in the change record. */
+    public void note(String what) {
+        timeline.add(new Entry(Instant.now(), what));
+    }
+
+    /** The sign-off was for a configuration, build or system that no longer holds. */
     public void clearSignoff() {
         signedOff.set(null);
         signedOffBy.set(null);
         baseline.set(null);
+    }
+
+    private void systemChanged() {
+        systemChanges.set(systemChanges.get() + 1);
+    }
+
+    private void newRun() {
+        built.set(null);
+        comparison.set(null);
+        clearSignoff();
+        applied.set(null);
+        applyOutcome.set(null);
+        activationOutput.clear();
+        timeline.clear();
+        run.set(run.get() + 1);
     }
 }

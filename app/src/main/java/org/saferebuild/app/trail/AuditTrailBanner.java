@@ -36,12 +36,15 @@ public final class AuditTrailBanner extends VBox {
         note.setPrefRowCount(2);
         note.setWrapText(true);
         note.textProperty().bindBidirectional(model.noteProperty());
-        Button ack = new Button("_Acknowledge the broken trail", new FontIcon(Feather.CHECK_SQUARE));
+        // Alt+K: this banner stands above every screen, whose own letters it must not take (ui.Shortcuts).
+        Button ack = new Button("Ac_knowledge the broken trail", new FontIcon(Feather.CHECK_SQUARE));
         ack.setId("audit-acknowledge");
         ack.getStyleClass().add(Styles.DANGER);
         ack.disableProperty().bind(model.canAcknowledge().not());
         ack.setOnAction(e -> model.acknowledge());
-        Button look = new Button("Look at the _trail", new FontIcon(Feather.BOOK_OPEN));
+        Button look = new Button("Look at the trail", new FontIcon(Feather.BOOK_OPEN));
+        look.setMnemonicParsing(false);
+        look.setTooltip(new javafx.scene.control.Tooltip("History (Alt+H)"));
         look.setId("audit-show-history");
         look.setOnAction(e -> showHistory.run());
         HBox actions = new HBox(10, ack, look);
@@ -55,7 +58,9 @@ public final class AuditTrailBanner extends VBox {
         broken.managedProperty().bind(broken.visibleProperty());
 
         VBox done = Ui.slot(model.acknowledgedProperty(), a -> {
-            Button dismiss = new Button("_Dismiss", new FontIcon(Feather.X));
+            Button dismiss = new Button("Dismiss", new FontIcon(Feather.X));
+            dismiss.setMnemonicParsing(false);
+            dismiss.setTooltip(new javafx.scene.control.Tooltip("Escape"));
             dismiss.setId("audit-dismiss");
             dismiss.getStyleClass().add(Styles.FLAT);
             dismiss.setOnAction(e -> model.dismiss());
@@ -86,6 +91,15 @@ public final class AuditTrailBanner extends VBox {
         return "The engine checked " + v.file() + " and found it broken at line " + v.firstBadLine() + ": "
                 + v.reason() + ". Until an operator acknowledges this, the engine refuses to apply, roll back, pin,"
                 + " open sandboxes or record a sign-off, because it could not show afterwards what was done.";
+    }
+
+    /** Escape: dismisses the acknowledged note, if it is shown. Returns whether it was. */
+    public boolean dismiss() {
+        if (model.acknowledgedProperty().get() != null && !model.needsAcknowledgement().get()) {
+            model.dismiss();
+            return true;
+        }
+        return false;
     }
 
     public AuditTrailModel model() {

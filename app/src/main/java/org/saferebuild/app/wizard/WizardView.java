@@ -4,7 +4,6 @@ import atlantafx.base.theme.Styles;
 import java.util.List;
 import javafx.geometry.Insets;
 import javafx.geometry.Pos;
-import javafx.scene.Node;
 import javafx.scene.control.Button;
 import javafx.scene.control.Label;
 import javafx.scene.control.ListCell;
@@ -27,6 +26,7 @@ public final class WizardView extends BorderPane {
     private final List<Step> steps;
     private final ListView<StepModel> list;
     private final BorderPane content = new BorderPane();
+    private final ScrollPane page = new ScrollPane();
 
     public WizardView(WizardFlow flow, List<Step> steps) {
         this.flow = flow;
@@ -39,7 +39,8 @@ public final class WizardView extends BorderPane {
     private void createView() {
         list.setId("step-list");
         list.getStyleClass().addAll("step-list", Styles.DENSE);
-        list.setPrefWidth(190);
+        list.setPrefWidth(160);
+        list.setMinWidth(150);
         list.setCellFactory(v -> new StepCell());
         list.setFocusTraversable(false);
         Label stepsTitle = new Label("Runbook");
@@ -49,8 +50,16 @@ public final class WizardView extends BorderPane {
         left.setPadding(new Insets(14, 8, 14, 14));
         setLeft(left);
 
-        content.setPadding(new Insets(18, 22, 12, 22));
-        setCenter(content);
+        // One scroll area per screen: the step fills the height when it fits and scrolls as a whole
+        // when it does not, so the buttons below are always in view and nothing is squeezed.
+        page.setFitToWidth(true);
+        page.setFitToHeight(true);
+        page.setHbarPolicy(ScrollPane.ScrollBarPolicy.NEVER);
+        page.setId("step-page");
+        page.getStyleClass().addAll("step-page", Styles.FLAT);
+        content.setPadding(new Insets(14, 20, 10, 20));
+        page.setContent(content);
+        setCenter(page);
 
         Button back = new Button("_Back", new FontIcon(Feather.ARROW_LEFT));
         back.setId("wizard-back");
@@ -74,7 +83,10 @@ public final class WizardView extends BorderPane {
         HBox.setHgrow(grow, Priority.ALWAYS);
         HBox nav = new HBox(10, where, grow, back, next);
         nav.setAlignment(Pos.CENTER_LEFT);
-        nav.setPadding(new Insets(10, 22, 12, 22));
+        nav.setPadding(new Insets(8, 20, 8, 20));
+        back.setMinWidth(javafx.scene.control.Control.USE_PREF_SIZE);
+        next.setMinWidth(javafx.scene.control.Control.USE_PREF_SIZE);
+        where.setMinWidth(0);
         nav.getStyleClass().add("wizard-nav");
         setBottom(nav);
     }
@@ -97,16 +109,14 @@ public final class WizardView extends BorderPane {
 
     private void show(int i) {
         content.setCenter(steps.get(i).view());
+        page.setVvalue(0);
         list.getSelectionModel().select(i);
         list.refresh();
     }
 
-    /** Wraps a tall view so it scrolls instead of squeezing. */
-    public static ScrollPane scroll(Node n) {
-        ScrollPane sp = new ScrollPane(n);
-        sp.setFitToWidth(true);
-        sp.getProperties().put("scroll", true);
-        return sp;
+    /** The scroll area the current step is shown in. */
+    public ScrollPane page() {
+        return page;
     }
 
     private final class StepCell extends ListCell<StepModel> {

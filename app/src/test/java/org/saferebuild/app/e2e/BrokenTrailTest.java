@@ -61,8 +61,9 @@ class BrokenTrailTest extends DemoWizardTest {
             });
             w.screenshot("audit-trail-broken");
             w.click("audit-acknowledge");
+            // The acknowledgement shows, and the broken-trail banner goes: two updates, so wait for both.
             w.waitFor("the acknowledgement", Duration.ofSeconds(30), () -> w.robot().lookup("#audit-acknowledged")
-                    .tryQuery().isPresent());
+                    .tryQuery().isPresent() && !broken.isVisible());
             assertThat(w.onFx(broken::isVisible)).isFalse();
             w.screenshot("audit-trail-acknowledged");
 

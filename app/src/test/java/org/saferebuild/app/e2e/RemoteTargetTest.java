@@ -88,8 +88,9 @@ class RemoteTargetTest {
             Label status = w.node("build-status");
             w.waitFor("validation", Duration.ofMinutes(3), () -> status.getText().startsWith("Valid: "));
             w.click("build-start");
-            w.waitFor("the build", Duration.ofMinutes(5), () -> status.getText().startsWith("Built /nix/store/"));
-            String built = status.getText().replaceAll("^Built (\\S+) in .*$", "$1");
+            w.waitFor("the build", Duration.ofMinutes(5), () -> status.getText().startsWith("Built "));
+            String built = w.onFx(() -> ((org.saferebuild.app.step.build.BuildViewModel) w.window().step(2))
+                    .builtProperty().get().storePath());
             assertThat(target.storeHas(built)).as("built here, not yet on the target").isFalse();
             w.waitFor("Next after the build", Duration.ofSeconds(10), () -> !next.isDisabled());
             w.robot().clickOn(next);
@@ -106,7 +107,7 @@ class RemoteTargetTest {
 
             Button sign = w.node("signoff-sign");
             w.waitFor("the target's baseline and generations", Duration.ofMinutes(1),
-                    () -> ((Label) w.robot().lookup("#signoff-status").query()).getText().startsWith("Evidence"));
+                    () -> ((Label) w.robot().lookup("#signoff-status").query()).getText().startsWith("Baseline, backup"));
             w.click("check-window");
             w.waitFor("every item green", Duration.ofSeconds(10), () -> !sign.isDisabled());
             w.robot().clickOn(sign);

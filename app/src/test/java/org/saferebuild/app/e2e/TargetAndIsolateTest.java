@@ -33,7 +33,13 @@ class TargetAndIsolateTest extends DemoWizardTest {
             assertThat(status.getText()).isEqualTo("Everything the runbook needs is in place.");
             w.waitFor("Next to be enabled", Duration.ofSeconds(10), () -> !next.isDisabled());
             Label header = w.node("header-target");
-            assertThat(header.getText()).endsWith("configs/BearsiMac#BearsiMac");
+            assertThat(header.getText()).isEqualTo("BearsiMac#BearsiMac");
+            assertThat(header.getTooltip().getText()).endsWith("/configs/BearsiMac#BearsiMac");
+            // The configuration says what it is: its host, its own words and its last build.
+            Label about = w.node("config-about");
+            w.waitFor("the engine's word on the configuration", Duration.ofSeconds(30),
+                    () -> about.getText().contains("host BearsiMac"));
+            assertThat(about.getText()).contains("never built by this engine");
             w.screenshot("01-target");
         }
     }

@@ -51,14 +51,26 @@ class WholeRunbookTest extends DemoWizardTest {
                     () -> !build.isDisabled() && build.isFocused());
             w.robot().type(javafx.scene.input.KeyCode.ENTER);
             Label counts = w.node("build-counts");
-            w.waitFor("the build to finish", Duration.ofMinutes(5), () -> status.getText().startsWith("Built /nix/store/"));
-            assertThat(counts.getText()).matches("(\\d+) of \\1 derivations built · 0 running");
+            w.waitFor("the build to finish", Duration.ofMinutes(5), () -> status.getText().startsWith("Built nixos-system-"));
+            assertThat(counts.getText()).matches("(\\d+) of \\1 derivations built · 0 building · no downloads");
+            // The tree, like nix-output-monitor's: the system at the root, every derivation built, with its time.
+            javafx.scene.control.TreeTableView<org.saferebuild.app.step.build.Derivation> tree = w.node("build-tree");
+            assertThat(w.onFx(() -> tree.getRoot().getValue().name())).startsWith("nixos-system-BearsiMac");
+            java.util.List<org.saferebuild.app.step.build.Derivation> drvs = w.onFx(() -> java.util.List.copyOf(
+                    ((org.saferebuild.app.step.build.BuildViewModel) w.window().step(2)).derivations()));
+            assertThat(drvs).isNotEmpty().allSatisfy(d -> assertThat(d.state())
+                    .isEqualTo(org.saferebuild.protocol.NixEvent.State.DONE));
+            assertThat(drvs).filteredOn(d -> d.name().equals("firefox-121.0")).singleElement()
+                    .satisfies(d -> assertThat(d.time(0)).matches("\\d+\\.\\d s"));
+            w.screenshot("04-build");
+            w.clickTab("Log");
             LogView log = w.node("build-log");
             assertThat(w.onFx(() -> log.linesInView())).isGreaterThan(0);
+            assertThat(w.onFx(() -> log.tail().visibleLines())).anyMatch(l -> l.contains("building '/nix/store/"));
             Label logCounts = w.node("log-counts");
-            assertThat(logCounts.getText()).matches("[\\d,]+ lines · 0 errors · \\d+ warnings")
+            assertThat(logCounts.getText()).matches("[\\d,]+ lines · 0 errors · \\d+ warnings?")
                     .doesNotStartWith("0 lines");
-            w.screenshot("04-build");
+            w.screenshot("04-build-log");
             // Alt+N is Next's mnemonic.
             w.waitFor("Next to be enabled after the build", Duration.ofSeconds(10), () -> !next.isDisabled());
             w.robot().press(javafx.scene.input.KeyCode.ALT).press(javafx.scene.input.KeyCode.N)
@@ -70,10 +82,17 @@ class WholeRunbookTest extends DemoWizardTest {
             // Inspect: the chakra services are in the built system; the translator would restart.
             w.waitFor("the comparison", Duration.ofMinutes(2),
                     () -> w.robot().lookup("#inspect-summary").tryQuery().isPresent());
-            FlowPane watched = w.node("watched-services");
+            FlowPane watched = w.node("inspect-facts");
             String chips = w.onFx(() -> watched.getChildren().stream().map(n -> ((Label) n).getText())
                     .reduce("", (a, b) -> a + "|" + b));
-            assertThat(chips).contains("muladhara-chakra.service", "field-translator.service").doesNotContain("missing");
+            assertThat(chips).contains("muladhara-chakra.service", "field-translator.service", "No reboot needed")
+                    .doesNotContain("missing");
+            // Every package that differs, nvd's way, with the unit files kept apart.
+            org.saferebuild.app.changes.PackageChangesView packages = w.node("packages-table");
+            assertThat(w.onFx(() -> packages.rows().stream().map(r -> r.group() + ": " + r.pkg().name()).toList()))
+                    .contains("Version changes (1): firefox", "Added (1): ripgrep", "Removed (2): field-beacon",
+                            "Removed (2): nano")
+                    .anyMatch(r -> r.startsWith("Units and generated files") && r.endsWith(": unit-svadhisthana-chakra.service"));
             TableView<InspectResult.Unit> units = w.node("units-table");
             assertThat(w.onFx(() -> units.getItems().stream().map(InspectResult.Unit::name).toList()))
                     .contains("muladhara-chakra.service", "field-translator.service");
@@ -82,6 +101,13 @@ class WholeRunbookTest extends DemoWizardTest {
                     .contains("RESTART field-translator.service", "START svadhisthana-chakra.service",
                             "STOP field-beacon.service", "RELOAD dbus.service");
             w.screenshot("05-inspect");
+            w.clickTab("Packages");
+            w.screenshot("05-inspect-packages");
+            w.clickTab("Unit actions");
+            Label why = w.node("unit-action-why");
+            w.waitFor("the first unit action's reason", Duration.ofSeconds(5), () -> !why.getText().isEmpty());
+            w.screenshot("05-inspect-unit-actions");
+            w.clickTab("Units");
             w.click("theme-toggle");
             w.screenshot("05-inspect-dark");
             w.click("theme-toggle");
@@ -91,7 +117,7 @@ class WholeRunbookTest extends DemoWizardTest {
             Button sign = w.node("signoff-sign");
             w.waitFor("the baseline and the rollback target", Duration.ofMinutes(1),
                     () -> w.window().flow().steps().get(4).busyProperty().get() == false
-                            && ((Label) w.robot().lookup("#signoff-status").query()).getText().startsWith("Evidence"));
+                            && ((Label) w.robot().lookup("#signoff-status").query()).getText().startsWith("Baseline, backup"));
             assertThat(sign.isDisabled()).as("sign-off needs the maintenance-window tick").isTrue();
             assertThat(next.isDisabled()).isTrue();
             // The step list's cells are rebuilt when the steps' states change: wait for the Apply cell.
@@ -108,8 +134,12 @@ class WholeRunbookTest extends DemoWizardTest {
             });
             w.robot().clickOn(applyRow.get());
             assertThat(w.window().flow().currentProperty().get().title()).isEqualTo("Sign off");
-            w.click("check-window");
+            Label open = w.node("signoff-open");
+            assertThat(open.getText()).isEqualTo("7 of 8 items are green. Still open: Off-hours or maintenance window"
+                    + " if possible.");
+            w.click("signoff-window");
             w.waitFor("every item green", Duration.ofSeconds(10), () -> !sign.isDisabled());
+            assertThat(open.getText()).startsWith("All 8 items are green");
             w.screenshot("06-signoff");
             w.robot().clickOn(sign);
             Label signStatus = w.node("signoff-status");
@@ -122,6 +152,7 @@ class WholeRunbookTest extends DemoWizardTest {
             RadioButton test = w.node("mode-test");
             w.robot().clickOn(test);
             Button apply = w.node("apply-button");
+            int activations = Files.exists(demo.activationsLog()) ? Files.readAllLines(demo.activationsLog()).size() : 0;
             assertThat(apply.getText().replace("_", "")).isEqualTo("Test the new configuration until reboot");
             w.robot().clickOn(apply);
             Label countdown = w.node("apply-countdown");
@@ -130,10 +161,21 @@ class WholeRunbookTest extends DemoWizardTest {
             String running = Files.readSymbolicLink(demo.currentSystem()).toString();
             assertThat(running).contains("nixos-system-BearsiMac").isNotEqualTo(demo.generation1());
             w.screenshot("07-apply-countdown");
+            Label deadline = w.node("apply-deadline");
+            assertThat(deadline.getText()).matches("Reverts at \\d\\d:\\d\\d:\\d\\d \\(in \\d.*\\) unless you keep it\\.");
             w.click("apply-keep");
-            Label applyStatus = w.node("apply-status");
-            w.waitFor("the confirmation", Duration.ofSeconds(30), () -> applyStatus.getText().startsWith("Confirmed"));
-            w.robot().clickOn(next);
+            w.waitFor("the confirmation", Duration.ofSeconds(30), () -> w.robot().lookup("#apply-outcome").tryQuery()
+                    .map(n -> ((org.saferebuild.app.ui.Callout) n).getTitle()).filter(t -> t.startsWith("Kept"))
+                    .isPresent());
+            // Kept: nothing on the screen can apply again (issue 12, item 2), and Enter does not either.
+            assertThat(w.onFx(() -> org.saferebuild.app.ui.Keys.shown(w.node("apply-button")))).isFalse();
+            w.screenshot("07-apply-kept");
+            // A second Enter goes on to Verify (Next has the focus) and activates nothing.
+            w.waitFor("Next to take the focus", Duration.ofSeconds(10), next::isFocused);
+            w.robot().type(javafx.scene.input.KeyCode.ENTER);
+            w.waitFor("Enter to go to Verify", Duration.ofSeconds(10),
+                    () -> w.window().flow().currentProperty().get().title().equals("Verify"));
+            assertThat(Files.readAllLines(demo.activationsLog())).as("one activation, not two").hasSize(activations + 1);
 
             // Verify: says plainly which checks could not run without systemd.
             w.waitFor("the verification report", Duration.ofMinutes(1),
@@ -151,11 +193,18 @@ class WholeRunbookTest extends DemoWizardTest {
             Button confirm = w.node("rollback-confirm");
             assertThat(confirm.getText().replace("_", "")).isEqualTo("Switch to generation 1 now");
             w.screenshot("09-generations-rollback");
-            w.robot().clickOn(confirm);
+            w.click("rollback-confirm");
             w.waitFor("generation 1 to be current and running", Duration.ofSeconds(60), () -> gens.getItems().stream()
                     .anyMatch(g -> g.number() == 1 && g.current() && g.running()));
             assertThat(Files.readSymbolicLink(demo.currentSystem()).toString()).isEqualTo(demo.generation1());
             w.screenshot("10-generations-after");
+            // Back on Verify: the report is about the system that runs now, not the tested one.
+            w.click("page-back");
+            Label verified = w.node("verify-when");
+            w.waitFor("Verify to verify generation 1", Duration.ofMinutes(1), () -> verified.getText().startsWith(
+                    "Verified at") && w.robot().lookup("#verify-report").tryQuery().isPresent());
+            assertThat(w.onFx(() -> org.saferebuild.app.testing.ScreenText.of(w.stage().getScene())))
+                    .noneMatch(t -> t.contains("tested system"));
 
             w.click("open-history");
             TableView<SystemResult.AuditLine> audit = w.node("audit-table");
@@ -167,8 +216,38 @@ class WholeRunbookTest extends DemoWizardTest {
             w.waitFor("the change record", Duration.ofSeconds(10), () -> hs.getText().startsWith("This run's change record"));
             Path record = Path.of(hs.getText().replace("This run's change record is ", "").replaceAll("\\.$", ""));
             assertThat(Files.readString(record)).contains("Signed off by: ", "| Off-hours or maintenance window if possible | yes |",
-                    "restart `field-translator.service`");
+                    "restart `field-translator.service`", "## What happened in this run",
+                    "Applied: test activation of `/nix/store/")
+                    .containsPattern("Kept( by you)?: ").contains("Rolled back to generation 1 from Generations")
+                    .doesNotContain("generation 1 → 1").doesNotContainPattern("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d+Z:");
             w.screenshot("11-history");
+            // Opening the record never fails silently: without xdg-open the app shows it itself.
+            w.click("history-open");
+            w.waitFor("the app's own viewer", Duration.ofSeconds(20), () -> w.robot().lookup("#file-viewer-reason")
+                    .tryQuery().isPresent());
+            javafx.stage.Window viewer = w.robot().lookup("#file-viewer").query().getScene().getWindow();
+            Label viewerWhy = w.robot().lookup("#file-viewer-reason").query();
+            assertThat(viewerWhy.getText()).startsWith("There is no xdg-open on this machine");
+            javafx.scene.control.TextField path = w.robot().lookup("#file-viewer-path").query();
+            assertThat(path.getText()).isEqualTo(record.toString());
+            org.fxmisc.richtext.StyleClassedTextArea text = w.robot().lookup("#file-viewer-text").query();
+            w.waitFor("the record's text", Duration.ofSeconds(10), () -> text.getText().startsWith(
+                    "# Safe Rebuild change record"));
+            w.screenshot(viewer, "20-file-viewer");
+            w.onFx(() -> {
+                viewer.hide();
+                return null;
+            });
+            // F1: every shortcut, in one window.
+            w.robot().type(javafx.scene.input.KeyCode.F1);
+            w.waitFor("the shortcuts window", Duration.ofSeconds(10), () -> w.robot().lookup("#shortcuts-window")
+                    .tryQuery().isPresent());
+            javafx.stage.Window keys = w.robot().lookup("#shortcuts-window").query().getScene().getWindow();
+            w.screenshot(keys, "19-shortcuts");
+            w.onFx(() -> {
+                keys.hide();
+                return null;
+            });
         }
     }
 
@@ -202,18 +281,18 @@ class WholeRunbookTest extends DemoWizardTest {
             Node failure = w.robot().lookup("#failure").query();
             String title = w.onFx(() -> ((org.saferebuild.app.ui.Callout) failure).getTitle());
             String text = w.onFx(() -> ((org.saferebuild.app.ui.Callout) failure).getDescription());
-            assertThat(title).isEqualTo("The build ran out of disk space");
-            assertThat(text).contains("No space left on device").containsPattern("Free now: [\\d.]+ \\S+ on the Nix store")
-                    .contains("What to do: Free space: sudo nix-collect-garbage")
-                    .contains("Runbook, Common Issues — \"No space left on device\"");
+            // The builder wrote to /dev/full: the disks a rebuild writes have room, and every word says so.
+            assertThat(title).isEqualTo("The build hit \"No space left on device\"");
+            assertThat(text).contains("No space left on device").containsPattern("[\\d.]+ \\S+ are free on the Nix store")
+                    .contains("nothing needs to be freed in the Nix store").doesNotContain("nix-collect-garbage");
             assertThat(next.isDisabled()).isTrue();
-            // The checklist's disk item was green from the preflight; the build proved otherwise.
+            Label evidence = w.node("evidence-disk");
+            w.waitFor("the disks measured again", Duration.ofSeconds(60),
+                    () -> evidence.getText().contains("came from somewhere its builder wrote to"));
+            assertThat(evidence.getText()).containsPattern("[\\d.]+ \\S+ free on the Nix store");
             Node disk = w.node("check-disk");
-            String evidence = w.onFx(() -> ((Label) ((javafx.scene.layout.VBox) disk.getParent()).getChildren().get(1))
-                    .getText());
-            assertThat(evidence).startsWith("The build ran out of disk space").contains("Free now: ");
             assertThat(w.onFx(() -> ((javafx.scene.layout.HBox) disk).getChildren().get(0).getStyleClass()))
-                    .contains("danger");
+                    .contains("success");
             w.screenshot("16-build-disk-full");
         }
     }
@@ -233,7 +312,7 @@ class WholeRunbookTest extends DemoWizardTest {
             w.click("rollback-propose");
             Button confirm = w.node("rollback-confirm");
             w.waitFor("the proposal to settle", Duration.ofSeconds(60), () -> !confirm.isDisabled());
-            w.robot().clickOn(confirm);
+            w.click("rollback-confirm");
             w.waitFor("the refusal", Duration.ofSeconds(60), () -> w.robot().lookup("#failure").tryQuery().isPresent());
             String text = w.onFx(() -> ((org.saferebuild.app.ui.Callout) w.robot().lookup("#failure").query())
                     .getDescription());
@@ -249,11 +328,17 @@ class WholeRunbookTest extends DemoWizardTest {
 
     /** Target (the variant), Next, Isolate until the sandbox is open, Next: the Build screen. Returns Next. */
     static Button toBuildScreen(WizardHarness w, DemoSystem.Variant v) throws Exception {
+        Button next = chooseAndIsolate(w, v);
+        w.robot().clickOn(next);
+        return next;
+    }
+
+    /** Target (the variant), Next, Isolate until the sandbox is open. Returns Next. */
+    static Button chooseAndIsolate(WizardHarness w, DemoSystem.Variant v) throws Exception {
         chooseTarget(w, v);
         Button next = w.node("wizard-next");
         w.robot().clickOn(next);
         w.waitFor("the sandbox to open", Duration.ofSeconds(60), () -> !next.isDisabled());
-        w.robot().clickOn(next);
         return next;
     }
 
@@ -269,7 +354,8 @@ class WholeRunbookTest extends DemoWizardTest {
         w.waitFor("the preflight of " + v, Duration.ofSeconds(90), () -> host.getItems().contains("BearsiMac")
                 && status.getText().equals("Everything the runbook needs is in place."));
         Label header = w.node("header-target");
-        w.waitFor("the header to name " + wanted, Duration.ofSeconds(10), () -> header.getText().startsWith(wanted));
+        w.waitFor("the header to name " + wanted, Duration.ofSeconds(10), () -> header.getTooltip() != null
+                && header.getTooltip().getText().startsWith(wanted));
     }
 
     static void selectGeneration(WizardHarness w, TableView<SystemResult.Generation> t, int n) throws Exception {

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -305,17 +306,33 @@ final class PolkitFixture implements AutoCloseable {
         return p;
     }
 
-    /** The engine's own class path entries from this test run: its classes or jar, Jackson and slf4j. */
+    /**
+     * The engine's own class path entries from this test run: its classes or jar and its runtime
+     * libraries, the jars the engine's build copies to engine/target/lib (Jackson, slf4j, JNA,
+     * sqlite-jdbc, …), so a library the engine gains is installed without a change here.
+     */
     static List<String> engineClassPath() throws IOException {
+        Set<String> libraries = engineLibraries();
         List<String> out = new ArrayList<>();
         for (String e : System.getProperty("java.class.path").split(":")) {
             Path p = Path.of(e);
-            String name = p.getFileName().toString();
-            if (name.startsWith("jackson-") || name.startsWith("slf4j-") || containsEngine(p)) {
+            if (libraries.contains(p.getFileName().toString()) || containsEngine(p)) {
                 out.add(e);
             }
         }
         return out;
+    }
+
+    /** File names of the engine's runtime libraries (engine/target/lib, made by its package phase). */
+    static Set<String> engineLibraries() throws IOException {
+        Path lib = repo().resolve("engine/target/lib");
+        if (!Files.isDirectory(lib)) {
+            throw new IllegalStateException(lib + " is missing: build the engine first (mvn -pl app -am verify, or"
+                    + " script/test)");
+        }
+        try (Stream<Path> s = Files.list(lib)) {
+            return s.map(p -> p.getFileName().toString()).collect(java.util.stream.Collectors.toSet());
+        }
     }
 
     private static boolean containsEngine(Path p) throws IOException {
@@ -332,13 +349,14 @@ final class PolkitFixture implements AutoCloseable {
 
     /** Copies what the probe needs (app, engine protocol, Jackson, slf4j) where the operator can read it. */
     private static String copyAppClassPath(Path target) throws Exception {
+        Set<String> libraries = engineLibraries();
         List<String> cp = new ArrayList<>();
         int n = 0;
         for (String e : System.getProperty("java.class.path").split(":")) {
             Path p = Path.of(e);
             String name = p.getFileName().toString();
             boolean ours = p.toString().contains("/app/target/") || containsEngine(p);
-            if (!(ours || name.startsWith("jackson-") || name.startsWith("slf4j-")) || !Files.exists(p)) {
+            if (!(ours || libraries.contains(name)) || !Files.exists(p)) {
                 continue;
             }
             Path dest = target.resolve((n++) + "-" + name);

@@ -25,8 +25,12 @@ class LogModelTest {
             }
             model.append("nix", lines);
         }
-        List<LogLine> shown = model.drain(1000);
+        model.publish();
+        List<LogLine> shown = model.window(0, 1000);
         assertThat(shown).hasSize(100);
+        assertThat(model.firstRetained()).isEqualTo(400);
+        assertThat(model.line(399)).isNull();
+        assertThat(model.line(401).text()).isEqualTo("building line 401");
         assertThat(shown.get(0).level()).isEqualTo(LogLine.Level.ERROR);
         assertThat(shown.get(1).text()).isEqualTo("building line 401");
         assertThat(shown.get(99).text()).isEqualTo("building line 499");
@@ -46,9 +50,25 @@ class LogModelTest {
         model.reset(dir.resolve("a.log"));
         model.append("nix", List.of("error: one"));
         model.reset(dir.resolve("b.log"));
-        assertThat(model.drain(10)).isEmpty();
+        assertThat(model.window(0, 10)).isEmpty();
+        assertThat(model.total()).isZero();
         assertThat(model.errorsProperty().get()).isZero();
         assertThat(model.fullLogProperty().get()).isEqualTo(dir.resolve("b.log"));
+    }
+
+    @Test
+    void findsAMatchForwardAndBackwardWrappingAroundTheLinesInMemory() {
+        LogModel model = new LogModel(5);
+        model.reset(null);
+        model.append("nix", List.of("a", "b", "error: one", "c", "d", "Error: two", "e"));
+        // Lines 2..6 are in memory: "error: one" (2), "c", "d", "Error: two" (5), "e".
+        assertThat(model.find("ERROR", 2, true)).isEqualTo(2);
+        assertThat(model.find("error", 3, true)).isEqualTo(5);
+        assertThat(model.find("error", 6, true)).isEqualTo(2);
+        assertThat(model.find("error", 4, false)).isEqualTo(2);
+        assertThat(model.find("error", 2, false)).isEqualTo(2);
+        assertThat(model.find("error", 1, false)).isEqualTo(2);
+        assertThat(model.find("missing", 2, true)).isEqualTo(-1);
     }
 
     @Test

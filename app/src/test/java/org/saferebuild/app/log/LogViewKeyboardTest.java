@@ -37,9 +37,9 @@ class LogViewKeyboardTest {
         FxToolkit.setupFixture(() -> model.append("stdout", List.of("building foo", "error: it broke")));
         WaitForAsyncUtils.waitForFxEvents();
         FxRobot robot = new FxRobot();
-        robot.clickOn(view[0].area());
+        robot.clickOn(view[0].tail());
         WaitForAsyncUtils.waitForFxEvents();
-        assertThat(view[0].area().isFocused()).as("the log area has the focus").isTrue();
+        assertThat(view[0].tail().isFocused()).as("the log area has the focus").isTrue();
         robot.press(KeyCode.ALT).press(KeyCode.N).release(KeyCode.N).release(KeyCode.ALT);
         WaitForAsyncUtils.waitForFxEvents();
         assertThat(fired.get()).as("Alt+N fired Next while the log had the focus").isEqualTo(1);

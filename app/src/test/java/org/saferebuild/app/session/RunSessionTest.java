@@ -36,10 +36,33 @@ class RunSessionTest {
     }
 
     @Test
-    void buildingAgainClearsTheSignOff() {
+    void buildingAgainStartsANewRunAndClearsTheSignOff() {
         session.chooseTarget(bears);
         signOff();
-        session.built(new RunSession.BuiltSystem("/nix/store/" + "b".repeat(32) + "-nixos-system-y", "/r", "/l", 1));
+        long run = session.runProperty().get();
+        session.startBuild();
+        assertThat(session.runProperty().get()).isEqualTo(run + 1);
         assertThat(session.signedOffProperty().get()).isNull();
+        assertThat(session.timeline()).extracting(RunSession.Entry::what).noneMatch(w -> w.startsWith("Signed off"));
+    }
+
+    @Test
+    void aRollbackBeforeTheApplyClearsTheSignOffButNotAfterIt() {
+        session.chooseTarget(bears);
+        signOff();
+        long changes = session.systemChangesProperty().get();
+        session.systemChangedElsewhere("Rolled back to generation 1 from Generations");
+        assertThat(session.signedOffProperty().get()).as("the baseline was of a system that no longer runs").isNull();
+        assertThat(session.systemChangesProperty().get()).isEqualTo(changes + 1);
+
+        signOff();
+        session.applied(new SystemResult.Applied(org.saferebuild.protocol.SystemRequest.Mode.SWITCH,
+                "/nix/store/" + "c".repeat(32) + "-nixos-system-z", 1, 2, "/nix/store/" + "c".repeat(32)
+                + "-nixos-system-z", true, null, 120, "Switched to generation 2."));
+        session.applyEnded("Reverted: nobody kept it");
+        session.systemChangedElsewhere("Rolled back to generation 1 from Generations");
+        assertThat(session.signedOffProperty().get()).as("this run's story stays").isNotNull();
+        assertThat(session.timeline()).extracting(RunSession.Entry::what).containsSubsequence(
+                "Switched to generation 2.", "Reverted: nobody kept it", "Rolled back to generation 1 from Generations");
     }
 }

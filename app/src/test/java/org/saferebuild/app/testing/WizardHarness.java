@@ -33,6 +33,9 @@ import org.testfx.util.WaitForAsyncUtils;
  * shown on the Xvfb display the tests run under.
  */
 public final class WizardHarness implements AutoCloseable {
+    /** The window every test and screenshot uses: the smallest the app promises to fit (issue 12). */
+    public static final int WIDTH = 1280;
+    public static final int HEIGHT = 800;
     private final DemoSystem demo;
     private final EngineClient client;
     private final ExecutorService background = Executors.newCachedThreadPool(r -> {
@@ -91,12 +94,17 @@ public final class WizardHarness implements AutoCloseable {
     private void show() throws Exception {
         FxToolkit.registerPrimaryStage();
         List<String> dirs = configDirs != null ? configDirs : demo.configDirs().stream().map(Path::toString).toList();
+        // No xdg-open on the search path: a file the operator opens is shown in the app's own viewer.
+        org.saferebuild.app.open.FileOpener[] opener = new org.saferebuild.app.open.FileOpener[1];
+        opener[0] = new org.saferebuild.app.open.FileOpener(List.of(), background, Platform::runLater,
+                (file, why) -> org.saferebuild.app.open.FileViewer.show(stage, file, why, background, null));
         AppContext ctx = new AppContext(client, background, Platform::runLater, new UiBatcher(Platform::runLater),
-                new RunSession(), new ChecklistModel(), dirs, "debian-test", base.resolve("logs"), p -> { });
+                new RunSession(), new ChecklistModel(), dirs, "debian-test", base.resolve("logs"), opener[0],
+                org.saferebuild.app.AppPrefs.inMemory());
         stage = FxToolkit.setupStage(s -> { });
         FxToolkit.setupFixture(() -> {
             window = new MainWindow(ctx);
-            Scene scene = new Scene(window, 1360, 880);
+            Scene scene = new Scene(window, WIDTH, HEIGHT);
             scene.getStylesheets().add(Objects.requireNonNull(
                     MainWindow.class.getResource("/org/saferebuild/app/app.css")).toExternalForm());
             stage.setScene(scene);
@@ -203,6 +211,16 @@ public final class WizardHarness implements AutoCloseable {
         robot.clickOn(n);
     }
 
+    /** Clicks the header of the shown tab titled {@code title}, as the operator would. */
+    public void clickTab(String title) throws Exception {
+        waitFor("the tab " + title, Duration.ofSeconds(10), () -> robot.lookup(".tab-label")
+                .match(n -> n instanceof javafx.scene.control.Label l && title.equals(l.getText())
+                        && org.saferebuild.app.ui.Keys.shown(n)).tryQuery().isPresent());
+        robot.clickOn(robot.lookup(".tab-label").match(n -> n instanceof javafx.scene.control.Label l
+                && title.equals(l.getText()) && org.saferebuild.app.ui.Keys.shown(n)).queryAs(javafx.scene.Node.class));
+        WaitForAsyncUtils.waitForFxEvents();
+    }
+
     /** Scrolls the enclosing scroll pane so the operator can see {@code n}, as they would with the wheel. */
     public void reveal(Node n) throws Exception {
         onFx(() -> {
@@ -221,14 +239,61 @@ public final class WizardHarness implements AutoCloseable {
         WaitForAsyncUtils.waitForFxEvents();
     }
 
-    /** Saves what the window shows as a PNG (for docs/screenshots), at the screen's scale. */
+    /**
+     * A screen the operator sees: checked for controls outside the window and titles cut short
+     * ({@link LayoutCheck}), and saved as a PNG at the screen's scale when {@code -Dscreenshots=DIR}
+     * is set (docs/screenshots).
+     */
     public void screenshot(String name) throws Exception {
-        String dir = System.getProperty("screenshots");
-        if (dir == null) {
-            return;
-        }
+        capture(stage, name);
+        List<String> keys = onFx(() -> KeyCheck.problems(stage.getScene(), place()));
+        org.assertj.core.api.Assertions.assertThat(keys).as("screen %s: every Alt shortcut is one action, listed in"
+                + " the shortcuts window", name).isEmpty();
+    }
+
+    /** Saves and checks another window of the app (the shortcuts window, the file viewer). */
+    public void screenshot(javafx.stage.Window other, String name) throws Exception {
+        capture(other, name);
+    }
+
+    private void capture(javafx.stage.Window window, String name) throws Exception {
         WaitForAsyncUtils.waitForFxEvents();
-        Screenshots.save(stage.getScene(), Path.of(dir).resolve(name + ".png"));
+        Thread.sleep(150); // a pulse for the last layout pass
+        WaitForAsyncUtils.waitForFxEvents();
+        String dir = System.getProperty("screenshots");
+        if (dir != null) {
+            Screenshots.save(window.getScene(), Path.of(dir).resolve(name + ".png"));
+        }
+        List<String> problems = onFx(() -> LayoutCheck.problems(window.getScene()));
+        org.assertj.core.api.Assertions.assertThat(problems).as("%s at %.0fx%.0f (scale %.0f) fits its window", name,
+                window.getScene().getWidth(), window.getScene().getHeight(), window.getOutputScaleX()).isEmpty();
+    }
+
+    /** Where the operator is, as the shortcuts window names it ("Build", "Generations", …). */
+    public String place() {
+        javafx.scene.Scene sc = stage.getScene();
+        if (sc.lookup("#generations-table") != null && org.saferebuild.app.ui.Keys.shown(sc.lookup("#generations-table"))) {
+            return "Generations";
+        }
+        if (sc.lookup("#audit-table") != null && org.saferebuild.app.ui.Keys.shown(sc.lookup("#audit-table"))) {
+            return "History";
+        }
+        return window.flow().currentProperty().get().title();
+    }
+
+    /** Clicks the step list's row {@code i} (0: Target), as the operator would. */
+    public void goToStep(int i) throws Exception {
+        java.util.concurrent.atomic.AtomicReference<javafx.geometry.Point2D> row = new java.util.concurrent.atomic.AtomicReference<>();
+        waitFor("the step list's row " + (i + 1), Duration.ofSeconds(10), () -> {
+            robot.lookup(".list-cell").match(n -> n instanceof javafx.scene.control.ListCell<?> c
+                    && c.getIndex() == i && c.getItem() != null && c.isVisible()).tryQuery().ifPresent(c -> {
+                        javafx.geometry.Bounds b = c.localToScreen(c.getBoundsInLocal());
+                        row.set(new javafx.geometry.Point2D(b.getCenterX(), b.getCenterY()));
+                    });
+            return row.get() != null;
+        });
+        robot.clickOn(row.get());
+        waitFor("step " + (i + 1), Duration.ofSeconds(10), () -> window.flow().indexProperty().get() == i);
     }
 
     /** Ends the session like the app does: the engine closes its sandboxes and exits. */

@@ -68,6 +68,25 @@ final class BuildMonitor {
     private int[] copies;
     private boolean dirty = true;
     private boolean structured;
+    /** Every derivation and download this build plans or starts, in the order nix named them. */
+    private final Map<String, Drv> drvs = new LinkedHashMap<>();
+    private final java.util.function.LongSupplier clock;
+
+    /** One derivation (or download) and where it stands, for the build tree. */
+    private static final class Drv {
+        final String path;
+        NixEvent.State state;
+        String phase;
+        Long startedAt;
+        Long millis;
+        Integer exitCode;
+        boolean changed;
+
+        Drv(String path, NixEvent.State state) {
+            this.path = path;
+            this.state = state;
+        }
+    }
 
     private static final class Activity {
         final int type;
@@ -82,8 +101,44 @@ final class BuildMonitor {
 
     /** @param planned derivations the dry run said would be built; -1 when unknown (nix's count is used) */
     BuildMonitor(int planned, Consumer<String> lines) {
+        this(planned, lines, System::currentTimeMillis);
+    }
+
+    BuildMonitor(int planned, Consumer<String> lines, java.util.function.LongSupplier clock) {
         this.plannedByUs = planned;
         this.lines = lines;
+        this.clock = clock;
+    }
+
+    /** What the dry run said will be built and downloaded: each starts as waiting. */
+    synchronized void plan(List<String> builds, List<String> downloads) {
+        for (String b : builds) {
+            drvs.putIfAbsent(b, new Drv(b, NixEvent.State.WAITING));
+        }
+        for (String d : downloads) {
+            drvs.putIfAbsent(d, new Drv(d, NixEvent.State.WAITING));
+        }
+    }
+
+    private void moved(String path, NixEvent.State state) {
+        if (!Values.isStorePath(path)) {
+            return;
+        }
+        Drv d = drvs.computeIfAbsent(path, p -> new Drv(p, NixEvent.State.WAITING));
+        if (d.state == state) {
+            return;
+        }
+        long now = clock.getAsLong();
+        switch (state) {
+            case BUILDING, DOWNLOADING -> {
+                d.startedAt = now;
+                d.millis = null;
+            }
+            case DONE, DOWNLOADED, FAILED -> d.millis = d.startedAt == null ? null : now - d.startedAt;
+            default -> { }
+        }
+        d.state = state;
+        d.changed = true;
     }
 
     /** One line of nix's stderr. */
@@ -119,11 +174,14 @@ final class BuildMonitor {
                 String drv = fields.path(0).asText("");
                 activities.put(id, new Activity(type, drv));
                 started.add(drv);
+                moved(drv, NixEvent.State.BUILDING);
                 dirty = true;
                 emit(text.isEmpty() ? "building '" + drv + "'..." : text + "...");
             }
             case ACT_SUBSTITUTE -> {
                 activities.put(id, new Activity(type, fields.path(0).asText("")));
+                moved(fields.path(0).asText(""), NixEvent.State.DOWNLOADING);
+                dirty = true;
                 emit(text + "...");
             }
             case ACT_FILE_TRANSFER -> {
@@ -148,8 +206,10 @@ final class BuildMonitor {
         }
         if (a.type == ACT_BUILD && !failedDrvs.containsKey(a.drvPath)) {
             finished.add(a.drvPath);
+            moved(a.drvPath, NixEvent.State.DONE);
         } else if (a.type == ACT_SUBSTITUTE) {
             fetchedPaths.add(a.drvPath);
+            moved(a.drvPath, NixEvent.State.DOWNLOADED);
         }
         dirty = true;
     }
@@ -176,6 +236,11 @@ final class BuildMonitor {
             case RES_SET_PHASE -> {
                 if (a != null) {
                     a.phase = f.path(0).asText(null);
+                    Drv d = a.drvPath == null ? null : drvs.get(a.drvPath);
+                    if (d != null) {
+                        d.phase = a.phase;
+                        d.changed = true;
+                    }
                     dirty = true;
                 }
             }
@@ -214,11 +279,20 @@ final class BuildMonitor {
             // nix prints only the starts: a new one means nothing about the others, so the
             // counts stay "started"; the end of the run settles them.
             started.add(b.group(1));
+            // Plain output names only starts: the build before this one (nix runs one at a time
+            // unless max-jobs says otherwise) is taken as done; the end of the run settles the rest.
+            for (Drv d : drvs.values()) {
+                if (d.state == NixEvent.State.BUILDING && !d.path.equals(b.group(1))) {
+                    moved(d.path, NixEvent.State.DONE);
+                }
+            }
+            moved(b.group(1), NixEvent.State.BUILDING);
             dirty = true;
         }
         Matcher c = PLAIN_COPYING.matcher(line);
         if (c.find()) {
             fetchedPaths.add(c.group(1));
+            moved(c.group(1), NixEvent.State.DOWNLOADED);
             dirty = true;
         }
         if (line.startsWith("error:")) {
@@ -235,6 +309,12 @@ final class BuildMonitor {
             Matcher code = EXIT_CODE.matcher(text);
             failedDrvs.putIfAbsent(drv, code.find() ? Integer.valueOf(code.group(1)) : null);
             finished.remove(drv);
+            moved(drv, NixEvent.State.FAILED);
+            Drv d = drvs.get(drv);
+            if (d != null) {
+                d.exitCode = failedDrvs.get(drv);
+                d.changed = true;
+            }
             dirty = true;
         }
     }
@@ -332,10 +412,31 @@ final class BuildMonitor {
         return copies != null ? copies[0] : fetchedPaths.size();
     }
 
-    /** The run ended well: every build it started is done. */
+    /** The run ended well: every build it started is done, and so is everything it planned. */
     synchronized void succeeded() {
         finished.addAll(started);
         activities.values().removeIf(a -> a.type == ACT_BUILD);
+        for (Drv d : drvs.values()) {
+            if (d.state == NixEvent.State.BUILDING || d.state == NixEvent.State.WAITING) {
+                moved(d.path, NixEvent.State.DONE);
+            } else if (d.state == NixEvent.State.DOWNLOADING) {
+                moved(d.path, NixEvent.State.DOWNLOADED);
+            }
+        }
         dirty = true;
+    }
+
+    /** The derivations whose state changed since the last call, or null when none did. */
+    synchronized NixEvent.Derivations changedDerivations(long requestId) {
+        List<NixEvent.DerivationState> out = new ArrayList<>();
+        for (Drv d : drvs.values()) {
+            if (d.changed) {
+                d.changed = false;
+                out.add(new NixEvent.DerivationState(d.path, name(d.path), d.state, d.phase, d.startedAt, d.millis,
+                        d.exitCode, d.state == NixEvent.State.FAILED ? List.copyOf(tails.getOrDefault(d.path,
+                        new ArrayDeque<>())) : List.of()));
+            }
+        }
+        return out.isEmpty() ? null : new NixEvent.Derivations(requestId, out);
     }
 }

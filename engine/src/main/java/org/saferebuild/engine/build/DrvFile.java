@@ -11,10 +11,11 @@ import java.util.Map;
 
 /**
  * What the engine needs from a .drv file (nix's ATerm format, the same on every Nix version):
- * its outputs, whether it is fixed-output (a download), and its environment.
+ * its outputs, the derivations it needs (the build tree's edges, as nix-output-monitor reads them),
+ * whether it is fixed-output (a download), and its environment.
  * {@code Derive([outputs],[inputDrvs],[inputSrcs],"system","builder",[args],[env])}.
  */
-record DrvFile(String path, Map<String, String> outputs, boolean fixedOutput, String builder,
+record DrvFile(String path, Map<String, String> outputs, List<String> inputDrvs, boolean fixedOutput, String builder,
                Map<String, String> env) {
 
     /** Where a fixed-output derivation downloads from, when it says (url, or the first of urls). */
@@ -44,12 +45,16 @@ record DrvFile(String path, Map<String, String> outputs, boolean fixedOutput, St
             outputs.put((String) t.get(0), (String) t.get(1));
             fixed |= !((String) t.get(2)).isEmpty(); // the hash algorithm: set only for fixed-output
         }
+        List<String> inputs = new ArrayList<>();
+        for (Object o : (List<?>) top.get(1)) {
+            inputs.add((String) ((List<?>) o).get(0));
+        }
         Map<String, String> env = new LinkedHashMap<>();
         for (Object o : (List<?>) top.get(6)) {
             List<?> t = (List<?>) o;
             env.put((String) t.get(0), (String) t.get(1));
         }
-        return new DrvFile(drvPath, outputs, fixed, (String) top.get(4), env);
+        return new DrvFile(drvPath, outputs, List.copyOf(inputs), fixed, (String) top.get(4), env);
     }
 
     /** ATerm: a constructor name before a tuple is skipped; tuples and lists become lists. */

@@ -70,14 +70,17 @@ public final class NixService {
     private final NixEnv nixEnv;
     private final SandboxManager sandboxes;
     private final BuiltSystems built;
+    private final BuildHistory history;
     private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(
             DaemonThreads.named("build-progress"));
 
-    public NixService(EngineConfig config, NixEnv nixEnv, SandboxManager sandboxes, BuiltSystems built) {
+    public NixService(EngineConfig config, NixEnv nixEnv, SandboxManager sandboxes, BuiltSystems built,
+                      BuildHistory history) {
         this.config = config;
         this.nixEnv = nixEnv;
         this.sandboxes = sandboxes;
         this.built = built;
+        this.history = history;
     }
 
     /** What is evaluated and built, as seen inside the sandbox. */
@@ -147,6 +150,23 @@ public final class NixService {
     public NixResult.Built build(NixRequest.Build request, OpContext ctx) throws Problem {
         long started = System.nanoTime();
         Sandbox s = sandboxes.require(request.sandbox());
+        try {
+            NixResult.Built b = build(request, s, ctx, started);
+            history.record(s.configDir(), new NixResult.LastBuild(b.host(), true, b.storePath(),
+                    Instant.now().toString(), b.millis(), null));
+            return b;
+        } catch (Problem p) {
+            if (p.code() != ProblemCode.CANCELLED) {
+                String first = p.getMessage() == null ? p.code().name() : p.getMessage().lines().findFirst().orElse("");
+                history.record(s.configDir(), new NixResult.LastBuild(request.host(), false, null,
+                        Instant.now().toString(), (System.nanoTime() - started) / 1_000_000,
+                        first.length() > 300 ? first.substring(0, 297) + "…" : first));
+            }
+            throw p;
+        }
+    }
+
+    private NixResult.Built build(NixRequest.Build request, Sandbox s, OpContext ctx, long started) throws Problem {
         Target t = resolve(s, request.host(), ctx);
         Evaluated ev = evaluate(s, t, ctx);
         Plan plan = plan(s, ev, ctx);
@@ -174,6 +194,8 @@ public final class NixService {
                 ctx.log(STREAM, line);
             });
             ctx.progress("build", "Building " + ev.systemName(), 0L, (long) plan.dry().toBuild().size());
+            monitor.plan(plan.dry().toBuild(), plan.dry().toFetch());
+            ctx.event(buildPlan(ctx.id(), ev.drvPath(), plan.dry()));
             ctx.event(monitor.snapshot(ctx.id()));
 
             StringBuilder stdout = new StringBuilder();
@@ -190,6 +212,10 @@ public final class NixService {
             }
             ctx.onCancel(() -> stopTree(run, s, since));
             ScheduledFuture<?> tick = ticker.scheduleAtFixedRate(() -> {
+                NixEvent.Derivations d = monitor.changedDerivations(ctx.id());
+                if (d != null) {
+                    ctx.event(d);
+                }
                 NixEvent.BuildProgress p = monitor.changed(ctx.id());
                 if (p != null) {
                     ctx.event(p);
@@ -205,6 +231,10 @@ public final class NixService {
             }
             if (o.ok()) {
                 monitor.succeeded();
+            }
+            NixEvent.Derivations last = monitor.changedDerivations(ctx.id());
+            if (last != null) {
+                ctx.event(last);
             }
             ctx.event(monitor.snapshot(ctx.id()));
             if (ctx.cancelled()) {
@@ -226,6 +256,25 @@ public final class NixService {
             return new NixResult.Built(s.id(), s.configDir(), t.kind(), ev.host(), out, ev.drvPath(), root.toString(),
                     log.path().toString(), log.problem(), monitor.built(), monitor.fetched(), millis);
         }
+    }
+
+    /**
+     * The build tree: every planned derivation with the planned ones it needs (from its .drv file,
+     * as nix-output-monitor reads them), rooted at the system's derivation.
+     */
+    static NixEvent.BuildPlan buildPlan(long id, String root, DryRun dry) {
+        java.util.Set<String> planned = new java.util.HashSet<>(dry.toBuild());
+        List<NixEvent.PlannedDerivation> drvs = new ArrayList<>();
+        for (String d : dry.toBuild()) {
+            List<String> inputs = List.of();
+            try {
+                inputs = DrvFile.read(d).inputDrvs().stream().filter(planned::contains).toList();
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("cannot read the inputs of {}: {}", d, e.toString());
+            }
+            drvs.add(new NixEvent.PlannedDerivation(d, BuildMonitor.name(d), inputs));
+        }
+        return new NixEvent.BuildPlan(id, planned.contains(root) ? root : null, drvs, dry.toFetch());
     }
 
     // Steps
@@ -360,9 +409,26 @@ public final class NixService {
      * found now on the filesystems a rebuild writes, with what to free.
      */
     private Problem outOfSpace(String what, List<String> lines, String logFile) {
+        return outOfSpace(what, lines, logFile,
+                DiskSpace.measure("Nix store", Path.of("/nix/store"), config.minFreeBytes()),
+                DiskSpace.measure("work directory", config.state(), config.minFreeBytes()));
+    }
+
+    static Problem outOfSpace(String what, List<String> lines, String logFile, PreflightReport.Disk store,
+                              PreflightReport.Disk work) {
         List<String> shown = lines.subList(Math.max(0, lines.size() - 5), lines.size());
-        PreflightReport.Disk store = DiskSpace.measure("Nix store", Path.of("/nix/store"), config.minFreeBytes());
-        PreflightReport.Disk work = DiskSpace.measure("work directory", config.state(), config.minFreeBytes());
+        if (store.ok() && work.ok()) {
+            // Space is there where a rebuild writes: what filled up is elsewhere (a device or a small
+            // file system the builder wrote to). Telling the operator to collect garbage would be wrong.
+            return new Problem(ProblemCode.NO_SPACE, "The build of " + what + " hit \"" + NO_SPACE + "\", but "
+                    + DiskSpace.human(store.freeBytes()) + " are free on the Nix store (" + store.path() + ") and "
+                    + DiskSpace.human(work.freeBytes()) + " on the work directory (" + work.path() + "): what filled up"
+                    + " is a device or a small file system its builder wrote to. Its last lines:\n  "
+                    + String.join("\n  ", shown) + "\nThe whole log is in " + logFile + ".",
+                    "Find the path the builder wrote to in the lines above and free space there, or build in a larger"
+                            + " TMPDIR; nothing needs to be freed in the Nix store. Then build again; the sandbox"
+                            + " stays open and can be closed.");
+        }
         return new Problem(ProblemCode.NO_SPACE, "The build of " + what + " ran out of disk space (\"" + NO_SPACE
                 + "\"). Its last lines:\n  " + String.join("\n  ", shown) + "\nFree now: " + DiskSpace.human(
                         store.freeBytes()) + " on the Nix store (" + store.path() + "), " + DiskSpace.human(

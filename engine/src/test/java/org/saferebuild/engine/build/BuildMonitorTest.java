@@ -106,6 +106,55 @@ class BuildMonitorTest {
     }
 
     @Test
+    void eachDerivationIsWaitingThenBuildingWithItsPhaseThenDoneWithItsTime() {
+        long[] now = {1_000};
+        BuildMonitor m = new BuildMonitor(2, lines::add, () -> now[0]);
+        String firefox = "/nix/store/vsrqnpgfa8rcxld6bba09prinzjlzwjy-firefox-121.0.drv";
+        String etc = "/nix/store/jskbaanqrjwfd1b2qlwcpd5sgz5hx7is-etc.drv";
+        m.plan(List.of(firefox, etc), List.of());
+        assertThat(m.changedDerivations(3)).as("planned ones come with the plan, not as changes").isNull();
+        m.accept("@nix {\"action\":\"start\",\"fields\":[\"" + firefox + "\",\"\",1,1],\"id\":11,\"level\":3,"
+                + "\"text\":\"building '" + firefox + "'\",\"type\":105}");
+        m.accept("@nix {\"action\":\"result\",\"fields\":[\"buildPhase\"],\"id\":11,\"type\":104}");
+        NixEvent.Derivations building = m.changedDerivations(3);
+        assertThat(building.changed()).singleElement().satisfies(d -> {
+            assertThat(d.path()).isEqualTo(firefox);
+            assertThat(d.name()).isEqualTo("firefox-121.0");
+            assertThat(d.state()).isEqualTo(NixEvent.State.BUILDING);
+            assertThat(d.phase()).isEqualTo("buildPhase");
+            assertThat(d.startedAt()).isEqualTo(1_000);
+            assertThat(d.millis()).isNull();
+        });
+        now[0] = 4_500;
+        m.accept("@nix {\"action\":\"stop\",\"id\":11}");
+        assertThat(m.changedDerivations(3).changed()).singleElement().satisfies(d -> {
+            assertThat(d.state()).isEqualTo(NixEvent.State.DONE);
+            assertThat(d.millis()).isEqualTo(3_500);
+        });
+        m.succeeded();
+        assertThat(m.changedDerivations(3).changed()).singleElement().satisfies(d -> {
+            assertThat(d.path()).isEqualTo(etc);
+            assertThat(d.state()).as("the rest of a successful build is done too").isEqualTo(NixEvent.State.DONE);
+        });
+    }
+
+    @Test
+    void aFailedDerivationComesWithItsExitCodeAndTheLastLinesOfItsLog() throws Exception {
+        BuildMonitor m = new BuildMonitor(4, lines::add);
+        m.plan(List.of(TRANSLATOR), List.of());
+        try (InputStream in = getClass().getResourceAsStream("nix-2.8-build-fail.log")) {
+            new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().forEach(m::accept);
+        }
+        assertThat(m.changedDerivations(1).changed()).filteredOn(d -> d.path().equals(TRANSLATOR)).singleElement()
+                .satisfies(d -> {
+                    assertThat(d.state()).isEqualTo(NixEvent.State.FAILED);
+                    assertThat(d.exitCode()).isEqualTo(1);
+                    assertThat(d.tail()).endsWith("Hunk #1 FAILED at 142.",
+                            "1 out of 1 hunk FAILED -- saving rejects to file src/translator.c.rej");
+                });
+    }
+
+    @Test
     void overlongLinesAreCutForTheEventsButMarked() {
         BuildMonitor m = new BuildMonitor(0, lines::add);
         m.accept("x".repeat(BuildMonitor.MAX_LINE + 100));

@@ -207,6 +207,43 @@ class NixBuildTest {
         Path logFile = Path.of(b.logFile());
         assertThat(logFile.getParent()).isEqualTo(demo.stateDir().resolve("logs"));
         assertThat(Files.readAllLines(logFile)).containsAll(lines);
+
+        // The build tree: the plan first (rooted at the system's derivation, edges from the .drv
+        // files), then every derivation building with its phase and done with its time.
+        NixEvent.BuildPlan plan = events.stream().filter(NixEvent.BuildPlan.class::isInstance)
+                .map(NixEvent.BuildPlan.class::cast).findFirst().orElseThrow();
+        assertThat(plan.derivations()).hasSize(last.planned());
+        assertThat(plan.root()).endsWith("-nixos-system-BearsiMac-23.11.20240115.b8dd8be.drv");
+        NixEvent.PlannedDerivation system = plan.derivations().stream().filter(d -> d.drvPath().equals(plan.root()))
+                .findFirst().orElseThrow();
+        assertThat(system.inputs()).as("the system needs other planned derivations").isNotEmpty();
+        assertThat(plan.derivations()).anyMatch(d -> d.name().equals("firefox-121.0"));
+        List<NixEvent.DerivationState> states = events.stream().filter(NixEvent.Derivations.class::isInstance)
+                .flatMap(e -> ((NixEvent.Derivations) e).changed().stream()).toList();
+        assertThat(states).anyMatch(d -> d.name().equals("firefox-121.0") && d.state() == NixEvent.State.BUILDING
+                && d.startedAt() != null);
+        assertThat(states).anyMatch(d -> d.name().equals("firefox-121.0") && d.state() == NixEvent.State.DONE
+                && d.millis() != null && d.millis() > 0);
+        java.util.Map<String, NixEvent.State> finalState = new java.util.HashMap<>();
+        states.forEach(d -> finalState.put(d.path(), d.state()));
+        assertThat(plan.derivations()).allSatisfy(d -> assertThat(finalState.get(d.drvPath()))
+                .as(d.name()).isEqualTo(NixEvent.State.DONE));
+
+        // The Target screen's list: this directory's last build, and the hosts and words of each.
+        NixResult.ConfigList configs = engine.call(Request.Configs::new, NixResult.ConfigList.class);
+        assertThat(configs.configs()).extracting(NixResult.ConfigSummary::path)
+                .containsExactlyElementsOf(EngineConfig.load(demo.settingsFile()).configDirs());
+        NixResult.ConfigSummary update = configs.configs().stream()
+                .filter(c -> c.path().equals(demo.configDir(Variant.UPDATE).toString())).findFirst().orElseThrow();
+        assertThat(update.kind()).isEqualTo(ConfigKind.FLAKE);
+        assertThat(update.hosts()).containsExactly("BearsiMac");
+        assertThat(update.description()).isEqualTo("NixOS configuration of BearsiMac");
+        assertThat(update.comment()).startsWith("BearsiMac after the planned change: a second chakra");
+        assertThat(update.lastBuild()).satisfies(l -> {
+            assertThat(l.ok()).isTrue();
+            assertThat(l.storePath()).isEqualTo(b.storePath());
+            assertThat(l.host()).isEqualTo("BearsiMac");
+        });
         close(s);
     }
 
@@ -250,6 +287,20 @@ class NixBuildTest {
         NixEvent.BuildProgress last = events.stream().filter(NixEvent.BuildProgress.class::isInstance)
                 .map(NixEvent.BuildProgress.class::cast).reduce((a, b) -> b).orElseThrow();
         assertThat(last.failed()).isEqualTo(1);
+        assertThat(events).filteredOn(NixEvent.Derivations.class::isInstance)
+                .flatExtracting(e -> ((NixEvent.Derivations) e).changed())
+                .anySatisfy(d -> {
+                    NixEvent.DerivationState x = (NixEvent.DerivationState) d;
+                    assertThat(x.name()).isEqualTo("field-translator-1.5.0-rc1");
+                    assertThat(x.state()).isEqualTo(NixEvent.State.FAILED);
+                    assertThat(x.exitCode()).isEqualTo(1);
+                    assertThat(x.tail()).contains("Hunk #1 FAILED at 142.");
+                });
+        NixResult.LastBuild failed = engine.call(Request.Configs::new, NixResult.ConfigList.class).configs().stream()
+                .filter(c -> c.path().equals(demo.configDir(Variant.BUILD_FAIL).toString())).findFirst().orElseThrow()
+                .lastBuild();
+        assertThat(failed.ok()).isFalse();
+        assertThat(failed.problem()).startsWith("The derivation field-translator-1.5.0-rc1 failed to build");
         close(s);
     }
 
@@ -266,10 +317,13 @@ class NixBuildTest {
             f = e.failure();
         }
         assertThat(f.code()).isEqualTo(ProblemCode.NO_SPACE);
-        assertThat(f.message()).startsWith("The build of field-translator-1.5.0-rc1 ran out of disk space (\"No space"
-                + " left on device\").").contains("writing 4096 KiB of intermediate objects to /dev/full")
-                .containsPattern("Free now: [\\d.]+ [KMGT]?i?B on the Nix store \\(/nix/store\\)");
-        assertThat(f.fix()).contains("nix-collect-garbage").contains("pin your rollback target first");
+        // The builder wrote to /dev/full: the disks a rebuild writes have room, and the message says so
+        // instead of asking for a garbage collection (the low-space wording: NixServiceFailuresTest).
+        assertThat(f.message()).startsWith("The build of field-translator-1.5.0-rc1 hit \"No space left on device\","
+                + " but ").containsPattern("[\\d.]+ [KMGT]?i?B are free on the Nix store \\(/nix/store\\)")
+                .contains("what filled up is a device or a small file system its builder wrote to")
+                .contains("writing 4096 KiB of intermediate objects to /dev/full");
+        assertThat(f.fix()).contains("nothing needs to be freed in the Nix store").doesNotContain("nix-collect-garbage");
         close(s);
     }
 

@@ -134,6 +134,7 @@ class ProtocolFuzzTest {
         INTEGER_TEMPLATES.put("hello", "{\"op\":\"hello\",\"id\":${id},\"protocol\":${protocol},\"client\":\"fuzz\"}");
         INTEGER_TEMPLATES.put("cancel", "{\"op\":\"cancel\",\"id\":${id},\"target\":${target}}");
         INTEGER_TEMPLATES.put("preflight", "{\"op\":\"preflight\",\"id\":${id}}");
+        INTEGER_TEMPLATES.put("configs", "{\"op\":\"configs\",\"id\":${id}}");
         INTEGER_TEMPLATES.put("sandbox.open", "{\"op\":\"sandbox.open\",\"id\":${id},\"configDir\":\"/etc/nixos\","
                 + "\"plan\":\"debian-test\",\"network\":\"ISOLATED\"}");
         INTEGER_TEMPLATES.put("sandbox.mounts", "{\"op\":\"sandbox.mounts\",\"id\":${id},\"sandbox\":\"sb-aaaaaaaaaaaa\"}");

@@ -3,6 +3,8 @@ package org.saferebuild.app.step.apply;
 import java.time.Duration;
 import java.time.Instant;
 import javafx.beans.binding.BooleanBinding;
+import javafx.beans.property.ReadOnlyBooleanProperty;
+import javafx.beans.property.ReadOnlyBooleanWrapper;
 import javafx.beans.property.ReadOnlyLongProperty;
 import javafx.beans.property.ReadOnlyLongWrapper;
 import javafx.beans.property.ReadOnlyObjectProperty;
@@ -12,6 +14,7 @@ import javafx.beans.property.ReadOnlyStringWrapper;
 import org.saferebuild.app.AppContext;
 import org.saferebuild.app.client.Problems;
 import org.saferebuild.app.log.LogModel;
+import org.saferebuild.app.ui.Times;
 import org.saferebuild.app.wizard.StepModel;
 import org.saferebuild.protocol.Event;
 import org.saferebuild.protocol.SystemRequest;
@@ -21,10 +24,16 @@ import org.saferebuild.protocol.SystemResult;
 /**
  * Apply (runbook step 6): activates the built system in the chosen mode, streams the activation
  * output, then runs the confirm-or-revert countdown the engine keeps (it reverts by itself if
- * nobody confirms, even when this app is gone).
+ * nobody confirms, even when this app is gone). One apply per run: once it ended — kept, reverted
+ * or failed — the screen says what happened and the only ways on are Verify and a new change (a new
+ * build is a new run, which this screen starts again from).
  */
 public final class ApplyViewModel extends StepModel {
     public enum Phase { READY, APPLYING, AWAITING_CONFIRM, CONFIRMED, REVERTED, FAILED }
+
+    /** How the apply ended, for the screen: a title, what happened, and whether it went as wanted. */
+    public record Outcome(String title, String text, boolean good) {
+    }
 
     private final AppContext ctx;
     private final LogModel output = new LogModel(5_000);
@@ -32,26 +41,31 @@ public final class ApplyViewModel extends StepModel {
     private final ReadOnlyObjectWrapper<Phase> phase = new ReadOnlyObjectWrapper<>(Phase.READY);
     private final ReadOnlyObjectWrapper<SystemResult.Applied> applied = new ReadOnlyObjectWrapper<>();
     private final ReadOnlyObjectWrapper<Event.Failure> failure = new ReadOnlyObjectWrapper<>();
+    private final ReadOnlyObjectWrapper<Outcome> outcome = new ReadOnlyObjectWrapper<>();
     private final ReadOnlyStringWrapper status = new ReadOnlyStringWrapper("");
+    private final ReadOnlyStringWrapper deadlineText = new ReadOnlyStringWrapper("");
     private final ReadOnlyLongWrapper secondsLeft = new ReadOnlyLongWrapper(-1);
+    private final ReadOnlyBooleanWrapper acting = new ReadOnlyBooleanWrapper();
     private final BooleanBinding canApply;
     private Instant deadline;
     private long applyId;
+    private Runnable startOver = () -> { };
 
     public ApplyViewModel(AppContext ctx) {
         super("Apply", "Step 6: Apply to Live System");
         this.ctx = ctx;
         canApply = ctx.session().signedOffProperty().isNotNull().and(ctx.session().builtProperty().isNotNull())
-                .and(busy.not()).and(phase.isNotEqualTo(Phase.AWAITING_CONFIRM));
+                .and(busy.not()).and(phase.isEqualTo(Phase.READY));
         ctx.client().addUnsolicitedListener(e -> {
             if (e instanceof Event.Notice n) {
                 ctx.batcher().post(n.topic() == Event.Notice.Topic.COUNTDOWN ? secondsLeft : n, () -> onNotice(n));
             }
         });
+        // A new run (another target or a new build) starts this screen again; a countdown in progress
+        // is never dropped (navigation is blocked while it runs).
+        ctx.session().runProperty().addListener((o, a, b) -> reset());
         ctx.session().signedOffProperty().addListener((o, a, b) -> {
-            if (b == null && phase.get() != Phase.AWAITING_CONFIRM) {
-                phase.set(Phase.READY);
-                complete.set(false);
+            if (b == null && phase.get() == Phase.READY) {
                 status.set("");
             }
         });
@@ -77,46 +91,69 @@ public final class ApplyViewModel extends StepModel {
         return failure.getReadOnlyProperty();
     }
 
+    /** How this run's apply ended (null until it did). */
+    public ReadOnlyObjectProperty<Outcome> outcomeProperty() {
+        return outcome.getReadOnlyProperty();
+    }
+
     public ReadOnlyStringProperty statusProperty() {
         return status.getReadOnlyProperty();
+    }
+
+    /** "reverts at 01:27:09 (in 1 min 58 s) unless you keep it". */
+    public ReadOnlyStringProperty deadlineTextProperty() {
+        return deadlineText.getReadOnlyProperty();
     }
 
     public ReadOnlyLongProperty secondsLeftProperty() {
         return secondsLeft.getReadOnlyProperty();
     }
 
-    /** Apply is possible only after sign-off, with a built system, and not during a countdown. */
+    /** Keep or Revert is on its way to the engine (their buttons wait). */
+    public ReadOnlyBooleanProperty actingProperty() {
+        return acting.getReadOnlyProperty();
+    }
+
+    /** Apply is possible only after sign-off, with a built system, and once per run. */
     public BooleanBinding canApplyProperty() {
         return canApply;
+    }
+
+    /** What "Start a new change" does (the window sends the operator to the Target screen). */
+    public void setStartOver(Runnable startOver) {
+        this.startOver = startOver;
     }
 
     /** The button's name: the action it performs. */
     public static String actionName(Mode m) {
         return switch (m) {
-            case TEST -> "Test the new configuration until reboot";
-            case SWITCH -> "Switch to the new configuration";
-            case BOOT -> "Make the new configuration the boot default";
+            case TEST -> "Test the new _configuration until reboot";
+            case SWITCH -> "Switch to the new _configuration";
+            case BOOT -> "Make the new _configuration the boot default";
         };
     }
 
     /** One sentence per mode, as the operator needs it. */
     public static String explain(Mode m) {
         return switch (m) {
-            case TEST -> "Activates the new system now without adding a generation or changing the boot default: "
-                    + "a reboot brings back the current one. You confirm it or it is reverted.";
-            case SWITCH -> "Adds a generation, activates it now and makes it the boot default (the runbook's "
-                    + "nixos-rebuild switch). You confirm it or it is reverted to the current generation.";
-            case BOOT -> "Adds a generation and makes it the boot default; nothing changes until the next boot, "
-                    + "so there is nothing to confirm now.";
+            case TEST -> "Activates it now without a new generation or boot entry; a reboot brings back the current"
+                    + " one. You keep it or it is reverted.";
+            case SWITCH -> "Adds a generation, activates it now and makes it the boot default (nixos-rebuild switch)."
+                    + " You keep it or it is reverted.";
+            case BOOT -> "Adds a generation and makes it the boot default; nothing changes until the next boot.";
         };
     }
 
     // Commands
 
     public void chooseMode(Mode m) {
-        if (phase.get() != Phase.APPLYING && phase.get() != Phase.AWAITING_CONFIRM) {
+        if (phase.get() == Phase.READY) {
             mode.set(m);
         }
+    }
+
+    public void startOver() {
+        startOver.run();
     }
 
     public void apply() {
@@ -128,9 +165,11 @@ public final class ApplyViewModel extends StepModel {
         busy.set(true);
         phase.set(Phase.APPLYING);
         failure.set(null);
+        outcome.set(null);
         complete.set(false);
         output.reset(ctx.logDir().resolve("activation-" + System.currentTimeMillis() + ".log"));
-        status.set(actionName(m) + ": running switch-to-configuration " + m.name().toLowerCase() + "…");
+        status.set(actionName(m).replace("_", "") + ": running switch-to-configuration " + m.name().toLowerCase()
+                + "…");
         var op = ctx.client().run(id -> new SystemRequest.Apply(id, built.storePath(), null, m, null),
                 SystemResult.Applied.class, e -> {
                     if (e instanceof Event.Log l) {
@@ -142,13 +181,14 @@ public final class ApplyViewModel extends StepModel {
                 });
         applyId = op.id();
         op.result().whenComplete((a, err) -> ctx.ui().execute(() -> {
-            busy.set(false);
             output.flushFile();
             if (err != null) {
                 Event.Failure f = Problems.of(err);
-                failure.set(f);
+                busy.set(false);
                 phase.set(Phase.FAILED);
-                status.set("The activation failed; the message says what state the system is in.");
+                failure.set(f);
+                status.set("");
+                complete.set(true);
                 ctx.session().applyEnded("Failed: " + f.message());
                 return;
             }
@@ -157,11 +197,20 @@ public final class ApplyViewModel extends StepModel {
             if (a.awaitingConfirm()) {
                 deadline = a.confirmDeadline() == null ? null : Instant.parse(a.confirmDeadline());
                 secondsLeft.set(a.confirmSeconds() == null ? -1 : a.confirmSeconds());
+                tick(Instant.now());
+                // The countdown runs: the operator stays here until they keep or revert (busy
+                // holds the wizard on this screen; the countdown's own buttons stay live).
                 phase.set(Phase.AWAITING_CONFIRM);
-                status.set(a.message());
+                status.set((a.mode() == Mode.TEST ? "Test activation of " : "Switched to generation "
+                        + a.generationAfter() + ": ") + org.saferebuild.app.ui.Ui.storeName(a.storePath())
+                        + " runs now. Keep it if the system works; otherwise it goes back to generation "
+                        + a.generationBefore() + ".");
             } else {
+                busy.set(false);
                 phase.set(Phase.CONFIRMED);
-                status.set(a.message());
+                status.set("");
+                outcome.set(new Outcome(a.mode() == Mode.BOOT ? "The new configuration is the boot default"
+                        : "Applied", a.message(), true));
                 ctx.session().applyEnded(a.message());
                 complete.set(true);
             }
@@ -170,42 +219,45 @@ public final class ApplyViewModel extends StepModel {
 
     /** "Keep this configuration": stops the engine's revert timer. */
     public void keep() {
-        if (phase.get() != Phase.AWAITING_CONFIRM) {
+        if (phase.get() != Phase.AWAITING_CONFIRM || acting.get()) {
             return;
         }
-        busy.set(true);
+        acting.set(true);
         ctx.client().run(SystemRequest.Confirm::new, SystemResult.Confirmed.class).result()
                 .whenComplete((c, err) -> ctx.ui().execute(() -> {
-                    busy.set(false);
+                    acting.set(false);
                     if (err != null) {
                         failure.set(Problems.of(err));
                         return;
                     }
-                    confirmed(c.message());
+                    confirmed(c.message(), "by you");
                 }));
     }
 
     /** "Revert now": goes back to the previous generation without waiting for the timer. */
     public void revertNow() {
-        if (phase.get() != Phase.AWAITING_CONFIRM) {
+        if (phase.get() != Phase.AWAITING_CONFIRM || acting.get()) {
             return;
         }
-        busy.set(true);
+        acting.set(true);
         ctx.client().run(SystemRequest.Revert::new, SystemResult.Reverted.class).result()
                 .whenComplete((r, err) -> ctx.ui().execute(() -> {
-                    busy.set(false);
+                    acting.set(false);
                     if (err != null) {
                         failure.set(Problems.of(err));
                         return;
                     }
-                    reverted(r.message());
+                    reverted(r.message(), "Reverted by you");
                 }));
     }
 
     /** Called once a second by the view while the countdown runs, between the engine's notices. */
     public void tick(Instant now) {
-        if (phase.get() == Phase.AWAITING_CONFIRM && deadline != null) {
-            secondsLeft.set(Math.max(0, (Duration.between(now, deadline).toMillis() + 999) / 1000));
+        if (deadline != null && (phase.get() == Phase.AWAITING_CONFIRM || phase.get() == Phase.APPLYING)) {
+            long s = Math.max(0, (Duration.between(now, deadline).toMillis() + 999) / 1000);
+            secondsLeft.set(s);
+            deadlineText.set("Reverts at " + Times.clock(deadline) + " (in " + Times.duration(s) + ") unless you keep"
+                    + " it.");
         }
     }
 
@@ -219,43 +271,77 @@ public final class ApplyViewModel extends StepModel {
         }
         switch (n.topic()) {
             case COUNTDOWN -> {
-                if (n.secondsLeft() != null) {
-                    secondsLeft.set(n.secondsLeft());
-                }
                 if (n.deadline() != null) {
                     deadline = Instant.parse(n.deadline());
                 }
+                tick(Instant.now());
+                if (n.secondsLeft() != null) {
+                    secondsLeft.set(n.secondsLeft());
+                }
             }
-            case CONFIRMED -> confirmed(n.message());
+            case CONFIRMED -> confirmed(n.message(), "");
             case REVERTING -> status.set(n.message());
-            case REVERTED -> reverted(n.message());
+            case REVERTED -> reverted(n.message(), "Reverted: nobody kept it before the countdown ended");
             case REVERT_FAILED -> {
+                busy.set(false);
                 phase.set(Phase.FAILED);
-                status.set(n.message());
+                status.set("");
+                secondsLeft.set(-1);
+                outcome.set(new Outcome("The revert failed", n.message(), false));
+                complete.set(true);
                 ctx.session().applyEnded(n.message());
             }
         }
     }
 
-    private void confirmed(String message) {
-        if (phase.get() == Phase.CONFIRMED) {
+    private void confirmed(String message, String how) {
+        if (phase.get() != Phase.AWAITING_CONFIRM) {
             return;
         }
+        busy.set(false);
         phase.set(Phase.CONFIRMED);
         secondsLeft.set(-1);
-        status.set(message);
-        ctx.session().applyEnded(message);
+        deadlineText.set("");
+        status.set("");
+        SystemResult.Applied a = applied.get();
+        String what = a == null ? "The new configuration" : a.mode() == Mode.TEST
+                ? "The test activation" : "Generation " + a.generationAfter();
+        outcome.set(new Outcome("Kept" + (how.isEmpty() ? "" : " " + how) + ": " + what + " runs", message, true));
+        ctx.session().applyEnded("Kept" + (how.isEmpty() ? "" : " " + how) + ": " + message);
         complete.set(true);
     }
 
-    private void reverted(String message) {
-        if (phase.get() == Phase.REVERTED) {
+    private void reverted(String message, String title) {
+        if (phase.get() != Phase.AWAITING_CONFIRM) {
             return;
         }
+        busy.set(false);
         phase.set(Phase.REVERTED);
         secondsLeft.set(-1);
-        status.set(message);
-        ctx.session().applyEnded(message);
+        deadlineText.set("");
+        status.set("");
+        SystemResult.Applied a = applied.get();
+        outcome.set(new Outcome(title + (a == null || a.generationBefore() == null ? ""
+                : "; generation " + a.generationBefore() + " runs again"), message, false));
+        ctx.session().applyEnded(title + ": " + message);
+        complete.set(true);
+    }
+
+    /** A new run: this screen starts again, unless a countdown is running (then nothing may drop it). */
+    private void reset() {
+        if (phase.get() == Phase.AWAITING_CONFIRM || phase.get() == Phase.APPLYING) {
+            return;
+        }
+        phase.set(Phase.READY);
+        applied.set(null);
+        failure.set(null);
+        outcome.set(null);
+        status.set("");
+        deadlineText.set("");
+        secondsLeft.set(-1);
+        deadline = null;
+        applyId = 0;
+        output.reset(null);
         complete.set(false);
     }
 }

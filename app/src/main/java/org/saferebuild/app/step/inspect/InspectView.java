@@ -8,6 +8,7 @@ import java.util.function.Function;
 import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.collections.FXCollections;
 import javafx.geometry.Orientation;
+import javafx.geometry.Pos;
 import javafx.scene.Node;
 import javafx.scene.control.Label;
 import javafx.scene.control.SplitPane;
@@ -17,22 +18,27 @@ import javafx.scene.control.TableCell;
 import javafx.scene.control.TableColumn;
 import javafx.scene.control.TableRow;
 import javafx.scene.control.TableView;
+import javafx.scene.control.Tooltip;
 import javafx.scene.layout.FlowPane;
 import javafx.scene.layout.Priority;
+import javafx.scene.layout.Region;
 import javafx.scene.layout.VBox;
 import org.fxmisc.flowless.VirtualizedScrollPane;
 import org.fxmisc.richtext.StyleClassedTextArea;
 import org.kordamp.ikonli.feather.Feather;
 import org.kordamp.ikonli.javafx.FontIcon;
+import org.saferebuild.app.changes.PackageChanges;
+import org.saferebuild.app.changes.PackageChangesView;
 import org.saferebuild.app.ui.Ui;
+import org.saferebuild.protocol.InspectResult;
 import org.saferebuild.protocol.InspectResult.Comparison;
 import org.saferebuild.protocol.InspectResult.Inspection;
-import org.saferebuild.protocol.InspectResult;
 import org.saferebuild.protocol.Sizes;
 
 /**
- * The Inspect screen: watched services and reboot advice first (what the operator fears), then
- * tabs for the units, the package diff, the unit actions with their diffs, and the config hits.
+ * The Inspect screen: watched services and reboot advice first (what the operator fears), one
+ * sentence on what would change, then tabs for the units, every package that differs (nvd's
+ * way), the unit actions beside their diffs, and the configuration search.
  */
 public final class InspectView extends VBox {
     private final InspectViewModel model;
@@ -48,67 +54,87 @@ public final class InspectView extends VBox {
         status.setId("inspect-status");
         status.textProperty().bind(model.statusProperty());
 
-        VBox watched = Ui.slot(model.inspectionProperty(), InspectView::watched);
-        VBox reboot = Ui.slot(model.comparisonProperty(), InspectView::summary);
+        FlowPane facts = new FlowPane(8, 6);
+        facts.setId("inspect-facts");
+        Runnable fill = () -> {
+            facts.getChildren().clear();
+            if (model.inspectionProperty().get() != null) {
+                facts.getChildren().addAll(watched(model.inspectionProperty().get()));
+            }
+            if (model.comparisonProperty().get() != null) {
+                facts.getChildren().add(reboot(model.comparisonProperty().get().reboot()));
+            }
+        };
+        model.inspectionProperty().addListener((o, a, b) -> fill.run());
+        model.comparisonProperty().addListener((o, a, b) -> fill.run());
+        fill.run();
+        VBox summary = Ui.slot(model.comparisonProperty(), InspectView::summary);
 
-        TableView<InspectResult.Unit> units = unitsTable();
-        TableView<InspectResult.Package> packages = packagesTable();
-        SplitPane actions = unitActions();
-        TableView<InspectResult.ConfigHit> hits = hitsTable();
+        PackageChangesView packages = new PackageChangesView();
+        packages.setId("packages-table");
+        model.comparisonProperty().addListener((o, a, c) -> packages.show(c));
 
-        TabPane tabs = new TabPane(new Tab("Units", units), new Tab("Packages", packages),
-                new Tab("Unit actions", actions), new Tab("Configuration search", hits));
+        TabPane tabs = new TabPane(new Tab("Units", unitsTable()), new Tab("Packages", packages),
+                new Tab("Unit actions", unitActions()), new Tab("Configuration search", hitsTable()));
         tabs.setId("inspect-tabs");
         tabs.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
-        tabs.getStyleClass().add(Styles.TABS_FLOATING);
-        tabs.setMinHeight(300);
+        tabs.setMinHeight(260);
         VBox.setVgrow(tabs, Priority.ALWAYS);
 
         getChildren().addAll(Ui.header("Inspect what would change", model.runbookStep(),
+                        "What the built system contains, and what switching to it would change on this machine.",
                         "Everything here was read by the engine from the built system and the running one: the units "
-                                + "in etc/systemd/system, the watched services, the configuration search, the closures, "
-                                + "and what switch-to-configuration would start, stop, restart or reload."),
+                                + "in etc/systemd/system, the watched services, the configuration search through etc/,"
+                                + " the two closures (packages compared as nvd does), and what switch-to-configuration"
+                                + " would start, stop, restart or reload (its dry-activate where the running system"
+                                + " is compared)."),
                 status, Ui.slot(model.failureProperty(), f -> Ui.failure("The inspection could not finish", f, null)),
-                watched, reboot, tabs);
+                facts, summary, tabs);
     }
 
     /** One chip per watched glob: green with the units found, red when missing. */
-    private static Node watched(Inspection i) {
-        FlowPane chips = new FlowPane(8, 6);
-        chips.setId("watched-services");
-        for (InspectResult.WatchedService w : i.watched()) {
+    private static List<Node> watched(Inspection i) {
+        return i.watched().stream().map(w -> {
             Label l = new Label(w.present() ? String.join(", ", w.units()) : w.glob() + " — missing",
                     new FontIcon(w.present() ? Feather.CHECK_CIRCLE : Feather.X_CIRCLE));
             l.getStyleClass().addAll("chip", w.present() ? Styles.SUCCESS : Styles.DANGER);
+            l.setTooltip(new Tooltip("Watched: " + w.glob()));
             if (!w.present()) {
                 l.getStyleClass().add("missing");
             }
-            chips.getChildren().add(l);
-        }
-        Label title = new Label("Watched services in the built system:");
-        title.getStyleClass().add(Styles.TEXT_BOLD);
-        return new VBox(4, title, chips, Ui.muted(i.system().label() + " · " + i.units().size() + " units · closure "
-                + i.closure().paths() + " paths, " + Sizes.human(i.closure().bytes())));
+            l.setId("watched-" + w.glob().replaceAll("[^A-Za-z0-9]", "_"));
+            return (Node) l;
+        }).toList();
+    }
+
+    /** The reboot advice as one chip; the items that differ on hover. */
+    private static Node reboot(InspectResult.Reboot r) {
+        Label l = new Label(r.advised() ? "Reboot advised" : "No reboot needed",
+                new FontIcon(r.advised() ? Feather.POWER : Feather.CHECK));
+        l.getStyleClass().addAll("chip", r.advised() ? Styles.WARNING : Styles.SUCCESS);
+        l.setId("reboot-advice");
+        Tooltip t = new Tooltip(r.advice());
+        t.setWrapText(true);
+        t.setMaxWidth(480);
+        l.setTooltip(t);
+        return l;
     }
 
     private static Node summary(Comparison c) {
         String size = (c.bytesDelta() >= 0 ? "+" : "−") + Sizes.human(Math.abs(c.bytesDelta()));
-        String text = c.packages().added().size() + " added, " + c.packages().removed().size() + " removed, "
-                + c.packages().changed().size() + " changed packages; closure " + size + " ("
-                + c.closureFrom().paths() + " → " + c.closureTo().paths() + " paths). " + c.units().size()
-                + " unit action" + (c.units().size() == 1 ? "" : "s") + ".";
+        String text = "From " + c.from().label() + " to the " + c.to().label() + ": "
+                + PackageChanges.of(c.packages()).summary() + "; closure " + size + " (" + c.closureFrom().paths()
+                + " → " + c.closureTo().paths() + " paths). " + c.units().size() + " unit action"
+                + (c.units().size() == 1 ? "" : "s");
         long critical = c.units().stream().filter(u -> u.sessionCritical() != null).count();
-        if (critical > 0) {
-            text += " " + critical + (critical == 1 ? " of them touches" : " of them touch")
-                    + " your desktop session (flagged under Unit actions).";
+        text += critical > 0 ? ", " + critical + (critical == 1 ? " of them touches" : " of them touch")
+                + " your desktop session." : ".";
+        VBox box = new VBox(4, Ui.wrap(text));
+        if (c.reboot().advised()) {
+            box.getChildren().add(Ui.info("Reboot advised", c.reboot().advice(), Feather.POWER, Styles.WARNING));
         }
-        VBox box = new VBox(6);
         box.setId("inspect-summary");
-        box.getChildren().add(Ui.wrap("From " + c.from().label() + " to " + c.to().label() + ": " + text));
-        InspectResult.Reboot r = c.reboot();
-        box.getChildren().add(Ui.info(r.advised() ? "Reboot advised" : "Reboot advice", r.advice(),
-                r.advised() ? Feather.POWER : Feather.CHECK, r.advised() ? Styles.WARNING : Styles.SUCCESS));
-        box.getChildren().get(1).setId("reboot-advice");
+        box.setMinHeight(Region.USE_PREF_SIZE);
         return box;
     }
 
@@ -116,22 +142,27 @@ public final class InspectView extends VBox {
         TableView<InspectResult.Unit> t = new TableView<>();
         t.setId("units-table");
         t.getStyleClass().addAll(Styles.DENSE, Tweaks.EDGE_TO_EDGE, Styles.STRIPED);
-        t.getColumns().add(col("Unit", 250, InspectResult.Unit::name));
-        t.getColumns().add(col("Enabled by", 170, u -> String.join(", ", u.wantedBy())));
-        t.getColumns().add(col("Marked", 150, u -> watchedUnits().contains(u.name()) ? "watched service"
+        t.getColumns().add(col("Unit", 230, InspectResult.Unit::name));
+        t.getColumns().add(col("Enabled by", 150, u -> String.join(", ", u.wantedBy())));
+        t.getColumns().add(col("Marked", 130, u -> watchedUnits().contains(u.name()) ? "watched service"
                 : u.sessionCritical() != null ? "session-critical" : ""));
-        t.getColumns().add(col("ExecStart", 300, u -> String.join(" ; ", u.execStart().stream()
-                .map(x -> x.replaceAll("/nix/store/[0-9a-z]{32}-", "…/")).toList())));
-        t.getColumns().forEach(c -> c.setMinWidth(c.getPrefWidth() * 0.8));
+        t.getColumns().add(col("ExecStart", 260, u -> String.join(" ; ", u.execStart().stream()
+                .map(Ui::shortenStorePaths).toList())));
+        t.getColumns().forEach(c -> c.setMinWidth(Math.min(c.getPrefWidth(), 110)));
         t.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         t.setRowFactory(v -> new TableRow<>() {
             @Override
             protected void updateItem(InspectResult.Unit u, boolean empty) {
                 super.updateItem(u, empty);
-                setGraphic(null);
                 getStyleClass().removeAll("watched-row");
-                if (!empty && u != null && watchedUnits().contains(u.name())) {
-                    getStyleClass().add("watched-row");
+                setTooltip(null);
+                if (!empty && u != null) {
+                    if (watchedUnits().contains(u.name())) {
+                        getStyleClass().add("watched-row");
+                    }
+                    if (!u.execStart().isEmpty()) {
+                        setTooltip(new Tooltip(String.join("\n", u.execStart())));
+                    }
                 }
             }
         });
@@ -145,39 +176,12 @@ public final class InspectView extends VBox {
         return i == null ? List.of() : i.watched().stream().flatMap(w -> w.units().stream()).toList();
     }
 
-    private TableView<InspectResult.Package> packagesTable() {
-        TableView<InspectResult.Package> t = new TableView<>();
-        t.setId("packages-table");
-        t.getStyleClass().addAll(Styles.DENSE, Tweaks.EDGE_TO_EDGE, Styles.STRIPED);
-        t.getColumns().add(col("Change", 110, p -> p.change().name().toLowerCase()));
-        t.getColumns().add(col("Package", 220, InspectResult.Package::name));
-        t.getColumns().add(col("Before", 160, p -> String.join(", ", p.before())));
-        t.getColumns().add(col("After", 160, p -> String.join(", ", p.after())));
-        t.getColumns().add(col("Size change", 120, p -> {
-            long d = p.bytesAfter() - p.bytesBefore();
-            return (d >= 0 ? "+" : "−") + Sizes.human(Math.abs(d));
-        }));
-        t.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
-        model.comparisonProperty().addListener((o, a, c) -> {
-            if (c == null) {
-                t.getItems().clear();
-                return;
-            }
-            var all = FXCollections.<InspectResult.Package>observableArrayList();
-            all.addAll(c.packages().added());
-            all.addAll(c.packages().removed());
-            all.addAll(c.packages().changed());
-            t.setItems(all);
-        });
-        t.setPlaceholder(new Label("No package differs."));
-        return t;
-    }
-
+    /** The actions on the left, the selected one's reason and unit-file diff on the right. */
     private SplitPane unitActions() {
         TableView<InspectResult.UnitAction> t = new TableView<>();
         t.setId("unit-actions");
         t.getStyleClass().addAll(Styles.DENSE, Tweaks.EDGE_TO_EDGE);
-        TableColumn<InspectResult.UnitAction, String> flag = col("", 34, a -> "");
+        TableColumn<InspectResult.UnitAction, String> flag = col("", 30, a -> "");
         flag.setCellFactory(c -> new TableCell<>() {
             @Override
             protected void updateItem(String s, boolean empty) {
@@ -187,18 +191,25 @@ public final class InspectView extends VBox {
                         : null);
             }
         });
+        flag.setMinWidth(30);
         t.getColumns().add(flag);
         t.getColumns().add(col("Action", 80, a -> a.action().name().toLowerCase()));
-        t.getColumns().add(col("Unit", 230, InspectResult.UnitAction::unit));
-        t.getColumns().add(col("Why", 300, a -> a.reason()
-                + (a.sessionCritical() == null ? "" : " — session-critical: " + a.sessionCritical())));
+        t.getColumns().add(col("Unit", 200, InspectResult.UnitAction::unit));
+        t.getColumns().get(1).setMinWidth(70);
+        t.getColumns().get(2).setMinWidth(120);
         t.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         t.setPlaceholder(new Label("Switching would start, stop, restart or reload nothing."));
         StyleClassedTextArea diff = new StyleClassedTextArea();
         diff.setId("unit-diff");
         diff.setEditable(false);
         diff.getStyleClass().add("log-area");
-        t.getSelectionModel().selectedItemProperty().addListener((o, a, u) -> showDiff(diff, u));
+        Label why = Ui.wrap("");
+        why.setId("unit-action-why");
+        t.getSelectionModel().selectedItemProperty().addListener((o, a, u) -> {
+            why.setText(u == null ? "" : u.unit() + ": " + u.reason()
+                    + (u.sessionCritical() == null ? "" : " Session-critical: " + u.sessionCritical()));
+            showDiff(diff, u);
+        });
         model.comparisonProperty().addListener((o, a, c) -> {
             t.setItems(c == null ? FXCollections.observableArrayList() : FXCollections.observableArrayList(c.units()));
             if (c != null && !c.units().isEmpty()) {
@@ -206,12 +217,17 @@ public final class InspectView extends VBox {
             }
         });
         Label method = Ui.muted("");
+        method.setId("unit-method");
         model.comparisonProperty().addListener((o, a, c) -> method.setText(c == null ? "" : c.unitMethod()));
-        VBox top = new VBox(4, method, t);
+        VirtualizedScrollPane<StyleClassedTextArea> diffPane = new VirtualizedScrollPane<>(diff);
+        VBox.setVgrow(diffPane, Priority.ALWAYS);
+        VBox right = new VBox(6, why, diffPane);
+        VBox left = new VBox(4, t, new org.saferebuild.app.ui.Disclosure("How these were found", method));
         VBox.setVgrow(t, Priority.ALWAYS);
-        SplitPane split = new SplitPane(top, new VirtualizedScrollPane<>(diff));
-        split.setOrientation(Orientation.VERTICAL);
-        split.setDividerPositions(0.45);
+        left.setAlignment(Pos.TOP_LEFT);
+        SplitPane split = new SplitPane(left, right);
+        split.setOrientation(Orientation.HORIZONTAL);
+        split.setDividerPositions(0.42);
         return split;
     }
 
@@ -221,7 +237,7 @@ public final class InspectView extends VBox {
         if (u == null) {
             return;
         }
-        String d = u.diff().isEmpty() ? "(the unit file itself is unchanged: " + u.reason() + ")" : u.diff();
+        String d = u.diff().isEmpty() ? "(the unit file itself is unchanged)" : u.diff();
         for (String line : d.split("\n", -1)) {
             String style = line.startsWith("+++") || line.startsWith("---") || line.startsWith("@@") ? "diff-header"
                     : line.startsWith("+") ? "diff-added" : line.startsWith("-") ? "diff-removed" : "";
@@ -233,9 +249,10 @@ public final class InspectView extends VBox {
         TableView<InspectResult.ConfigHit> t = new TableView<>();
         t.setId("config-hits");
         t.getStyleClass().addAll(Styles.DENSE, Tweaks.EDGE_TO_EDGE, Styles.STRIPED);
-        t.getColumns().add(col("File", 260, InspectResult.ConfigHit::file));
+        t.getColumns().add(col("File", 240, InspectResult.ConfigHit::file));
         t.getColumns().add(col("Line", 60, h -> Integer.toString(h.line())));
-        t.getColumns().add(col("Text", 420, InspectResult.ConfigHit::text));
+        t.getColumns().add(col("Text", 400, h -> Ui.shortenStorePaths(h.text())));
+        t.getColumns().forEach(c -> c.setMinWidth(Math.min(c.getPrefWidth(), 60)));
         t.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         model.inspectionProperty().addListener((o, a, i) -> t.setItems(i == null ? FXCollections.observableArrayList()
                 : FXCollections.observableArrayList(i.configSearch().hits())));

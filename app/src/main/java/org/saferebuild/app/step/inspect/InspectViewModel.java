@@ -28,13 +28,16 @@ public final class InspectViewModel extends StepModel {
     public InspectViewModel(AppContext ctx) {
         super("Inspect", "Step 4: Inspect what was built");
         this.ctx = ctx;
-        ctx.session().builtProperty().addListener((o, a, b) -> {
-            inspection.set(null);
-            comparison.set(null);
-            failure.set(null);
-            inspectedPath = null;
-            complete.set(false);
-            ctx.checklist().clear(Key.SERVICES);
+        ctx.session().builtProperty().addListener((o, a, b) -> forget());
+        // The running system changed before this run applied anything (a rollback): the comparison
+        // was against a system that no longer runs, so it is made again.
+        ctx.session().comparisonProperty().addListener((o, a, b) -> {
+            if (b == null && comparison.get() != null && ctx.session().builtProperty().get() != null) {
+                comparison.set(null);
+                inspectedPath = null;
+                complete.set(false);
+                status.set("The running system changed since the comparison: it is made again on this screen.");
+            }
         });
     }
 
@@ -78,6 +81,9 @@ public final class InspectViewModel extends StepModel {
         ctx.client().run(id -> new InspectRequest.Inspect(id, built), InspectResult.Inspection.class).result()
                 .thenCompose(i -> {
                     ctx.ui().execute(() -> {
+                        if (!b.storePath().equals(inspectedPath)) {
+                            return;
+                        }
                         inspection.set(i);
                         recordServices(i);
                         status.set("Comparing with the running system…");
@@ -87,6 +93,9 @@ public final class InspectViewModel extends StepModel {
                 })
                 .whenComplete((c, err) -> ctx.ui().execute(() -> {
                     busy.set(false);
+                    if (!b.storePath().equals(inspectedPath)) {
+                        return; // another build (or none) since: this answer is about the old one
+                    }
                     if (err != null) {
                         failure.set(Problems.of(err));
                         status.set("The inspection could not finish.");
@@ -94,10 +103,20 @@ public final class InspectViewModel extends StepModel {
                     }
                     comparison.set(c);
                     ctx.session().compared(c);
-                    status.set("Compared " + c.from().label() + " with " + c.to().label() + " in " + c.millis()
+                    status.set("Compared " + c.from().label() + " with the " + c.to().label() + " in " + c.millis()
                             + " ms.");
                     complete.set(true);
                 }));
+    }
+
+    private void forget() {
+        inspection.set(null);
+        comparison.set(null);
+        failure.set(null);
+        inspectedPath = null;
+        status.set("");
+        complete.set(false);
+        ctx.checklist().clear(Key.SERVICES);
     }
 
     private void recordServices(InspectResult.Inspection i) {

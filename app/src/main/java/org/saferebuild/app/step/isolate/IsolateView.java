@@ -40,12 +40,15 @@ public final class IsolateView extends VBox {
         tree.setShowRoot(false);
         tree.getStyleClass().addAll(Tweaks.EDGE_TO_EDGE, Styles.DENSE);
         tree.setColumnResizePolicy(TreeTableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
-        tree.getColumns().add(column("Mount point", 220, m -> m.mountPoint()));
+        tree.getColumns().add(column("Mount point", 230, m -> m.mountPoint()));
         tree.getColumns().add(column("Source", 220, m -> m.source() + ("/".equals(m.root()) ? "" : " [" + m.root() + "]")));
         tree.getColumns().add(column("Type", 80, Mount::fsType));
         tree.getColumns().add(column("Access", 90, m -> m.readOnly() ? "read-only" : "read-write"));
-        tree.getColumns().add(column("Propagation", 90, Mount::propagation));
+        tree.getColumns().add(column("Propagation", 110, Mount::propagation));
+        // Headers must be readable in full: a column is never narrower than its title.
+        tree.getColumns().forEach(c -> c.setMinWidth(c.getPrefWidth() * 0.7));
         tree.setPlaceholder(new Label("No mounts yet."));
+        tree.setMinHeight(220);
         Ui.grow(tree);
 
         Button open = new Button("_Open the isolated environment", new FontIcon(Feather.SHIELD));
@@ -55,7 +58,7 @@ public final class IsolateView extends VBox {
         Ui.focusWhenEnabled(open);
         open.disableProperty().bind(model.busyProperty().or(model.openedProperty().isNotNull()));
         open.setOnAction(e -> model.open());
-        Button refresh = new Button("_Read the mounts again", new FontIcon(Feather.REFRESH_CW));
+        Button refresh = new Button("Re_ad the mounts again", new FontIcon(Feather.REFRESH_CW));
         refresh.setId("sandbox-refresh");
         refresh.disableProperty().bind(model.openedProperty().isNull());
         refresh.setOnAction(e -> model.refresh());
@@ -63,8 +66,11 @@ public final class IsolateView extends VBox {
         close.setId("sandbox-close");
         close.disableProperty().bind(model.openedProperty().isNull().or(model.busyProperty()));
         close.setOnAction(e -> model.close());
-        HBox actions = new HBox(8, open, refresh, close);
+        javafx.scene.layout.FlowPane actions = new javafx.scene.layout.FlowPane(8, 8, open, refresh, close);
         actions.setAlignment(Pos.CENTER_LEFT);
+        for (Button b : new Button[] {open, refresh, close}) {
+            b.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+        }
 
         Label status = Ui.wrap("");
         status.setId("sandbox-status");
@@ -74,14 +80,17 @@ public final class IsolateView extends VBox {
 
         getChildren().addAll(
                 Ui.header("Isolate the build", model.runbookStep(),
+                        "The build runs in its own namespaces; none of these mounts appears in this machine's mount"
+                                + " table.",
                         "The engine starts a holder process in new mount and PID namespaces (unshare --mount --pid "
                                 + "--fork, with --net when the network is isolated) and makes the bind mounts inside "
-                                + "it. None of them appears in this machine's own mount table; when the holder ends, "
-                                + "the kernel drops them all."),
+                                + "it. The tree below is read from the kernel (/proc/<holder>/mountinfo) every few "
+                                + "seconds: what is really mounted, not what the engine meant to mount. When the "
+                                + "holder ends, the kernel drops every mount with it."),
                 actions, status,
                 Ui.slot(model.failureProperty(), f -> Ui.failure("The isolated environment could not be opened", f,
                         IsolateViewModel.commonIssue(f.code()))),
-                Ui.section("Mount tree inside the sandbox"), when, tree);
+                new HBox(10, Ui.section("Mount tree inside the sandbox"), when), tree);
     }
 
     private static TreeTableColumn<Mount, String> column(String name, double width,

@@ -35,6 +35,12 @@ public final class IsolateViewModel extends StepModel {
             if (opened.get() != null) {
                 close();
             }
+            // What failed was about the old target.
+            failure.set(null);
+            refreshedAt.set("");
+            if (opened.get() == null && !busy.get()) {
+                status.set("The isolated environment is not open.");
+            }
         });
     }
 
@@ -120,7 +126,7 @@ public final class IsolateViewModel extends StepModel {
                     }
                     opened.set(r);
                     mounts.setAll(r.mounts());
-                    refreshedAt.set("Read from the kernel at " + java.time.LocalTime.now().withNano(0) + ".");
+                    refreshedAt.set("read from the kernel at " + org.saferebuild.app.ui.Times.clock(java.time.Instant.now()));
                     status.set("Open: " + r.mounts().size() + " mounts made in " + r.setupMillis() + " ms, holder pid "
                             + r.holderPid() + ", network " + r.network().name().toLowerCase() + ".");
                     ctx.session().sandboxOpened(r);
@@ -141,7 +147,7 @@ public final class IsolateViewModel extends StepModel {
                         return;
                     }
                     mounts.setAll(r.mounts());
-                    refreshedAt.set("Read from the kernel at " + java.time.LocalTime.now().withNano(0) + ".");
+                    refreshedAt.set("read from the kernel at " + org.saferebuild.app.ui.Times.clock(java.time.Instant.now()));
                 }));
     }
 
@@ -158,6 +164,9 @@ public final class IsolateViewModel extends StepModel {
         status.set("Closing the isolated environment…");
         ctx.client().run(id -> new SandboxRequest.Close(id, o.sandbox(), false), SandboxResult.Closed.class)
                 .result().whenComplete((r, err) -> ctx.ui().execute(() -> {
+                    if (opened.get() != null || busy.get()) {
+                        return; // a new one is opening or open: its state is what the screen shows
+                    }
                     if (err != null) {
                         failure.set(Problems.of(err));
                         status.set("The isolated environment could not be closed.");

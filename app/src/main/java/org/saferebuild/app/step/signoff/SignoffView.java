@@ -3,9 +3,12 @@ package org.saferebuild.app.step.signoff;
 import atlantafx.base.theme.Styles;
 import javafx.geometry.Pos;
 import javafx.scene.control.Button;
+import javafx.scene.control.CheckBox;
 import javafx.scene.control.Label;
 import javafx.scene.control.TextField;
+import javafx.scene.layout.FlowPane;
 import javafx.scene.layout.HBox;
+import javafx.scene.layout.Region;
 import javafx.scene.layout.VBox;
 import org.kordamp.ikonli.feather.Feather;
 import org.kordamp.ikonli.javafx.FontIcon;
@@ -13,13 +16,32 @@ import org.saferebuild.app.checklist.ChecklistItem;
 import org.saferebuild.app.checklist.ChecklistModel;
 import org.saferebuild.app.ui.Ui;
 
-/** The sign-off screen: what is still open, the operator's name, and the sign-off action. */
+/**
+ * The sign-off screen: how many items are green and which are still open (one sentence, always
+ * current), the one item only the operator can answer, the operator's name, and the sign-off.
+ */
 public final class SignoffView extends VBox {
-    private final SignoffViewModel model;
 
     public SignoffView(SignoffViewModel model, ChecklistModel checklist) {
-        this.model = model;
         setSpacing(10);
+        Label open = Ui.wrap("");
+        open.setId("signoff-open");
+        Runnable showOpen = () -> open.setText(openSentence(checklist));
+        checklist.items().forEach(i -> i.stateProperty().addListener((o, a, b) -> showOpen.run()));
+        showOpen.run();
+
+        // The one item no program can know, here as well as in the checklist beside.
+        ChecklistItem window = checklist.item(ChecklistItem.Key.WINDOW);
+        CheckBox tick = new CheckBox("This is an off-hours or _maintenance window");
+        tick.setId("signoff-window");
+        tick.setSelected(window.passed());
+        tick.selectedProperty().addListener((o, a, b) -> {
+            if (b != window.passed()) {
+                checklist.tick(ChecklistItem.Key.WINDOW, b, model.operatorProperty().get());
+            }
+        });
+        window.stateProperty().addListener((o, a, b) -> tick.setSelected(window.passed()));
+
         TextField name = new TextField(model.operatorProperty().get());
         name.setId("signoff-name");
         name.setPrefColumnCount(24);
@@ -27,6 +49,7 @@ public final class SignoffView extends VBox {
         Label nameLabel = new Label("Operator n_ame");
         nameLabel.setMnemonicParsing(true);
         nameLabel.setLabelFor(name);
+        nameLabel.setMinWidth(Region.USE_PREF_SIZE);
         HBox nameRow = new HBox(10, nameLabel, name);
         nameRow.setAlignment(Pos.CENTER_LEFT);
 
@@ -42,33 +65,35 @@ public final class SignoffView extends VBox {
         sign.disableProperty().bind(model.canSignProperty().not());
         sign.setOnAction(e -> model.signOff());
         name.setOnAction(e -> model.signOff());
-        HBox actions = new HBox(8, sign, again);
+        FlowPane actions = new FlowPane(8, 8, sign, again);
+        for (Button b : new Button[] {sign, again}) {
+            b.setMinWidth(Region.USE_PREF_SIZE);
+        }
 
-        Label open = Ui.wrap("");
-        open.setId("signoff-open");
-        Runnable showOpen = () -> {
-            var items = checklist.open();
-            open.setText(items.isEmpty() ? "Every item of the checklist is green, each from the evidence shown beside it."
-                    : "Still open: " + String.join("; ", items.stream().map(i -> i.key().runbookText).toList())
-                            + ". Sign-off needs every item.");
-        };
-        checklist.items().forEach(i -> i.stateProperty().addListener((o, a, b) -> showOpen.run()));
-        showOpen.run();
-
-        Label status = Ui.wrap("");
+        Label status = Ui.muted("");
         status.setId("signoff-status");
         status.textProperty().bind(model.statusProperty());
 
         getChildren().addAll(Ui.header("Sign off the safety checklist", model.runbookStep(),
-                        "The engine captures the pre-change baseline and backs up the configuration now; the list of "
-                                + "generations shows your rollback target. When every item is green, sign off: the "
-                                + "engine records your name, the OS user it runs for, and every answer with its "
-                                + "evidence in the audit trail. Apply stays locked until then, and changing the "
-                                + "configuration or building again clears the sign-off."),
-                open, nameRow, actions, status,
+                        "When every item is green, sign off: Apply stays locked until you do.",
+                        "On arrival the engine captures the pre-change baseline (generation, booted system, failed"
+                                + " units, watched services, log sizes, journal position) and backs up the"
+                                + " configuration (every file with its SHA-256, the git commit if any); the list of"
+                                + " generations gives the rollback target. Signing off records your name, the OS user"
+                                + " the engine runs for, and every answer with its evidence in the audit trail."
+                                + " Another configuration, a new build or a rollback clears the sign-off."),
+                open, tick, nameRow, actions, status,
                 Ui.slot(model.failureProperty(), f -> Ui.failure("The sign-off could not be completed", f, null)));
-        for (ChecklistItem i : checklist.items()) {
-            i.evidenceProperty().addListener((o, a, b) -> showOpen.run());
+    }
+
+    /** "6 of 8 items are green. Still open: …" — counted from the checklist itself, so it never disagrees. */
+    static String openSentence(ChecklistModel checklist) {
+        var open = checklist.open();
+        int total = checklist.items().size();
+        if (open.isEmpty()) {
+            return "All " + total + " items are green, each from the evidence in the checklist beside.";
         }
+        return (total - open.size()) + " of " + total + " items are green. Still open: " + String.join("; ",
+                open.stream().map(i -> i.key().runbookText).toList()) + ".";
     }
 }

@@ -35,9 +35,13 @@ public final class SignoffViewModel extends StepModel {
         canSign = ctx.checklist().allPassedProperty().and(busy.not())
                 .and(ctx.session().signedOffProperty().isNull()).and(operator.isNotEmpty());
         ctx.session().signedOffProperty().addListener((o, a, b) -> complete.set(b != null));
+        // The operator's answer was for that run: a new one asks again.
+        ctx.session().runProperty().addListener((o, a, b) -> ctx.checklist().clear(Key.WINDOW));
         ctx.session().baselineProperty().addListener((o, a, b) -> {
             if (b == null) {
                 ctx.checklist().clear(Key.BACKUP, Key.BASELINE);
+                failure.set(null);
+                status.set("");
             }
         });
     }
@@ -96,9 +100,8 @@ public final class SignoffViewModel extends StepModel {
                         return;
                     }
                     recordRollbackTarget(ctx, g);
-                    status.set("Evidence gathered. " + (ctx.checklist().open().isEmpty()
-                            ? "Every item is green: sign off to unlock Apply."
-                            : ctx.checklist().open().size() + " item(s) still open."));
+                    status.set("Baseline, backup and rollback target gathered at "
+                            + org.saferebuild.app.ui.Times.clock(java.time.Instant.now()) + ".");
                 }));
     }
 
@@ -110,7 +113,8 @@ public final class SignoffViewModel extends StepModel {
                         + " their SHA-256; tree " + abbreviate(k.treeSha256())
                         + (k.gitCommit() == null ? "" : "; git " + abbreviate(k.gitCommit())
                         + (Boolean.TRUE.equals(k.gitDirty()) ? " (dirty)" : "")) + ".");
-        StringBuilder sb = new StringBuilder("Taken " + shortDate(b.takenAt()) + ": generation " + b.generation());
+        StringBuilder sb = new StringBuilder("Taken " + org.saferebuild.app.ui.Times.local(b.takenAt())
+                + ": generation " + b.generation());
         if (b.services() != null) {
             sb.append(", ").append(b.services().size()).append(" watched service states");
         }
@@ -126,19 +130,43 @@ public final class SignoffViewModel extends StepModel {
         ctx.checklist().record(Key.BASELINE, true, sb.append('.').toString());
     }
 
-    /** The rollback target is the generation running now, and it must still be complete on disk. */
+    /**
+     * The rollback target: the generation a revert or a rollback would really return to, which must
+     * still be complete on disk. Before this run applied anything, that is the generation running now
+     * (not the newest one, which may be a boot-only or an unconfirmed one); while this run's system
+     * runs (after Switch or Test), it is the generation that ran before it.
+     */
     public static void recordRollbackTarget(AppContext ctx, SystemResult.GenerationList g) {
-        var current = g.generations().stream().filter(SystemResult.Generation::current).findFirst();
-        if (current.isEmpty()) {
-            ctx.checklist().record(Key.ROLLBACK, false, "The system profile " + g.profile()
-                    + " has no current generation to roll back to.");
+        java.util.Optional<SystemResult.Generation> target = rollbackTarget(g, ctx.session().appliedProperty().get());
+        if (target.isEmpty()) {
+            ctx.checklist().record(Key.ROLLBACK, false, "No generation of the system profile " + g.profile()
+                    + " runs now, so there is none to return to.");
             return;
         }
-        var c = current.get();
+        SystemResult.Generation c = target.get();
         boolean ok = c.onDisk() && c.closureComplete();
-        ctx.checklist().record(Key.ROLLBACK, ok, "Generation " + c.number() + " (" + shortDate(c.date()) + ") is "
-                + (ok ? "on disk with its complete closure" : "NOT complete on disk") + (c.pinned() ? ", pinned" : "")
-                + "; Generations rolls back to it in one click.");
+        ctx.checklist().record(Key.ROLLBACK, ok, "Generation " + c.number() + " (" + org.saferebuild.app.ui.Times
+                .local(c.date()) + ")" + (c.running() ? ", which runs now," : ", which ran before this change,")
+                + " is " + (ok ? "on disk with its complete closure" : "NOT complete on disk") + (c.pinned()
+                ? " and pinned" : "") + "; a revert returns to it, and Generations rolls back to it in one click.");
+    }
+
+    /** See {@link #recordRollbackTarget}. */
+    public static java.util.Optional<SystemResult.Generation> rollbackTarget(SystemResult.GenerationList g,
+                                                                             SystemResult.Applied applied) {
+        java.util.Optional<SystemResult.Generation> running = g.generations().stream()
+                .filter(SystemResult.Generation::running).max(java.util.Comparator.comparingInt(
+                        SystemResult.Generation::number));
+        boolean ours = applied != null && applied.generationBefore() != null && applied.mode()
+                != org.saferebuild.protocol.SystemRequest.Mode.BOOT && (running.isEmpty()
+                || running.get().storePath().equals(applied.storePath()));
+        if (ours) {
+            return g.generations().stream().filter(x -> x.number() == applied.generationBefore()).findFirst();
+        }
+        if (running.isPresent()) {
+            return running;
+        }
+        return g.generations().stream().filter(SystemResult.Generation::current).findFirst();
     }
 
     /** Records the sign-off through the engine's audit trail. */
@@ -165,10 +193,6 @@ public final class SignoffViewModel extends StepModel {
                     status.set("Signed off by " + name + " (OS user " + s.osUser() + "), audit line " + s.line()
                             + ". Apply is unlocked.");
                 }));
-    }
-
-    static String shortDate(String iso) {
-        return iso != null && iso.length() >= 16 ? iso.substring(0, 10) + " " + iso.substring(11, 16) : iso;
     }
 
     static String abbreviate(String s) {

@@ -1,5 +1,7 @@
 package org.saferebuild.app.step.target;
 
+import java.util.HashMap;
+import java.util.Map;
 import javafx.beans.property.ReadOnlyObjectProperty;
 import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.beans.property.ReadOnlyStringProperty;
@@ -10,22 +12,27 @@ import org.saferebuild.app.AppContext;
 import org.saferebuild.app.checklist.ChecklistItem;
 import org.saferebuild.app.client.Problems;
 import org.saferebuild.app.session.RunSession;
+import org.saferebuild.app.ui.Times;
 import org.saferebuild.app.wizard.StepModel;
 import org.saferebuild.protocol.Event;
+import org.saferebuild.protocol.NixResult;
 import org.saferebuild.protocol.PreflightReport;
 import org.saferebuild.protocol.Request;
 import org.saferebuild.protocol.SandboxRequest.Network;
 import org.saferebuild.protocol.Sizes;
 
 /**
- * Target: which configuration, which host, and whether the sandbox gets the network. The engine's
- * preflight lists the declared hosts and checks what the runbook's "Common Issues" are about.
+ * Target: which configuration, which host, and whether the sandbox gets the network. The engine
+ * lists its configuration directories (hosts, description, last build) and its preflight checks
+ * what the runbook's "Common Issues" are about. The last configuration chosen is remembered.
  */
 public final class TargetViewModel extends StepModel {
     private final AppContext ctx;
     private final ObservableList<String> configDirs = FXCollections.observableArrayList();
     private final ObservableList<String> hosts = FXCollections.observableArrayList();
     private final ObservableList<PreflightReport.Check> checks = FXCollections.observableArrayList();
+    private final ReadOnlyObjectWrapper<Map<String, NixResult.ConfigSummary>> summaries =
+            new ReadOnlyObjectWrapper<>(Map.of());
     private final ReadOnlyStringWrapper configDir = new ReadOnlyStringWrapper();
     private final ReadOnlyStringWrapper host = new ReadOnlyStringWrapper();
     private final ReadOnlyObjectWrapper<Network> network = new ReadOnlyObjectWrapper<>(Network.ISOLATED);
@@ -37,9 +44,15 @@ public final class TargetViewModel extends StepModel {
         super("Target", "Before Step 1: what to rebuild");
         this.ctx = ctx;
         configDirs.setAll(ctx.configDirs());
-        if (!configDirs.isEmpty()) {
+        String last = ctx.prefs().lastConfigDir();
+        if (last != null && configDirs.contains(last)) {
+            configDir.set(last);
+            host.set(ctx.prefs().lastHost());
+        } else if (!configDirs.isEmpty()) {
             configDir.set(configDirs.get(0));
         }
+        // A build changes what the list says about its directory ("built 1 min ago").
+        ctx.session().builtProperty().addListener((o, a, b) -> loadConfigs());
     }
 
     public ObservableList<String> configDirs() {
@@ -52,6 +65,11 @@ public final class TargetViewModel extends StepModel {
 
     public ObservableList<PreflightReport.Check> checks() {
         return checks;
+    }
+
+    /** What the engine says about each configuration directory (empty until it answered). */
+    public ReadOnlyObjectProperty<Map<String, NixResult.ConfigSummary>> summariesProperty() {
+        return summaries.getReadOnlyProperty();
     }
 
     public ReadOnlyStringProperty configDirProperty() {
@@ -78,25 +96,80 @@ public final class TargetViewModel extends StepModel {
         return status.getReadOnlyProperty();
     }
 
-    /** What each network choice means, for the screen. */
+    /** What each network choice means, in one sentence. */
     public static String explain(Network n) {
         return switch (n) {
-            case ISOLATED -> "The sandbox gets its own empty network (the runbook's --net). Nix runs offline: "
-                    + "everything the build needs must already be in the Nix store, and a missing dependency "
-                    + "is reported by name instead of being downloaded.";
-            case SHARED -> "The sandbox shares this machine's network, so Nix may download from your binary "
-                    + "caches. Use this when the build needs something that is not in the store yet.";
+            case ISOLATED -> "The sandbox gets no network (the runbook's --net): Nix builds offline from the store and"
+                    + " names anything missing instead of downloading it.";
+            case SHARED -> "The sandbox shares this machine's network, so Nix may download from your binary caches.";
         };
+    }
+
+    /** "update", the directory's own name. */
+    public static String name(String dir) {
+        int slash = dir.lastIndexOf('/');
+        return slash >= 0 && slash < dir.length() - 1 ? dir.substring(slash + 1) : dir;
+    }
+
+    /** One line about a directory: its hosts, what it says about itself, and its last build. */
+    public static String describe(NixResult.ConfigSummary s) {
+        if (s == null) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder();
+        b.append(switch (s.kind()) {
+            case FLAKE -> s.hosts().isEmpty() ? "flake" : "host " + String.join(", ", s.hosts());
+            case CLASSIC -> "classic configuration.nix";
+            case NONE -> "no configuration";
+        });
+        String words = s.comment() != null ? s.comment() : s.description();
+        if (words != null) {
+            b.append(" · ").append(words);
+        }
+        b.append(" · ").append(lastBuild(s.lastBuild()));
+        return b.toString();
+    }
+
+    /** "built today 01:25 (3 min ago)", "failed yesterday 23:10 (2 h ago)", "never built here". */
+    public static String lastBuild(NixResult.LastBuild l) {
+        if (l == null) {
+            return "never built by this engine";
+        }
+        return (l.ok() ? "built " : "failed to build ") + Times.localAndRelative(l.at());
     }
 
     @Override
     public void entered() {
+        if (summaries.get().isEmpty()) {
+            loadConfigs();
+        }
         if (report.get() == null && !busy.get()) {
             checkAgain();
         }
     }
 
     // Commands
+
+    /** Asks the engine for its configuration directories (hosts, description, last build). */
+    public void loadConfigs() {
+        if (!ctx.client().offers("configs")) {
+            return;
+        }
+        ctx.client().run(Request.Configs::new, NixResult.ConfigList.class).result()
+                .whenComplete((l, err) -> ctx.ui().execute(() -> {
+                    if (err != null) {
+                        return; // the list is a help; the preflight says what matters
+                    }
+                    Map<String, NixResult.ConfigSummary> m = new HashMap<>();
+                    for (NixResult.ConfigSummary s : l.configs()) {
+                        m.put(s.path(), s);
+                        if (!configDirs.contains(s.path())) {
+                            configDirs.add(s.path());
+                        }
+                    }
+                    summaries.set(Map.copyOf(m));
+                }));
+    }
 
     public void chooseConfigDir(String dir) {
         if (dir == null || dir.isBlank() || dir.equals(configDir.get())) {
@@ -129,8 +202,8 @@ public final class TargetViewModel extends StepModel {
         String dir = configDir.get();
         busy.set(true);
         failure.set(null);
-        status.set("Checking root, namespaces, tools, free space and " + (dir == null ? "the default configuration" : dir)
-                + "…");
+        status.set("Checking root, namespaces, tools, free space and " + (dir == null ? "the default configuration"
+                : name(dir)) + "…");
         ctx.client().run(id -> new Request.Preflight(id, dir), PreflightReport.class,
                         e -> {
                             if (e instanceof Event.Progress p) {
@@ -140,6 +213,9 @@ public final class TargetViewModel extends StepModel {
                 .result().whenComplete((r, err) -> ctx.ui().execute(() -> {
                     busy.set(false);
                     if (err != null) {
+                        if (!java.util.Objects.equals(dir, configDir.get())) {
+                            return;
+                        }
                         failure.set(Problems.of(err));
                         status.set("The check could not run.");
                         report.set(null);
@@ -163,21 +239,22 @@ public final class TargetViewModel extends StepModel {
         long failed = r.checks().stream().filter(c -> c.status() == PreflightReport.Status.FAIL).count();
         status.set(failed == 0 ? "Everything the runbook needs is in place." : failed + " check"
                 + (failed == 1 ? "" : "s") + " failed; each says how to fix it.");
-        recordDisk(r);
+        recordDisk(ctx, r.disks());
         publish();
     }
 
-    private void recordDisk(PreflightReport r) {
+    /** The checklist's disk item from measured free space (the preflight's, or measured again after a build). */
+    public static void recordDisk(AppContext ctx, java.util.List<PreflightReport.Disk> disks) {
         StringBuilder sb = new StringBuilder();
-        boolean ok = !r.disks().isEmpty();
-        for (PreflightReport.Disk d : r.disks()) {
+        boolean ok = !disks.isEmpty();
+        for (PreflightReport.Disk d : disks) {
             ok &= d.ok();
             if (sb.length() > 0) {
                 sb.append("; ");
             }
             sb.append(Sizes.human(d.freeBytes())).append(" free on the ").append(d.label());
         }
-        long need = r.disks().isEmpty() ? 0 : r.disks().get(0).thresholdBytes();
+        long need = disks.isEmpty() ? 0 : disks.get(0).thresholdBytes();
         ctx.checklist().record(ChecklistItem.Key.DISK, ok, sb.append("; ").append(Sizes.human(need))
                 .append(" needed (df -h).").toString());
     }
@@ -190,6 +267,7 @@ public final class TargetViewModel extends StepModel {
         if (ok) {
             ctx.session().chooseTarget(new RunSession.Target(configDir.get(), needsHost ? host.get() : null,
                     network.get(), ctx.plan()));
+            ctx.prefs().rememberConfig(configDir.get(), needsHost ? host.get() : null);
         }
         complete.set(ok);
     }

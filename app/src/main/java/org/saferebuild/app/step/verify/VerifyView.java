@@ -19,11 +19,25 @@ public final class VerifyView extends VBox {
         again.setId("verify-again");
         again.disableProperty().bind(model.busyProperty());
         again.setOnAction(e -> model.verify());
+        Label when = Ui.muted("");
+        when.setId("verify-when");
+        model.reportProperty().addListener((o, a, r) -> when.setText(r == null ? (model.busyProperty().get()
+                ? "Verifying…" : "") : "Verified at " + org.saferebuild.app.ui.Times.clock(
+                        model.verifiedAtProperty().get()) + "."));
+        model.busyProperty().addListener((o, a, b) -> {
+            if (b) {
+                when.setText("Verifying the system as it runs now…");
+            }
+        });
+        HBox top = new HBox(12, again, when);
+        top.setAlignment(javafx.geometry.Pos.CENTER_LEFT);
+        again.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
         getChildren().addAll(Ui.header("Verify the activation", model.runbookStep(),
-                        "The engine looks at the live system: the watched services' states against the baseline, "
-                                + "units that failed since, the tails of the watched logs and this boot's journal. "
-                                + "A check that cannot run here is shown as not run, never as passed."),
-                again, Ui.slot(model.failureProperty(), f -> Ui.failure("Verification could not run", f, null)),
+                        "The engine looks at the live system now; a check that cannot run here says so, never passes.",
+                        "The watched services' states against the baseline, units that failed since, the new lines"
+                                + " of the watched logs and this boot's journal lines that match. The report is made"
+                                + " again whenever the running system changes (a revert, a rollback)."),
+                top, Ui.slot(model.failureProperty(), f -> Ui.failure("Verification could not run", f, null)),
                 Ui.slot(model.reportProperty(), VerifyView::report));
     }
 
@@ -51,11 +65,17 @@ public final class VerifyView extends VBox {
             };
             Label name = new Label(c.name() + (c.status() == SystemResult.CheckStatus.NOT_RUN ? " (not run)" : ""));
             name.getStyleClass().add(Styles.TEXT_BOLD);
-            name.setMinWidth(230);
-            name.setPrefWidth(230);
+            name.setMinWidth(200);
+            name.setPrefWidth(200);
             name.setWrapText(true);
-            Label detail = Ui.wrap(c.detail() + (c.fix() == null ? "" : "\nWhat to do: " + c.fix()));
-            box.getChildren().add(new HBox(10, icon, name, detail));
+            VBox detail = new VBox(2, Ui.withStorePaths(c.detail()));
+            if (c.fix() != null) {
+                detail.getChildren().add(new org.saferebuild.app.ui.Disclosure("What to do", Ui.muted(c.fix())));
+            }
+            HBox.setHgrow(detail, javafx.scene.layout.Priority.ALWAYS);
+            HBox row = new HBox(10, icon, name, detail);
+            row.setMinHeight(javafx.scene.layout.Region.USE_PREF_SIZE);
+            box.getChildren().add(row);
         }
         // Service states against the baseline, where systemd could be asked (null: it could not).
         if (r.services() != null && !r.services().isEmpty()) {

@@ -17,18 +17,35 @@ public final class VerifyViewModel extends StepModel {
     private final AppContext ctx;
     private final ReadOnlyObjectWrapper<SystemResult.VerifyReport> report = new ReadOnlyObjectWrapper<>();
     private final ReadOnlyObjectWrapper<Event.Failure> failure = new ReadOnlyObjectWrapper<>();
+    private final ReadOnlyObjectWrapper<java.time.Instant> verifiedAt = new ReadOnlyObjectWrapper<>();
 
     public VerifyViewModel(AppContext ctx) {
         super("Verify", "Step 7: Verify Activation");
         this.ctx = ctx;
-        ctx.session().appliedProperty().addListener((o, a, b) -> {
+        ctx.session().runProperty().addListener((o, a, b) -> {
+            report.set(null);
+            failure.set(null);
+            complete.set(false);
+        });
+        // The live system changed (an apply ended, a rollback): a report on screen is about a system
+        // that no longer runs, so it is made again; one not yet made waits for the operator.
+        ctx.session().systemChangesProperty().addListener((o, a, b) -> {
+            boolean shown = report.get() != null;
             report.set(null);
             complete.set(false);
+            if (shown && !busy.get()) {
+                verify();
+            }
         });
     }
 
     public ReadOnlyObjectProperty<SystemResult.VerifyReport> reportProperty() {
         return report.getReadOnlyProperty();
+    }
+
+    /** When the report on screen was made. */
+    public ReadOnlyObjectProperty<java.time.Instant> verifiedAtProperty() {
+        return verifiedAt.getReadOnlyProperty();
     }
 
     public ReadOnlyObjectProperty<Event.Failure> failureProperty() {
@@ -54,6 +71,7 @@ public final class VerifyViewModel extends StepModel {
                         failure.set(Problems.of(err));
                         return;
                     }
+                    verifiedAt.set(java.time.Instant.now());
                     report.set(r);
                     complete.set(true);
                 }));
