@@ -57,6 +57,7 @@ public final class Engine {
     private final InspectService inspect;
     private final BuiltSystems builtSystems;
     private final NixService nix;
+    private final Closures closures;
     private final Operations operations = new Operations();
     /** Work that must finish before the engine exits, even when the app is gone (an apply, a revert timer). */
     private final List<Runnable> beforeExit = new CopyOnWriteArrayList<>();
@@ -82,7 +83,7 @@ public final class Engine {
         this.profile = new SystemProfile(Path.of(config.systemProfile()), tools, nixEnv);
         this.audit = new AuditTrail(new AuditLog(Path.of(config.auditLog()), config.state()),
                 () -> profile.current().orElse(null));
-        Closures closures = new Closures(tools, nixEnv);
+        this.closures = new Closures(config, tools, nixEnv);
         Activation activation = new Activation(config, tools);
         this.apply = new ApplyService(config, profile, closures, activation, builtSystems, audit, tools, nixEnv);
         BaselineService baselines = new BaselineService(config, profile, activation, tools);
@@ -100,7 +101,9 @@ public final class Engine {
                 .query(SandboxRequest.Mounts.class, (r, ctx) -> sandboxes.mounts(r))
                 .registerFollowUp(SandboxRequest.Close.class, sandboxes::close)
                 .register(NixRequest.Validate.class, nix::validate)
-                .register(NixRequest.Build.class, nix::build)
+                // what the operator may apply next is hashed ahead, in the background (docs/apply.md)
+                .register(NixRequest.Build.class, (r, ctx) -> checkAhead(nix.build(r, ctx),
+                        b -> java.util.stream.Stream.ofNullable(b.storePath()).toList()))
                 .register(SystemRequest.Baseline.class, baselines::take)
                 // a system built elsewhere and copied here (nix copy), checked and kept (docs/remote.md)
                 .register(SystemRequest.Adopt.class, adopt::adopt)
@@ -109,7 +112,8 @@ public final class Engine {
                 .registerFollowUp(SystemRequest.Revert.class, apply::revert)
                 .query(SystemRequest.ApplyStatus.class, apply::status)
                 .register(SystemRequest.Verify.class, verify::verify)
-                .query(SystemRequest.Generations.class, generations::list)
+                .query(SystemRequest.Generations.class, (r, ctx) -> checkAhead(generations.list(r, ctx),
+                        GenerationsService::likelyRollbackTargets))
                 .register(SystemRequest.Pin.class, generations::pin)
                 .register(SystemRequest.Unpin.class, generations::unpin)
                 .register(SystemRequest.Rollback.class, apply::rollback)
@@ -117,9 +121,20 @@ public final class Engine {
                 .query(SystemRequest.AuditRead.class, audits::read)
                 .query(SystemRequest.AuditVerify.class, audits::verify)
                 .query(SystemRequest.AuditAcknowledge.class, audits::acknowledge) // writes its own record
-                .query(InspectRequest.Inspect.class, inspect::inspect)
+                .query(InspectRequest.Inspect.class, (r, ctx) -> checkAhead(inspect.inspect(r, ctx),
+                        i -> List.of(i.system().path())))
                 // compare runs the new system's switch-to-configuration dry-activate as root
-                .register(InspectRequest.Compare.class, inspect::compare);
+                .register(InspectRequest.Compare.class, (r, ctx) -> checkAhead(inspect.compare(r, ctx),
+                        c -> List.of(c.to().path())));
+    }
+
+    /**
+     * The result as it is; the systems it names get their closures hashed ahead, in the background
+     * (Closures.checkInBackground), so that applying one of them later only walks its files.
+     */
+    private <T> T checkAhead(T result, java.util.function.Function<T, List<String>> systems) {
+        systems.apply(result).forEach(closures::checkInBackground);
+        return result;
     }
 
     /** Creates the state directory and removes what a killed engine left behind. */
@@ -140,6 +155,7 @@ public final class Engine {
         audit.check();
         apply.resume();
         inspect.prepareInBackground();
+        closures.prepareInBackground();
     }
 
     public EngineConfig config() {

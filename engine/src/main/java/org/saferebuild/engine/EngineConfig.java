@@ -37,6 +37,9 @@ import org.saferebuild.protocol.Values;
  * @param nixOptions      Nix settings the engine passes with {@code --option} to every nix command
  *                        it runs (only the keys of {@link NixOptions}; the demo system turns Nix's
  *                        build sandbox off here, never in the machine's nix.conf)
+ * @param closureRehashDays how long a store path hashed by the closure check and unchanged since
+ *                        (its files' inodes, sizes, modes and change times) is not hashed again; 0:
+ *                        every apply and rollback hashes the whole closure (docs/apply.md "What it costs")
  */
 public record EngineConfig(
         List<String> configDirs,
@@ -54,7 +57,8 @@ public record EngineConfig(
         List<String> watchedLogs,
         String journalPattern,
         Integer confirmSeconds,
-        Map<String, String> nixOptions) {
+        Map<String, String> nixOptions,
+        Integer closureRehashDays) {
 
     public static final String DEFAULT_FILE = "/etc/safe-rebuild/engine.json";
 
@@ -81,15 +85,30 @@ public record EngineConfig(
             throw new IllegalArgumentException("confirmSeconds must be between 5 and 3600");
         }
         nixOptions = NixOptions.validate(nixOptions);
+        closureRehashDays = closureRehashDays == null ? 7 : closureRehashDays;
+        if (closureRehashDays < 0 || closureRehashDays > 366) {
+            throw new IllegalArgumentException("closureRehashDays must be between 0 (hash every time) and 366");
+        }
         if (plans.isEmpty() || configDirs.isEmpty()) {
             throw new IllegalArgumentException("plans and configDirs must not be empty");
         }
     }
 
+    /** The settings before closureRehashDays existed (its default, 7 days). */
+    public EngineConfig(List<String> configDirs, List<String> plans, String stateDir, String systemProfile,
+                        String currentSystem, String bootedSystem, String auditLog, Map<String, String> nixPath,
+                        List<String> toolDirs, Long minFreeBytes, List<String> watchedServices,
+                        List<String> configSearch, List<String> watchedLogs, String journalPattern,
+                        Integer confirmSeconds, Map<String, String> nixOptions) {
+        this(configDirs, plans, stateDir, systemProfile, currentSystem, bootedSystem, auditLog, nixPath, toolDirs,
+                minFreeBytes, watchedServices, configSearch, watchedLogs, journalPattern, confirmSeconds, nixOptions,
+                null);
+    }
+
     /** The NixOS defaults: what an empty settings file means. */
     public static EngineConfig defaults() {
         return new EngineConfig(null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null);
+                null, null, null, null);
     }
 
     public String defaultConfigDir() {

@@ -156,12 +156,15 @@ public final class EngineServer {
         workers.execute(() -> {
             Event terminal;
             AuditTrail.Pending audit = null;
+            long started = System.nanoTime();
+            long handlerStarted = started;
             try {
                 // Privileged operations are recorded here, not by each handler (issue 4).
                 if (engine.operations().audited(request.getClass())) {
                     audit = engine.audit().begin(operator, engine.operations().nameOf(request.getClass()), request,
                             engine.operations().followUp(request.getClass()));
                 }
+                handlerStarted = System.nanoTime();
                 ResultBody body = handler.handle(request, ctx);
                 terminal = ctx.cancelled()
                         ? cancelledFailure(request.id())
@@ -175,8 +178,16 @@ public final class EngineServer {
                 terminal = new Event.Failure(request.id(), p.code(), p.getMessage(), p.fix());
             }
             ctx.flush();
+            long handlerEnded = System.nanoTime();
             if (audit != null) {
                 engine.audit().end(audit, terminal);
+                // Where a recorded operation's time went (docs/apply.md "What it costs"; script/bench apply).
+                long ended = System.nanoTime();
+                LOG.info("request {} ({}) took {} ms: intent {}, {}, outcome {}", request.id(), audit.what(),
+                        String.format(java.util.Locale.ROOT, "%.2f", (ended - started) / 1e6),
+                        String.format(java.util.Locale.ROOT, "%.2f", (handlerStarted - started) / 1e6),
+                        ctx.phaseTimes("setup", handlerStarted, handlerEnded),
+                        String.format(java.util.Locale.ROOT, "%.2f", (ended - handlerEnded) / 1e6));
             }
             inFlight.remove(request.id());
             sink.send(terminal);

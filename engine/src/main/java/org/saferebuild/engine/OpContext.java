@@ -24,6 +24,8 @@ public final class OpContext {
     private List<String> batch = new ArrayList<>();
     private long batchStarted;
     private volatile AuditRecord.Who operator;
+    /** When each progress phase began (nanoTime), for the request's timing line in the engine's log. */
+    private final List<Object[]> phases = new ArrayList<>();
 
     public OpContext(long id, EventSink sink) {
         this.id = id;
@@ -49,6 +51,11 @@ public final class OpContext {
     }
 
     public void progress(String phase, String message, Long done, Long total) {
+        synchronized (phases) {
+            if (phases.isEmpty() || !phases.get(phases.size() - 1)[0].equals(phase)) {
+                phases.add(new Object[] {phase, System.nanoTime()});
+            }
+        }
         flush();
         sink.send(new Event.Progress(id, phase, message, done, total));
     }
@@ -96,6 +103,33 @@ public final class OpContext {
             batch = new ArrayList<>();
             sink.send(new Event.Log(id, batchStream, lines));
         }
+    }
+
+    /**
+     * How long each phase took, from {@code start} to {@code end} (nanoTime): "setup 1.2, check 3.4,
+     * activate 50.1" (ms), the time before the first phase named {@code before}.
+     */
+    String phaseTimes(String before, long start, long end) {
+        StringBuilder out = new StringBuilder();
+        String name = before;
+        long from = start;
+        synchronized (phases) {
+            for (Object[] p : phases) {
+                long at = (Long) p[1];
+                appendMillis(out, name, at - from);
+                name = (String) p[0];
+                from = at;
+            }
+        }
+        appendMillis(out, name, end - from);
+        return out.toString();
+    }
+
+    private static void appendMillis(StringBuilder out, String name, long nanos) {
+        if (out.length() > 0) {
+            out.append(", ");
+        }
+        out.append(name).append(' ').append(String.format(java.util.Locale.ROOT, "%.2f", nanos / 1e6));
     }
 
     public boolean cancelled() {

@@ -36,7 +36,7 @@ public sealed interface NixRequest extends Request {
     }
 
     /**
-     * Builds the system in the sandbox's chroot. Progress comes as {@code build.progress} events,
+     * Builds the system in the sandbox. Progress comes as {@code build.progress} events,
      * every log line as {@code log} events (stream "build"); cancel stops the build.
      */
     record Build(long id, String sandbox, String host) implements NixRequest {

@@ -85,13 +85,29 @@ class EngineArchitectureTest {
                     "Files.delete"),
             // fresh private directories (mkdir fails on anything there, links included) and the
             // rmdir-style removal that refuses to cross into a mount; SymlinkRaceTest, SandboxSafetyTest
-            "org.saferebuild.engine.sandbox.SandboxManager", List.of("Files.createDirectory",
-                    "Files.createSymbolicLink", "Files.createFile"),
-            // mount points and links inside a sandbox root it has just made, each created exclusively
             "org.saferebuild.engine.system.SystemProfile", List.of("Files.createDirectories"),
             // the system profile's directory (nix's, not the engine's state), before nix-env runs
             "org.saferebuild.engine.system.VerifyService", List.of("RandomAccessFile.<init>"));
             // reads the tails of watched logs (mode "r")
+
+    /**
+     * The system calls that create, remove or mount, bound from the C library: only the one writer
+     * and the code that builds a sandbox's root inside its namespace (a fresh tmpfs only that
+     * namespace has, each entry made exclusively; docs/security.md) may call them.
+     */
+    @Test
+    void onlySafeFilesAndTheSandboxRootCallTheWritingSystemCalls() {
+        Set<String> writing = Set.of("mkdirat", "unlinkat", "renameat", "openat", "openat2", "pwrite", "ftruncate",
+                "fallocate", "fchmod", "symlinkat", "mount", "umount2", "pivotRoot", "unshare", "setns", "chroot");
+        noClasses().that().haveNameNotMatching("org\\.saferebuild\\.engine\\.(sys\\.(SafeFiles|LibC)"
+                        + "|sandbox\\.(MountCalls|SandboxRoot))(\\$.*)?")
+                .should().callMethodWhere(DescribedPredicate.describe("a writing system call of LibC or MountCalls",
+                        call -> (call.getTargetOwner().getName().equals("org.saferebuild.engine.sys.LibC")
+                                || call.getTargetOwner().getName().equals("org.saferebuild.engine.sandbox.MountCalls"))
+                                && writing.contains(call.getName())))
+                .because("files are written through SafeFiles; mounts are made only in a sandbox's own namespace")
+                .check(engine);
+    }
 
     @Test
     void onlySafeFilesWritesFiles() {

@@ -65,7 +65,7 @@ public record PackageChanges(List<InspectResult.Package> changed, List<InspectRe
         g.add(new Group("Added (" + added.size() + ")", added, true));
         g.add(new Group("Removed (" + removed.size() + ")", removed, true));
         g.add(new Group("Rebuilt, same version, other size (" + resized.size() + ")", resized, false));
-        g.add(new Group("Not packages: units and generated files (" + other.size() + ")", other, false));
+        g.add(new Group("Units and generated files (" + other.size() + ")", other, false));
         return g;
     }
 
@@ -85,7 +85,10 @@ public record PackageChanges(List<InspectResult.Package> changed, List<InspectRe
         return String.join(", ", v.stream().map(x -> x.isEmpty() ? "(no version)" : x).toList());
     }
 
-    /** "1.1 MiB → 1.2 MiB (+100.0 KiB)", "+1.1 MiB" for an added one, "−1.1 MiB" for a removed one. */
+    /**
+     * "1.1 MiB → 1.2 MiB (+100.0 KiB)"; "514.2 KiB (+12 B)" when both sizes read the same; "+1.1 MiB"
+     * for an added one, "−1.1 MiB" for a removed one.
+     */
     public static String size(InspectResult.Package p) {
         long d = p.bytesAfter() - p.bytesBefore();
         String delta = (d >= 0 ? "+" : "−") + Sizes.human(Math.abs(d));
@@ -95,7 +98,9 @@ public record PackageChanges(List<InspectResult.Package> changed, List<InspectRe
         if (p.change() == Change.REMOVED || p.bytesAfter() == 0) {
             return delta;
         }
-        return Sizes.human(p.bytesBefore()) + " → " + Sizes.human(p.bytesAfter()) + " (" + delta + ")";
+        String before = Sizes.human(p.bytesBefore());
+        String after = Sizes.human(p.bytesAfter());
+        return (before.equals(after) ? after : before + " → " + after) + " (" + delta + ")";
     }
 
     /** "[U]", "[D]", "[C]", "[A]", "[R]": nvd's letters; "[S]" for a size change at the same version. */

@@ -21,11 +21,12 @@ public final class PackageChangesView extends TreeTableView<PackageChangesView.R
 
     public PackageChangesView() {
         getStyleClass().addAll(Styles.DENSE, Tweaks.EDGE_TO_EDGE);
-        getColumns().add(col("Package", 230, r -> r.pkg() == null ? r.group()
+        // The first column also holds the group headings ("Units and generated files (2)").
+        getColumns().add(col("Package", 320, r -> r.pkg() == null ? r.group()
                 : "[" + PackageChanges.letter(r.pkg()) + "] " + r.pkg().name()));
-        getColumns().add(col("Before", 150, r -> r.pkg() == null ? "" : PackageChanges.versions(r.pkg().before())));
-        getColumns().add(col("After", 150, r -> r.pkg() == null ? "" : PackageChanges.versions(r.pkg().after())));
-        getColumns().add(col("Size", 200, r -> r.pkg() == null ? "" : PackageChanges.size(r.pkg())));
+        getColumns().add(col("Before", 110, r -> r.pkg() == null ? "" : PackageChanges.versions(r.pkg().before())));
+        getColumns().add(col("After", 110, r -> r.pkg() == null ? "" : PackageChanges.versions(r.pkg().after())));
+        getColumns().add(col("Size", 240, r -> r.pkg() == null ? "" : PackageChanges.size(r.pkg())));
         getColumns().forEach(c -> c.setMinWidth(Math.min(c.getPrefWidth(), 90)));
         setColumnResizePolicy(TreeTableView.CONSTRAINED_RESIZE_POLICY_ALL_COLUMNS);
         setShowRoot(false);

@@ -37,10 +37,13 @@ class PackageChangesTest {
         assertThat(c.summary()).isEqualTo("12 version changes, 1 added, 1 removed, 1 rebuilt; 2 other paths (units,"
                 + " generated files)");
         assertThat(PackageChanges.size(c.changed().get(0))).isEqualTo("1000 B → 1.2 KiB (+200 B)");
+        // A rebuild whose size moved by a few bytes: one size and the difference, not "514.2 KiB → 514.2 KiB".
+        assertThat(PackageChanges.size(new InspectResult.Package("firefox", Change.UPGRADED, List.of("120.0.1"),
+                List.of("121.0"), 526_540, 526_552))).isEqualTo("514.2 KiB (+12 B)");
         assertThat(PackageChanges.size(c.added().get(0))).isEqualTo("+1.9 MiB");
         assertThat(PackageChanges.versions(List.of())).isEqualTo("—");
         assertThat(c.groups()).extracting(PackageChanges.Group::title).containsExactly("Version changes (12)",
                 "Added (1)", "Removed (1)", "Rebuilt, same version, other size (1)",
-                "Not packages: units and generated files (2)");
+                "Units and generated files (2)");
     }
 }

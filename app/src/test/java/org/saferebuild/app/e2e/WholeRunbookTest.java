@@ -92,7 +92,7 @@ class WholeRunbookTest extends DemoWizardTest {
             assertThat(w.onFx(() -> packages.rows().stream().map(r -> r.group() + ": " + r.pkg().name()).toList()))
                     .contains("Version changes (1): firefox", "Added (1): ripgrep", "Removed (2): field-beacon",
                             "Removed (2): nano")
-                    .anyMatch(r -> r.startsWith("Not packages") && r.endsWith(": unit-svadhisthana-chakra.service"));
+                    .anyMatch(r -> r.startsWith("Units and generated files") && r.endsWith(": unit-svadhisthana-chakra.service"));
             TableView<InspectResult.Unit> units = w.node("units-table");
             assertThat(w.onFx(() -> units.getItems().stream().map(InspectResult.Unit::name).toList()))
                     .contains("muladhara-chakra.service", "field-translator.service");

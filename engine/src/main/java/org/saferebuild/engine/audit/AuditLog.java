@@ -12,6 +12,7 @@ import java.security.SecureRandom;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -68,6 +69,19 @@ public final class AuditLog {
     private final Path headFile;
     private final Path keyFile;
     private final Object monitor;
+    /** Whether this instance has checked (and made) the trail's and the head's directories; under the monitor. */
+    private boolean dirsChecked;
+    /** The end of the trail and the head as this instance last wrote them; null: read and check them. */
+    private Written written;
+
+    /**
+     * What the last append left: the head file's bytes and what they say, and the last record's line
+     * (with its newline) ending at {@code end}. The next append compares the files with these bytes
+     * (a few hundred of them) instead of parsing and checking them again: equal bytes are the record
+     * and the head this engine wrote and checked, so what they would be checked for is known.
+     */
+    private record Written(byte[] headBytes, Head head, long end, byte[] lastLine, String lastHash) {
+    }
 
     /** What a record says; number, time, chain, engine and MAC are added here. */
     public record Entry(AuditRecord.Who who, String what, JsonNode args, Integer generationBefore,
@@ -195,37 +209,55 @@ public final class AuditLog {
     private Appended appendLocked(Entry entry, boolean afterBreak, boolean useReserve,
                                   Function<byte[], JsonNode> argsOfPrefix)
             throws IOException {
-        ensureDirs();
+        Written w = written;
+        written = null; // set again only when this append succeeds
+        if (!dirsChecked) {
+            ensureDirs();
+            dirsChecked = true;
+        }
         byte[] key = key(true);
-        try (SafeFiles.Handle head = openHead()) {
-            Head h = readHead(head, key);
-            try (SafeFiles.Handle log = openLog(h, afterBreak)) {
+        try (SafeFiles.Handle head = openHeadOrDirs()) {
+            byte[] headBytes = readHeadBytes(head);
+            Head h = w != null && Arrays.equals(headBytes, w.headBytes()) ? w.head() : parseHead(headBytes, key);
+            try (SafeFiles.Handle log = openLogOrDirs(h, afterBreak)) {
                 log.lock();
                 long size = log.size();
-                Tail tail = Tail.read(log, size, h);
-                String problem = tail.check(h, key, this);
-                if (problem != null && !afterBreak) {
-                    throw new Broken(problem);
-                }
-                long at = tail.writeAt;
-                if (tail.tornFrom >= 0 && tail.tornRecoverable(h)) {
-                    // A record cut short by a crash before the head moved: it was never acknowledged to anyone.
-                    log.truncate(tail.tornFrom);
-                    log.sync();
-                    at = tail.tornFrom;
-                }
+                long at;
+                long seq;
+                String prev;
                 byte[] lead = new byte[0];
-                if (at > 0 && tail.endsWithoutNewline(at)) {
-                    lead = "\n".getBytes(StandardCharsets.UTF_8); // after a break: the fragment stays, as evidence
+                if (w != null && h == w.head() && size == w.end() && endsWith(log, w)) {
+                    // The trail ends with the record this engine wrote last, and the head is as it left it.
+                    at = size;
+                    seq = h.lines() + 1;
+                    prev = w.lastHash();
+                } else {
+                    Tail tail = Tail.read(log, size, h);
+                    String problem = tail.check(h, key, this);
+                    if (problem != null && !afterBreak) {
+                        throw new Broken(problem);
+                    }
+                    at = tail.writeAt;
+                    if (tail.tornFrom >= 0 && tail.tornRecoverable(h)) {
+                        // A record cut short by a crash before the head moved: it was never acknowledged to anyone.
+                        log.truncate(tail.tornFrom);
+                        log.sync();
+                        at = tail.tornFrom;
+                    }
+                    if (at > 0 && tail.endsWithoutNewline(at)) {
+                        lead = "\n".getBytes(StandardCharsets.UTF_8); // after a break: the fragment stays, as evidence
+                    }
+                    long lastSeq = Math.max(h != null ? h.lines() : 0, tail.lastSeq());
+                    seq = lastSeq + 1;
+                    prev = tail.last == null ? AuditRecord.GENESIS : sha256(tail.last);
                 }
-                long lastSeq = Math.max(h != null ? h.lines() : 0, tail.lastSeq());
-                long seq = lastSeq + 1;
-                String prev = tail.last == null ? AuditRecord.GENESIS : sha256(tail.last);
                 JsonNode args = argsOfPrefix != null ? argsOfPrefix.apply(prefix(log, at, lead)) : entry.args();
                 AuditRecord unsigned = new AuditRecord(seq, Instant.now().truncatedTo(ChronoUnit.MILLIS).toString(),
                         entry.who(), entry.what(), args, entry.generationBefore(), entry.generationAfter(),
                         entry.outcome(), entry.code(), entry.message(), entry.intent(), ENGINE, prev, null);
-                String line = sign(Json.encode(unsigned), key);
+                String unsignedText = Json.encode(unsigned);
+                String mac = mac(key, unsignedText);
+                String line = unsignedText.substring(0, unsignedText.length() - 1) + MAC_FIELD + mac + "\"}";
                 byte[] text = (line + "\n").getBytes(StandardCharsets.UTF_8);
                 if (text.length > MAX_LINE) {
                     throw new IOException("the record is " + text.length + " bytes; at most " + MAX_LINE + " are allowed");
@@ -242,16 +274,65 @@ public final class AuditLog {
                     throw e;
                 }
                 String hash = sha256(line);
+                Head newHead = new Head(file.toString(), seq, hash, at + bytes.length);
+                byte[] slot;
                 try {
-                    writeHead(head, new Head(file.toString(), seq, hash, at + bytes.length), key);
+                    slot = writeHead(head, newHead, key);
                 } catch (IOException e) {
                     undo(log, at); // a record the head does not anchor is not kept
                     throw e;
                 }
-                return new Appended(seq, hash, Json.decode(line, AuditRecord.class));
+                if (headBytes.length == 2 * SLOT) {
+                    System.arraycopy(slot, 0, headBytes, (int) ((seq % 2) * SLOT), SLOT);
+                    written = new Written(headBytes, newHead, at + bytes.length, text, hash);
+                }
+                return new Appended(seq, hash, new AuditRecord(seq, unsigned.when(), unsigned.who(), unsigned.what(),
+                        unsigned.args(), unsigned.generationBefore(), unsigned.generationAfter(), unsigned.outcome(),
+                        unsigned.code(), unsigned.message(), unsigned.intent(), ENGINE, prev, mac));
             }
-        } catch (FrameException e) {
-            throw new IOException("the record just written does not read back: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Whether the trail ends with exactly the line this engine wrote last, at a line's start (after
+     * a newline or at the start of the file).
+     */
+    private static boolean endsWith(SafeFiles.Handle log, Written w) throws IOException {
+        long from = w.end() - w.lastLine().length;
+        if (from < 0) {
+            return false;
+        }
+        int before = from == 0 ? 0 : 1;
+        byte[] got = readFully(log, from - before, w.lastLine().length + before);
+        if (got.length != w.lastLine().length + before || (before == 1 && got[0] != '\n')) {
+            return false;
+        }
+        return Arrays.equals(got, before, got.length, w.lastLine(), 0, w.lastLine().length);
+    }
+
+    /** Opens the trail; if its directory has gone, makes and checks the directories again first. */
+    private SafeFiles.Handle openLogOrDirs(Head h, boolean afterBreak) throws IOException {
+        try {
+            return openLog(h, afterBreak);
+        } catch (LibC.Errno e) {
+            if (e.errno() != LibC.ENOENT) {
+                throw e;
+            }
+            ensureDirs();
+            return openLog(h, afterBreak);
+        }
+    }
+
+    /** Opens the head; if its directory has gone, makes and checks the directories again first. */
+    private SafeFiles.Handle openHeadOrDirs() throws IOException {
+        try {
+            return openHead();
+        } catch (LibC.Errno e) {
+            if (e.errno() != LibC.ENOENT) {
+                throw e;
+            }
+            ensureDirs();
+            return openHead();
         }
     }
 
@@ -262,6 +343,7 @@ public final class AuditLog {
      */
     public void repairTail() throws IOException {
         synchronized (monitor) {
+            written = null;
             byte[] key = key(false);
             if (key == null) {
                 return;
@@ -768,8 +850,18 @@ public final class AuditLog {
 
     /** The newest valid slot; null when the head is blank; Broken when it has content but no valid slot. */
     private Head readHead(SafeFiles.Handle h, byte[] key) throws IOException {
+        return parseHead(readHeadBytes(h), key);
+    }
+
+    /** The head file's two slots as they are (shorter if the file is). */
+    private static byte[] readHeadBytes(SafeFiles.Handle h) throws IOException {
         byte[] buf = new byte[2 * SLOT];
         int n = h.read(buf, buf.length, 0);
+        return n == buf.length ? buf : Arrays.copyOf(buf, Math.max(n, 0));
+    }
+
+    private Head parseHead(byte[] buf, byte[] key) throws IOException {
+        int n = buf.length;
         Head best = null;
         boolean content = false;
         for (int slot = 0; slot < 2; slot++) {
@@ -802,7 +894,8 @@ public final class AuditLog {
         return best;
     }
 
-    private void writeHead(SafeFiles.Handle h, Head head, byte[] key) throws IOException {
+    /** Writes {@code head} into its slot (in place, not synced); returns the slot's bytes. */
+    private byte[] writeHead(SafeFiles.Handle h, Head head, byte[] key) throws IOException {
         ObjectNode j = Json.mapper().createObjectNode();
         j.put("file", head.file());
         j.put("lines", head.lines());
@@ -821,6 +914,7 @@ public final class AuditLog {
         // a power cut kept from the disk are accepted when they carry the MAC and chain on (Tail.check).
         // The head's work is to show removed records, and it is ahead of the trail whenever that happens.
         h.write(slot, (head.lines() % 2) * SLOT);
+        return slot;
     }
 
     private static String headText(Head h) {
@@ -900,13 +994,25 @@ public final class AuditLog {
     }
 
     private static String mac(byte[] key, String text) {
-        try {
-            Mac m = Mac.getInstance("HmacSHA256");
-            m.init(new SecretKeySpec(key, "HmacSHA256"));
-            return HEX.formatHex(m.doFinal(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("HmacSHA256 is always available", e);
+        return HEX.formatHex(macFor(key).doFinal(text.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** One initialised HMAC per thread and key (getInstance and init cost more than a record's MAC). */
+    private static final ThreadLocal<Object[]> MACS = ThreadLocal.withInitial(() -> new Object[2]);
+
+    private static Mac macFor(byte[] key) {
+        Object[] cached = MACS.get();
+        if (cached[0] != key) {
+            try {
+                Mac m = Mac.getInstance("HmacSHA256");
+                m.init(new SecretKeySpec(key, "HmacSHA256"));
+                cached[0] = key;
+                cached[1] = m;
+            } catch (GeneralSecurityException e) {
+                throw new IllegalStateException("HmacSHA256 is always available", e);
+            }
         }
+        return (Mac) cached[1];
     }
 
     private static MessageDigest digest() {

@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runbook steps 3 and 4, inside an open sandbox: validate (the hosts the flake declares,
- * evaluation, a dry build) and build (nix build in the chroot, followed through
+ * evaluation, a dry build) and build (nix build in the sandbox, followed through
  * --log-format internal-json; the result becomes a GC root of the engine).
  *
  * <p>Nix runs as in nh: directly, the same way on NixOS and on a test machine. Flakes are
@@ -146,7 +146,7 @@ public final class NixService {
                 warnings, ev.millis(), plan.millis());
     }
 
-    /** Runbook step 4: build in the sandbox's chroot; the result becomes a GC root. */
+    /** Runbook step 4: build in the sandbox; the result becomes a GC root. */
     public NixResult.Built build(NixRequest.Build request, OpContext ctx) throws Problem {
         long started = System.nanoTime();
         Sandbox s = sandboxes.require(request.sandbox());

@@ -37,9 +37,9 @@ import org.sqlite.SQLiteOpenMode;
  * another shape (another Nix version's schema: the columns are checked first), is not there, or
  * lacks one of the top paths, is not used: the caller then asks nix, which says what is wrong.
  */
-final class StoreDb {
+public final class StoreDb {
     private static final Logger LOG = LoggerFactory.getLogger(StoreDb.class);
-    static final Path DEFAULT = Path.of("/nix/var/nix/db/db.sqlite");
+    public static final Path DEFAULT = Path.of("/nix/var/nix/db/db.sqlite");
     private static final String STORE = StoreFiles.STORE;
     private static final int BUSY_MILLIS = 1000;
 
@@ -50,10 +50,136 @@ final class StoreDb {
     private volatile Boolean usable;
     /** Whether ValidPaths has the ca column (Nix 2.0 and later). */
     private volatile boolean hasCa;
+    /** How long {@link #requisites} keeps its connection open without use. */
+    private static final long KEEP_IDLE_NANOS = 300_000_000_000L;
+    private Connection kept;
+    private PreparedStatement keptQuery;
+    private Object keptIdentity;
+    private long lastUse;
+    private java.util.concurrent.ScheduledExecutorService idleCloser;
 
     StoreDb(Path db, Path nativeDir) {
         this.db = db;
         this.nativeDir = nativeDir;
+    }
+
+    /** The store's own database ({@link #DEFAULT}); sqlite's native library goes into {@code nativeDir}. */
+    public StoreDb(Path nativeDir) {
+        this(DEFAULT, nativeDir);
+    }
+
+    /**
+     * A path the database holds as valid: its row (a path deleted and added again gets a new one),
+     * the NAR hash nix recorded for its contents ({@code sha256:…}) and its NAR size.
+     */
+    public record Valid(String path, long id, String narHash, long narSize) {
+    }
+
+    /**
+     * The closure of {@code top} as {@code nix-store --query --requisites} lists it (the same
+     * tables), with what nix recorded for each path; empty if the database cannot answer (not
+     * there, busy, another shape, {@code top} not valid in it): the caller then asks nix, which also
+     * says what is wrong.
+     */
+    public synchronized Optional<List<Valid>> requisites(String top) {
+        if (Boolean.FALSE.equals(usable) || !top.startsWith(STORE) || top.indexOf('/', STORE.length()) >= 0) {
+            return Optional.empty();
+        }
+        try {
+            PreparedStatement ps = keptQuery();
+            if (ps == null) {
+                return Optional.empty();
+            }
+            List<Valid> out = new ArrayList<>();
+            ps.setString(1, top);
+            // One statement in autocommit: its read transaction ends when the result set is closed.
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Valid(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getLong(4)));
+                }
+            }
+            lastUse = System.nanoTime();
+            return out.isEmpty() ? Optional.empty() : Optional.of(out);
+        } catch (SQLException | IOException | Problem | RuntimeException | LinkageError e) {
+            LOG.info("the Nix database {} could not be read ({}); closures come from nix", db, e.toString());
+            closeKept();
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The connection {@link #requisites} keeps between calls, with its statement prepared: opening
+     * the database costs about as much as the query. It holds no transaction between calls (so it
+     * keeps no writer or checkpoint of Nix's waiting), is closed after {@link #KEEP_IDLE_NANOS}
+     * without use, and is opened again when the database file is another one (replaced).
+     */
+    private PreparedStatement keptQuery() throws SQLException, IOException, Problem {
+        Object identity;
+        try {
+            identity = Files.readAttributes(db, java.nio.file.attribute.BasicFileAttributes.class,
+                    LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (java.nio.file.NoSuchFileException e) {
+            closeKept();
+            return null;
+        }
+        if (kept != null && (!identity.equals(keptIdentity) || System.nanoTime() - lastUse > KEEP_IDLE_NANOS)) {
+            closeKept();
+        }
+        if (kept == null) {
+            Connection c = openReadOnly();
+            try {
+                if (usable == null) {
+                    usable = schemaFits(c);
+                }
+                if (!usable) {
+                    LOG.info("the Nix database {} has a shape this engine does not read; closures come from nix", db);
+                    c.close();
+                    return null;
+                }
+                keptQuery = c.prepareStatement("WITH RECURSIVE closure(id) AS (SELECT id FROM ValidPaths WHERE path = ?"
+                        + " UNION SELECT r.reference FROM Refs r JOIN closure ON r.referrer = closure.id)"
+                        + " SELECT v.path, v.id, v.hash, v.narSize FROM closure JOIN ValidPaths v ON v.id = closure.id");
+            } catch (SQLException | RuntimeException e) {
+                c.close();
+                throw e;
+            }
+            kept = c;
+            keptIdentity = identity;
+            scheduleIdleClose();
+        }
+        return keptQuery;
+    }
+
+    private synchronized void closeKept() {
+        if (kept != null) {
+            try {
+                kept.close(); // closes its statement too
+            } catch (SQLException e) {
+                LOG.debug("closing the Nix database: {}", e.toString());
+            }
+        }
+        kept = null;
+        keptQuery = null;
+        keptIdentity = null;
+    }
+
+    private void scheduleIdleClose() {
+        if (idleCloser == null) {
+            idleCloser = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                    org.saferebuild.engine.sys.DaemonThreads.named("store-db-idle"));
+        }
+        idleCloser.schedule(this::closeIfIdle, KEEP_IDLE_NANOS + 1_000_000_000L,
+                java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    private synchronized void closeIfIdle() {
+        if (kept != null) {
+            if (System.nanoTime() - lastUse >= KEEP_IDLE_NANOS) {
+                closeKept();
+            } else {
+                scheduleIdleClose();
+            }
+        }
     }
 
     /**
@@ -104,7 +230,7 @@ final class StoreDb {
      * Opens the database once: loads sqlite-jdbc's native library (about 150 ms, once per engine)
      * and checks the schema, so that the first comparison does not pay for it.
      */
-    void prepare() {
+    public void prepare() {
         if (usable != null || !Files.isRegularFile(db, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
@@ -128,13 +254,13 @@ final class StoreDb {
         return c;
     }
 
-    /** ValidPaths(id, path, narSize, deriver[, ca]) and Refs(referrer, reference), as Nix 1.x to today keep them. */
+    /** ValidPaths(id, path, hash, narSize, deriver[, ca]) and Refs(referrer, reference), as Nix 1.x to today keep them. */
     private boolean schemaFits(Connection c) throws SQLException {
         Set<String> paths = columns(c, "ValidPaths");
         Set<String> refs = columns(c, "Refs");
         hasCa = paths.contains("ca");
-        return paths.containsAll(List.of("id", "path", "narsize", "deriver")) && refs.containsAll(List.of("referrer",
-                "reference"));
+        return paths.containsAll(List.of("id", "path", "hash", "narsize", "deriver"))
+                && refs.containsAll(List.of("referrer", "reference"));
     }
 
     private static Set<String> columns(Connection c, String table) throws SQLException {

@@ -74,11 +74,15 @@ public final class MountInfo {
         return lines.stream().filter(l -> l.isAtOrBelow(dir)).toList();
     }
 
-    /** The protocol's view: mount points relative to the sandbox root. */
+    /**
+     * The protocol's view: mount points relative to the sandbox root ("/" for a table read from a
+     * process whose root is the sandbox's, as the holder's is).
+     */
     public static List<SandboxResult.Mount> forProtocol(List<Line> lines, String root) {
         List<SandboxResult.Mount> out = new ArrayList<>();
+        String prefix = root.equals("/") ? "" : root;
         for (Line l : under(lines, root)) {
-            String rel = l.mountPoint().equals(root) ? "/" : l.mountPoint().substring(root.length());
+            String rel = l.mountPoint().equals(root) ? "/" : l.mountPoint().substring(prefix.length());
             out.add(new SandboxResult.Mount(l.mountId(), l.parentId(), rel, l.root(), l.source(), l.fsType(),
                     l.options(), l.readOnly(), l.propagation()));
         }

@@ -16,6 +16,11 @@ final class Phases {
         last = now;
     }
 
+    /** A part of the step that is running, timed by the caller; it does not end that step. */
+    void detail(String part, long partMicros) {
+        micros.merge(part, partMicros, Long::sum);
+    }
+
     Map<String, Long> done() {
         return Collections.unmodifiableMap(new LinkedHashMap<>(micros));
     }

@@ -18,9 +18,10 @@ import org.saferebuild.protocol.SandboxRequest;
 
 /**
  * One open sandbox: a holder process that owns private mount, PID (and optionally network)
- * namespaces, a private work directory whose {@code root/} is the chroot, and the locks that
- * keep a second sandbox for the same configuration out. Commands run inside with
- * {@code nsenter} into the holder's namespaces and {@code chroot} into the root.
+ * namespaces whose root is the sandbox's own (a tmpfs made there, with the plan's mounts, after
+ * {@code pivot_root}: {@link SandboxRoot}), an empty private work directory on the host over which
+ * that tmpfs was first mounted, and the locks that keep a second sandbox for the same configuration
+ * out. Commands run inside with {@code nsenter} into the holder's namespaces; no chroot.
  */
 public final class Sandbox {
     private final String id;
@@ -28,7 +29,6 @@ public final class Sandbox {
     private final BindPlan plan;
     private final SandboxRequest.Network network;
     private final Path workDir;
-    private final Path root;
     private final Exec.Running unshare;
     private final long holderPid;
     private final ProcessHandle holder;
@@ -46,7 +46,6 @@ public final class Sandbox {
         this.plan = plan;
         this.network = network;
         this.workDir = workDir;
-        this.root = workDir.resolve("root");
         this.unshare = unshare;
         this.holderPid = holderPid;
         // Captured now, while the pid is certainly the holder: a handle carries the start time, so
@@ -77,13 +76,9 @@ public final class Sandbox {
         return network == SandboxRequest.Network.ISOLATED;
     }
 
+    /** The host's (empty) work directory; the sandbox's root exists only in its namespace. */
     public Path workDir() {
         return workDir;
-    }
-
-    /** The chroot directory (host path). */
-    public Path root() {
-        return root;
     }
 
     public long holderPid() {
@@ -123,22 +118,25 @@ public final class Sandbox {
         return unshare.alive() && Posix.namespace(holderPid, "mnt").map(mountNamespace::equals).orElse(false);
     }
 
-    /** The kernel's mount table for the sandbox, as the holder sees it. */
-    public List<MountInfo.Line> mounts() throws IOException {
-        return MountInfo.under(MountInfo.read(holderPid), root.toString());
-    }
-
     /**
-     * A host path that reaches {@code pathInChroot} inside the sandbox's mount namespace
-     * (/proc/&lt;holder&gt;/root/&lt;root&gt;/…), for reading files the host cannot see.
+     * The kernel's mount table for the sandbox, as the holder sees it: its root is the sandbox's, so
+     * every line is the sandbox's, with mount points as they are inside.
      */
-    public Path viewOf(String pathInChroot) {
-        return Path.of("/proc", Long.toString(holderPid), "root", root.toString().substring(1),
-                pathInChroot.startsWith("/") ? pathInChroot.substring(1) : pathInChroot);
+    public List<MountInfo.Line> mounts() throws IOException {
+        return MountInfo.read(holderPid);
     }
 
     /**
-     * The absolute path, inside the chroot, of a tool the plan names, checked through the
+     * A host path that reaches {@code pathInside} inside the sandbox (/proc/&lt;holder&gt;/root/…),
+     * for reading files the host cannot see.
+     */
+    public Path viewOf(String pathInside) {
+        return Path.of("/proc", Long.toString(holderPid), "root",
+                pathInside.startsWith("/") ? pathInside.substring(1) : pathInside);
+    }
+
+    /**
+     * The absolute path, inside the sandbox, of a tool the plan names, checked through the
      * holder's view of the root.
      */
     public synchronized String toolInside(String name) throws Problem {
@@ -160,32 +158,23 @@ public final class Sandbox {
     }
 
     /**
-     * A command that runs {@code argv} (argv[0] an absolute path inside the chroot) in the
-     * sandbox: nsenter into the holder's mount, PID and network namespaces, then chroot. The
-     * environment is the plan's, plus {@code extraEnv}; nothing of the engine's own.
+     * A command that runs {@code argv} (argv[0] an absolute path inside the sandbox) in the
+     * sandbox: nsenter into the holder's mount, PID and network namespaces. The environment is the
+     * plan's, plus {@code extraEnv}; nothing of the engine's own.
      */
     public Command.Builder command(List<String> argv, Map<String, String> extraEnv, Duration timeout) {
         List<String> args = new ArrayList<>(enter());
-        args.addAll(List.of(tools.chroot(), root.toString()));
         args.addAll(argv);
         Map<String, String> env = new LinkedHashMap<>(plan.env());
         env.putAll(extraEnv);
         return Command.of(tools.nsenter()).args(args).env(env).timeout(timeout);
     }
 
-    /** A command run in the holder's namespaces but not chrooted (mount, umount). */
-    Command nsCommand(String tool, Duration timeout, String... args) {
-        List<String> a = new ArrayList<>(enter());
-        a.add(tool);
-        a.addAll(List.of(args));
-        return Command.of(tools.nsenter()).args(a).timeout(timeout).build();
-    }
-
     /**
-     * nsenter's flags for the holder's mount, PID and network namespaces. {@code --root --wd}: the
-     * kernel resets the root directory to the namespace's own root on entering a mount namespace,
-     * so an engine that itself runs in a chroot (nixos-enter, a rescue system, a test overlay) would
-     * otherwise land outside it; these take the holder's root and directory, which are the engine's.
+     * nsenter's flags for the holder's mount, PID and network namespaces. Entering a mount
+     * namespace puts a process at that namespace's root, which is the sandbox's own since
+     * pivot_root; {@code --root --wd} take the holder's root and working directory, which are the
+     * same place, so the command starts at the sandbox's "/" either way.
      */
     private List<String> enter() {
         return List.of("--target", Long.toString(holderPid), "--mount", "--pid", "--net", "--root", "--wd", "--");
@@ -194,10 +183,6 @@ public final class Sandbox {
     /** Pids of every process in the sandbox's mount namespace (the holder included). */
     public List<Long> processes() {
         return Posix.processesIn("mnt", mountNamespace);
-    }
-
-    SandboxTools hostTools() {
-        return tools;
     }
 
     Exec.Running unshareProcess() {
@@ -209,6 +194,6 @@ public final class Sandbox {
     }
 
     /** Absolute tool paths on the host that sandbox commands use. */
-    record SandboxTools(String nsenter, String chroot, String mount, String umount) {
+    record SandboxTools(String nsenter) {
     }
 }

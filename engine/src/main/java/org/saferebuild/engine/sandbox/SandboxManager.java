@@ -19,6 +19,7 @@ import org.saferebuild.engine.proc.Exec;
 import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.engine.sys.DiskSpace;
 import org.saferebuild.engine.sys.Hashes;
+import org.saferebuild.engine.sys.LibC;
 import org.saferebuild.engine.sys.Posix;
 import org.saferebuild.engine.sys.SafeFiles;
 import org.saferebuild.protocol.ProblemCode;
@@ -28,12 +29,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runbook steps 1, 2 and 5: opens sandboxes (holder process, binds, virtual filesystems), reports
+ * Runbook steps 1, 2 and 5: opens sandboxes (holder process, a root of their own with the plan's
+ * binds and virtual filesystems, made the root of their mount namespace with pivot_root), reports
  * their mount tree from the kernel, and closes them without ever deleting through a mount.
  */
 public final class SandboxManager {
     private static final Logger LOG = LoggerFactory.getLogger(SandboxManager.class);
-    private static final Duration MOUNT_TIMEOUT = Duration.ofSeconds(30);
     private static final String HOLDER_COMM = "cat";
 
     private final EngineConfig config;
@@ -95,25 +96,17 @@ public final class SandboxManager {
                 throw busy(request.configDir(), s.id());
             }
         }
-        Sandbox.SandboxTools st = new Sandbox.SandboxTools(tools.require("nsenter").toString(),
-                tools.require("chroot").toString(), tools.require("mount").toString(),
-                tools.require("umount").toString());
+        Sandbox.SandboxTools st = new Sandbox.SandboxTools(tools.require("nsenter").toString());
         Path unshareTool = tools.require("unshare");
         Path holderTool = tools.require(HOLDER_COMM);
         Path envTool = tools.require("env");
-
-        List<BindPlan.Entry> entries = checkSources(plan, request.configDir(), ctx);
-        // Runbook checklist: "Disk space sufficient". The build writes the store and the work directory.
-        DiskSpace.require(DiskSpace.measure("Nix store", Path.of("/nix/store"), config.minFreeBytes()));
-        DiskSpace.require(DiskSpace.measure("work directory", config.state(), config.minFreeBytes()));
-
         phases.mark("checks");
 
         List<SafeFiles.Handle> locks = new ArrayList<>();
         Path workDir = null;
         Exec.Running unshare = null;
+        SandboxRoot.Pending rootThread = null;
         try {
-            ctx.progress("isolate", "Entering new mount and PID namespaces", 0L, (long) entries.size());
             List<String> unshareArgs = new ArrayList<>(List.of("--mount", "--pid", "--fork", "--mount-proc",
                     "--propagation", "private"));
             if (request.network() == SandboxRequest.Network.ISOLATED) {
@@ -125,13 +118,26 @@ public final class SandboxManager {
             unshareArgs.add(envTool.toString());
             unshareArgs.add("--ignore-signal=CHLD");
             unshareArgs.add(holderTool.toString());
-            // Started first, so that it comes up while the work directory is made: nothing is
-            // mounted before the holder is found and the work directory and locks are in place.
-            // The skeleton is made on the host's filesystem, which the holder's private mount
-            // namespace shares below its mounts.
-            unshare = Exec.startTethered(Command.of(unshareTool).args(unshareArgs).timeout(Duration.ofDays(365))
-                    .build(), line -> LOG.warn("holder: {}", line));
+            // Started first, so that it comes up (new, empty namespaces) while the plan's sources and
+            // the free space are checked and the work directory is made: nothing is mounted before
+            // all of that is done and the holder is found. Its working directory is "/" (the
+            // engine's root): pivot_root moves it with its root.
+            unshare = Exec.startTethered(Command.of(unshareTool).args(unshareArgs).workDir(Path.of("/"))
+                    .timeout(Duration.ofDays(365)).build(), line -> LOG.warn("holder: {}", line));
             phases.mark("start holder");
+
+            List<BindPlan.Entry> entries = checkSources(plan, request.configDir(), ctx);
+            List<SandboxRoot.Step> steps;
+            try {
+                steps = SandboxRoot.steps(entries, request.configDir());
+            } catch (IllegalArgumentException e) {
+                throw Problem.internal("The bind plan \"" + plan.name() + "\" cannot be mounted: " + e.getMessage(), e);
+            }
+            // Runbook checklist: "Disk space sufficient". The build writes the store.
+            DiskSpace.require(DiskSpace.measure("Nix store", Path.of("/nix/store"), config.minFreeBytes()));
+            DiskSpace.require(DiskSpace.measure("work directory", config.state(), config.minFreeBytes()));
+            ctx.progress("isolate", "Entering new mount and PID namespaces", 0L, (long) entries.size());
+            phases.mark("sources, free space");
 
             WorkDirs.ensurePrivateDir(config.state());
             WorkDirs.ensurePrivateDir(locksDir());
@@ -139,47 +145,69 @@ public final class SandboxManager {
                     () -> busy(request.configDir(), "held by another Safe Rebuild engine"));
             workDir = WorkDirs.createFresh(sandboxesDir(), "sb-");
             String id = workDir.getFileName().toString();
-            lock(sandboxesDir().resolve(id + ".lock"), locks,
-                    () -> Problem.internal("fresh sandbox lock was taken", null));
-            Path root = workDir.resolve("root");
-            try {
-                Files.createDirectory(root);
-            } catch (java.nio.file.FileAlreadyExistsException e) {
-                throw WorkDirs.planted(root);
+            // The work directory itself is locked while the sandbox is open (no file of its own): the
+            // sweep of a later engine leaves it alone.
+            SafeFiles.Handle mine = SafeFiles.tryLockDirectory(workDir);
+            if (mine == null) {
+                throw Problem.internal("the lock of the fresh work directory " + workDir + " was taken", null);
             }
-            makeSkeleton(root, entries, request.configDir());
-            WorkDirs.openLikeARoot(root);
-            phases.mark("work dir, locks, skeleton");
+            locks.add(mine);
+            // The host keeps only this empty directory: the root is a tmpfs mounted over it in the
+            // holder's namespace, and its skeleton is made there.
+            long workDirDevice = identity(workDir.toString())[0];
+            // The thread that makes the root starts now, while the holder comes up.
+            rootThread = SandboxRoot.prepare(request.network() == SandboxRequest.Network.ISOLATED, workDir,
+                    workDirDevice, steps);
+            phases.mark("work dir, locks");
 
             long holder = awaitHolder(unshare);
             String mntNs = Posix.namespace(holder, "mnt").orElseThrow(() -> new IOException("holder vanished"));
-            List<MountInfo.Line> inherited = MountInfo.read(holder);
             phases.mark("await holder");
 
+            SandboxRoot.Built built;
+            try {
+                SandboxRoot.Pending pending = rootThread;
+                rootThread = null;
+                built = pending.build(holder);
+            } catch (SandboxRoot.Failure f) {
+                throw rootProblem(f);
+            }
+            phases.detail("  enter, tmpfs root, skeleton", built.rootMicros());
+            phases.detail("  mounts", built.mountMicros());
+            phases.detail("  pivot_root, detach, enter again", built.pivotMicros());
+            phases.mark("root in the namespace");
             Sandbox sandbox = new Sandbox(id, request.configDir(), plan, request.network(), workDir, unshare, holder,
                     mntNs, locks, st);
-            mountAll(sandbox, entries, request.configDir(), ctx);
-            phases.mark("mount --all");
-            List<MountInfo.Line> all = MountInfo.read(holder);
-            List<MountInfo.Line> mounts = MountInfo.under(all, root.toString());
-            verify(entries, mounts, root);
-            verifyNothingElsewhere(inherited, all, root);
-            verifyConfigDirBound(entries, configDir, holder, root);
+            long total = built.mounts();
+            long done = 0;
+            for (SandboxRoot.Step step : steps) {
+                if (step instanceof SandboxRoot.Mount m) {
+                    ctx.progress("isolate", "Mounted " + m.target(), ++done, total);
+                }
+            }
+            List<MountInfo.Line> mounts = MountInfo.read(holder);
+            verify(entries, mounts);
+            verifyConfigDirBound(entries, configDir, holder);
             phases.mark("verify");
             open.put(id, sandbox);
             long millis = (System.nanoTime() - started) / 1_000_000;
-            LOG.info("sandbox {} open for {} (holder {}, {} mounts, {} ms)", id, request.configDir(), holder,
-                    mounts.size(), millis);
+            LOG.info("sandbox {} open for {} (holder {}, {} mounts, {} ms{})", id, request.configDir(), holder,
+                    mounts.size(), millis, built.pivots() > 1 ? ", pivot_root twice: the engine runs in a chroot" : "");
             SandboxResult.Opened opened = new SandboxResult.Opened(id, request.configDir(), plan.name(),
-                    request.network(), holder, workDir.toString(), MountInfo.forProtocol(mounts, root.toString()),
-                    millis);
+                    request.network(), holder, workDir.toString(), MountInfo.forProtocol(mounts, "/"), millis);
             phases.mark("log, answer");
             lastOpen = phases.done();
             return opened;
-        } catch (Problem | IOException | RuntimeException e) {
+        } catch (Problem | IOException | RuntimeException | Error e) {
+            if (rootThread != null) {
+                rootThread.cancel();
+            }
             abandon(unshare, workDir, locks);
             if (e instanceof Problem p) {
                 throw p;
+            }
+            if (e instanceof Error err) {
+                throw err;
             }
             if (e instanceof SafeFiles.Planted planted) {
                 throw WorkDirs.planted(planted.where());
@@ -194,7 +222,7 @@ public final class SandboxManager {
         Sandbox s = require(request.sandbox());
         try {
             return new SandboxResult.MountTree(s.id(), s.holderPid(),
-                    MountInfo.forProtocol(s.mounts(), s.root().toString()));
+                    MountInfo.forProtocol(s.mounts(), "/"));
         } catch (IOException e) {
             throw Problem.internal("Cannot read the sandbox's mount table: " + e.getMessage(), e);
         }
@@ -216,6 +244,7 @@ public final class SandboxManager {
                 throw Problem.notFound("The sandbox " + s.id() + " was just closed.", "Nothing needs to be done.");
             }
             Phases phases = new Phases();
+            List<ProcessHandle> inside = null;
             if (request.force() || !s.holderAlive()) {
                 killEverythingIn(s);
             } else {
@@ -223,21 +252,27 @@ public final class SandboxManager {
                 // kernel drops the whole tree (as a runbook script's mounts vanish when it exits).
                 // Anything else inside: take the tree down explicitly so a busy mount is named and
                 // nothing is deleted.
-                List<ProcessHandle> inside = s.processHandles();
+                inside = s.processHandles();
                 phases.mark("find processes inside");
                 if (inside.stream().anyMatch(p -> p.pid() != s.holderPid() && p.pid() != s.unshareProcess().pid())) {
                     unmountAll(s, ctx);
                     inside = s.processHandles();
                 }
-                stopHolder(s, inside);
-                phases.mark("stop holder");
+                // The holder reads end of file and exits; the kernel ends its namespaces meanwhile.
+                s.unshareProcess().closeStdin();
+                phases.mark("end the tether");
             }
+            // The host's work directory: empty (the root was a tmpfs in the holder's namespace, and
+            // since pivot_root nothing of the sandbox is mounted below it in any namespace), removed
+            // rmdir-style once the mount tables show nothing there, while the holder exits.
             List<String> left = WorkDirs.removeSkeleton(s.workDir(), List.of(0L, 1L));
             phases.mark("remove work dir");
+            if (inside != null) {
+                awaitHolderExit(s, inside);
+                phases.mark("holder gone");
+            }
             open.remove(s.id());
             s.releaseLocks();
-            deleteQuietly(sandboxesDir().resolve(s.id() + ".lock"));
-            deleteQuietly(fstabFile(s.id()));
             LOG.info("sandbox {} closed{}", s.id(), left.isEmpty() ? "" : "; left in place: " + left);
             phases.mark("locks, log");
             lastClose = phases.done();
@@ -271,19 +306,24 @@ public final class SandboxManager {
                 if (open.containsKey(id)) {
                     continue;
                 }
-                Path lockFile = dir.resolve(id + ".lock");
-                try (SafeFiles.Handle l = SafeFiles.tryLock(lockFile)) {
-                    if (l == null) {
+                // Engines before this one locked <id>.lock beside the directory: respected too.
+                Path legacyLock = dir.resolve(id + ".lock");
+                boolean legacy = Files.exists(legacyLock, LinkOption.NOFOLLOW_LINKS);
+                try (SafeFiles.Handle l = SafeFiles.tryLockDirectory(p);
+                     SafeFiles.Handle old = legacy ? SafeFiles.tryLock(legacyLock) : null) {
+                    if (l == null || legacy && old == null) {
                         continue; // another engine has it open
                     }
                     List<String> left = WorkDirs.removeSkeleton(p, List.of(0L, 1L));
                     LOG.info("removed stale sandbox directory {}{}", p, left.isEmpty() ? "" : "; left: " + left);
-                    deleteQuietly(fstabFile(id));
+                    deleteQuietly(dir.resolve(id + ".fstab")); // the mount plan earlier engines wrote
                 } catch (Problem | IOException e) {
                     LOG.warn("not removing stale {}: {}", p, e.getMessage());
                     continue;
                 }
-                deleteQuietly(lockFile);
+                if (legacy) {
+                    deleteQuietly(legacyLock);
+                }
             }
         } catch (IOException e) {
             LOG.warn("cannot sweep {}: {}", dir, e.toString());
@@ -326,42 +366,10 @@ public final class SandboxManager {
     }
 
     /**
-     * Creates mount points and links in the fresh root, skipping targets that an earlier bind
-     * provides. Every entry is created exclusively and its parents without following links
-     * (WorkDirs.makeDirsNoFollow), so a link planted in the fresh root is refused, never followed.
+     * Waits for unshare's forked child to have its own namespaces and to be running the holder
+     * program ({@code cat}): by then unshare has made the mounts private and mounted the PID
+     * namespace's /proc, which the root needs, and no exec is left that pivot_root could disturb.
      */
-    private static void makeSkeleton(Path root, List<BindPlan.Entry> entries, String configDir)
-            throws IOException, Problem {
-        List<String> bound = new ArrayList<>();
-        java.util.Set<Path> made = new java.util.HashSet<>(); // parents this call made: not made twice
-        for (BindPlan.Entry e : entries) {
-            boolean inside = bound.stream().anyMatch(b -> e.target().startsWith(b + "/"));
-            Path relative = Path.of(e.target().substring(1));
-            Path target = root.resolve(relative);
-            if (!inside) {
-                if (relative.getParent() != null && made.add(relative.getParent())) {
-                    WorkDirs.makeDirsNoFollow(root, relative.getParent());
-                }
-                try {
-                    if (e.type() == BindPlan.Type.SYMLINK) {
-                        Files.createSymbolicLink(target, Path.of(e.source()));
-                    } else if (e.type() == BindPlan.Type.BIND
-                            && Files.isRegularFile(Path.of(e.resolvedSource(configDir)))) {
-                        Files.createFile(target); // O_CREAT|O_EXCL: never opens through a link
-                    } else {
-                        Files.createDirectory(target);
-                    }
-                } catch (java.nio.file.FileAlreadyExistsException ex) {
-                    throw WorkDirs.planted(target);
-                }
-            }
-            if (e.mounted()) {
-                bound.add(e.target());
-            }
-        }
-    }
-
-    /** Waits for unshare's forked child to have its own namespaces and to be running the holder program. */
     private static long awaitHolder(Exec.Running unshare) throws Problem, IOException {
         String ourNs = Posix.namespace(ProcessHandle.current().pid(), "mnt").orElse("");
         long deadline = System.nanoTime() + 5_000_000_000L;
@@ -390,59 +398,65 @@ public final class SandboxManager {
                 "Check the engine log; the machine may be overloaded.");
     }
 
+    /** Device and inode of what {@code path} leads to (one stat). */
+    private static long[] identity(String path) throws IOException {
+        long[] id = MountCalls.identity(LibC.AT_FDCWD, path);
+        if (id == null) {
+            int errno = LibC.errno();
+            throw new LibC.Errno("stat " + path + ": " + LibC.strerror(errno), errno);
+        }
+        return id;
+    }
+
+    /** What the operator reads when the root could not be made in the holder's namespace. */
+    private static Problem rootProblem(SandboxRoot.Failure f) {
+        if (f.planted) {
+            return new Problem(ProblemCode.NOT_AUTHORIZED, "Something other than the engine created " + f.where()
+                    + " in the new sandbox's root while the engine was setting it up (" + f.getMessage()
+                    + "). Nothing was done through it; the sandbox was discarded.",
+                    "Only root can reach a sandbox being set up (through /proc/<holder>/root): find out what"
+                            + " else runs as root and writes there, stop it, and open the sandbox again.");
+        }
+        if (f.step.equals("pivot_root")) {
+            return new Problem(ProblemCode.NAMESPACES_UNAVAILABLE, "The kernel refused to make the sandbox the"
+                    + " root of its mount namespace (pivot_root: " + f.reason() + "). Nothing was left mounted.",
+                    "This happens when the engine runs from an initramfs (a root that is not a mount) or with"
+                            + " shared mount propagation it cannot change; run it from the installed system.");
+        }
+        return new Problem(ProblemCode.INTERNAL, "Mounting the sandbox failed: " + f.getMessage() + ".",
+                "Nothing was left mounted (the holder was stopped, and every mount was in its namespace only);"
+                        + " the engine log has the details.");
+    }
+
     /**
-     * Makes every mount of the plan with one {@code mount --all --fstab} inside the holder's
-     * namespaces: the plan becomes an fstab (data, never a shell script), and one process instead of
-     * one per mount keeps setup within milliseconds of a bare unshare. The root is first bound onto
-     * itself so that the whole tree can later be taken down with one {@code umount --recursive}.
+     * The plan as an fstab under {@code root}, as a hand-written runbook script would mount it with
+     * {@code mount --all --fstab} (the isolation benchmark's peer): the root bound onto itself, then
+     * every mount whose source exists.
      */
-    private void mountAll(Sandbox s, List<BindPlan.Entry> entries, String configDir, OpContext ctx)
-            throws Problem, IOException {
-        String root = s.root().toString();
+    public static List<String> fstab(String planName, String configDir, Path root) throws IOException {
+        BindPlan plan = BindPlan.load(planName);
+        String r = root.toString();
         List<String> fstab = new ArrayList<>();
-        fstab.add(fstabLine(root, root, "none", "bind"));
-        int mounted = 0;
-        for (BindPlan.Entry e : entries) {
-            if (!e.mounted()) {
+        fstab.add(fstabLine(r, r, "none", "bind"));
+        for (BindPlan.Entry e : plan.entries()) {
+            if (!e.mounted() || e.type() == BindPlan.Type.BIND && !Files.exists(Path.of(e.resolvedSource(configDir)))) {
                 continue;
             }
-            mounted++;
-            String target = root + e.target();
+            String target = r + e.target();
             String extra = e.options() == null ? "" : "," + e.options();
             fstab.add(switch (e.type()) {
-                case BIND -> fstabLine(e.resolvedSource(configDir), target, "none",
-                        (e.readOnly() ? "bind,ro" : "bind") + extra);
+                case BIND -> fstabLine(e.resolvedSource(configDir), target, "none", (e.readOnly() ? "bind,ro" : "bind")
+                        + extra);
                 case PROC -> fstabLine("proc", target, "proc", "nosuid,nodev,noexec" + extra);
-                case SYSFS -> fstabLine("sysfs", target, "sysfs",
-                        (e.readOnly() ? "ro," : "") + "nosuid,nodev,noexec" + extra);
+                case SYSFS -> fstabLine("sysfs", target, "sysfs", (e.readOnly() ? "ro," : "") + "nosuid,nodev,noexec"
+                        + extra);
                 case TMPFS -> fstabLine("tmpfs", target, "tmpfs", "nosuid,nodev" + extra);
-                // newinstance: the sandbox's own ptys, not the host's terminals; /dev/ptmx finds
-                // the instance mounted at pts/ beside it (Linux 4.7 and later).
-                case DEVPTS -> fstabLine("devpts", target, "devpts",
-                        "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620" + extra);
+                case DEVPTS -> fstabLine("devpts", target, "devpts", "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620"
+                        + extra);
                 default -> throw new IllegalStateException(e.type().toString());
             });
         }
-        Path fstabFile = fstabFile(s.id());
-        // A fresh name, created exclusively and never through a link (a planted link is refused).
-        SafeFiles.create(fstabFile, String.join("\n", fstab) + "\n");
-        long total = mounted + 1L;
-        long[] done = {0};
-        Exec.Running r = Exec.stream(s.nsCommand(s.hostTools().mount(), MOUNT_TIMEOUT, "--all", "--verbose",
-                "--fstab", fstabFile.toString()), line -> {
-                    int i = line.lastIndexOf(": successfully mounted");
-                    if (i > 0) {
-                        String mp = line.substring(0, i).strip();
-                        String rel = mp.equals(root) ? "/" : mp.startsWith(root) ? mp.substring(root.length()) : mp;
-                        ctx.progress("isolate", "Mounted " + rel, ++done[0], total);
-                    }
-                }, null);
-        Exec.Outcome o = r.await();
-        if (!o.ok()) {
-            throw new Problem(ProblemCode.INTERNAL, "Mounting the sandbox failed: " + o.stderr().strip(),
-                    "Nothing was left mounted (the holder was stopped). The plan is in " + fstabFile.getFileName()
-                            + "; the engine log has the details.");
-        }
+        return fstab;
     }
 
     /** One fstab line; fstab escapes blanks and backslashes as octal. */
@@ -464,20 +478,27 @@ public final class SandboxManager {
         return b.toString();
     }
 
-    Path fstabFile(String id) {
-        return sandboxesDir().resolve(id + ".fstab");
-    }
-
-    /** The kernel must show every planned mount, read-only where the plan says so. */
-    private static void verify(List<BindPlan.Entry> entries, List<MountInfo.Line> mounts, Path root) throws Problem {
+    /**
+     * The kernel's table for the holder, whose root is now the sandbox's: it must show the read-only
+     * tmpfs root, every planned mount (read-only where the plan says so), all private, and nothing
+     * else — no mount of the host's tree, nothing a planted link made land elsewhere.
+     */
+    private static void verify(List<BindPlan.Entry> entries, List<MountInfo.Line> mounts) throws Problem {
+        java.util.Set<String> planned = new java.util.HashSet<>(List.of("/"));
+        MountInfo.Line root = mounts.stream().filter(l -> l.mountPoint().equals("/")).findFirst().orElse(null);
+        if (root == null || !root.fsType().equals("tmpfs") || !root.readOnly()) {
+            throw Problem.internal("The kernel does not show the sandbox's read-only tmpfs as its root"
+                    + (root == null ? "" : " (it shows " + root.fsType() + ", " + root.options() + ")")
+                    + "; refusing to continue.", null);
+        }
         for (BindPlan.Entry e : entries) {
             if (!e.mounted()) {
                 continue;
             }
-            String mp = root + e.target();
+            planned.add(e.target());
             MountInfo.Line line = null;
             for (MountInfo.Line l : mounts) {
-                if (l.mountPoint().equals(mp)) {
+                if (l.mountPoint().equals(e.target())) {
                     line = l; // the last one at that point is the one on top
                 }
             }
@@ -488,27 +509,40 @@ public final class SandboxManager {
                 throw Problem.internal("The kernel shows " + e.target() + " writable although the plan makes it"
                         + " read-only; refusing to continue.", null);
             }
-            if (!"private".equals(line.propagation())) {
-                throw Problem.internal("The kernel shows " + e.target() + " with propagation " + line.propagation()
+        }
+        for (MountInfo.Line l : mounts) {
+            if (!"private".equals(l.propagation())) {
+                throw Problem.internal("The kernel shows " + l.mountPoint() + " with propagation " + l.propagation()
                         + "; sandbox mounts must be private. Refusing to continue.", null);
             }
+        }
+        if (mounts.size() != planned.size() || !mounts.stream().allMatch(l -> planned.contains(l.mountPoint()))) {
+            String extra = mounts.stream().map(MountInfo.Line::mountPoint).filter(mp -> !planned.contains(mp))
+                    .findFirst().orElse("a second mount on a planned point");
+            throw new Problem(ProblemCode.NOT_AUTHORIZED, "The sandbox shows a mount the plan does not make: " + extra
+                    + " (" + mounts.size() + " mounts, " + planned.size() + " planned). Something mounted there while"
+                    + " the sandbox was being set up, or a link made a mount land elsewhere. The sandbox was"
+                    + " discarded with everything mounted in it.",
+                    "Only root can reach a sandbox being set up: find out what else runs as root and mounts or"
+                            + " writes in the engine's state directory, stop it, and open the sandbox again.");
         }
     }
 
     /**
      * The directory bound from the configuration directory is the one the rule checked (same device
      * and inode, seen from inside the sandbox): had it been swapped for another between the check and
-     * mount(8), which follows links in its source, the sandbox would build something else.
+     * the mount, which follows links in its source, the sandbox would build something else.
      */
-    private static void verifyConfigDirBound(List<BindPlan.Entry> entries, ConfigDirs.Checked configDir, long holder,
-                                             Path root) throws Problem, IOException {
+    private static void verifyConfigDirBound(List<BindPlan.Entry> entries, ConfigDirs.Checked configDir, long holder)
+            throws Problem, IOException {
         for (BindPlan.Entry e : entries) {
             if (e.type() != BindPlan.Type.BIND || !e.mounted()
                     || !e.resolvedSource(configDir.dir()).equals(configDir.dir())) {
                 continue;
             }
-            SafeFiles.Identity bound = SafeFiles.identity(Path.of("/proc/" + holder + "/root" + root + e.target()));
-            if (!bound.equals(configDir.identity())) {
+            long[] bound = identity("/proc/" + holder + "/root" + e.target());
+            SafeFiles.Identity checked = configDir.identity();
+            if (checked == null || bound[0] != checked.device() || bound[1] != checked.inode()) {
                 throw new Problem(ProblemCode.NOT_AUTHORIZED, "The directory bound at " + e.target() + " is not "
                         + configDir.dir() + " as it was checked: it was replaced while the sandbox was being set up."
                         + " The sandbox was discarded.", "Find out what changes " + configDir.dir()
@@ -518,60 +552,35 @@ public final class SandboxManager {
     }
 
     /**
-     * mount(8) follows links in its target path. Had anything swapped a skeleton directory for a
-     * link between its creation and the mount, the mount would have landed elsewhere in the holder's
-     * namespace; the kernel's table says where every mount really went, so any new mount outside
-     * the sandbox root stops the open (the holder, and with it the mount, is then discarded).
-     */
-    private static void verifyNothingElsewhere(List<MountInfo.Line> inherited, List<MountInfo.Line> now, Path root)
-            throws Problem {
-        java.util.Set<Integer> before = new java.util.HashSet<>();
-        inherited.forEach(l -> before.add(l.mountId()));
-        String r = root.toString();
-        for (MountInfo.Line l : now) {
-            boolean underRoot = l.mountPoint().equals(r) || l.mountPoint().startsWith(r + "/");
-            if (!before.contains(l.mountId()) && !underRoot) {
-                throw new Problem(ProblemCode.NOT_AUTHORIZED, "A sandbox mount landed at " + l.mountPoint()
-                        + ", outside the sandbox root " + r + ": a link was planted in the work directory while"
-                        + " the sandbox was being set up. The sandbox was discarded with everything mounted in it.",
-                        "Find out what else writes to the engine's state directory (only root can), remove it,"
-                                + " and open the sandbox again.");
-            }
-        }
-    }
-
-    /**
-     * Takes the whole tree down with one {@code umount --recursive} of the root (children first),
-     * never lazily. If something is busy, the kernel's mount table says what is still mounted; the
-     * close stops there, names it and the processes inside, and deletes nothing.
+     * Takes the plan's mounts down one by one, deepest first, never lazily (the root stays: it goes
+     * with the namespace). If one is busy, the close stops there, names it and the processes
+     * inside, and deletes nothing.
      */
     private void unmountAll(Sandbox s, OpContext ctx) throws Problem {
-        String root = s.root().toString();
-        Exec.Outcome o;
+        ctx.progress("close", "Unmounting the sandbox", null, null);
+        List<String> points;
         try {
-            ctx.progress("close", "Unmounting the sandbox", null, null);
-            o = Exec.run(s.nsCommand(s.hostTools().umount(), MOUNT_TIMEOUT, "--recursive", root));
-        } catch (IOException e) {
-            throw Problem.internal("Cannot run umount: " + e.getMessage(), e);
-        }
-        List<MountInfo.Line> left;
-        try {
-            left = s.mounts();
+            points = new ArrayList<>(s.mounts().stream().map(MountInfo.Line::mountPoint)
+                    .filter(mp -> !mp.equals("/")).toList());
         } catch (IOException e) {
             throw Problem.internal("Cannot read the sandbox's mount table: " + e.getMessage(), e);
         }
-        if (o.ok() && left.isEmpty()) {
+        java.util.Collections.reverse(points); // mounted later, unmounted earlier
+        points.sort(java.util.Comparator.comparingLong((String mp) -> mp.chars().filter(c -> c == '/').count())
+                .reversed());
+        SandboxRoot.Failure f = SandboxRoot.unmount(s.holderPid(), points);
+        List<String> left;
+        try {
+            left = s.mounts().stream().map(MountInfo.Line::mountPoint).filter(mp -> !mp.equals("/")).toList();
+        } catch (IOException e) {
+            throw Problem.internal("Cannot read the sandbox's mount table: " + e.getMessage(), e);
+        }
+        if (f == null && left.isEmpty()) {
             return;
         }
-        // umount names the mount it could not take down; otherwise the deepest one still there.
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("umount: (.+?): (target is busy|.+)")
-                .matcher(o.stderr());
-        boolean named = m.find();
-        String busyAbs = named ? m.group(1) : left.stream().map(MountInfo.Line::mountPoint)
-                .max(java.util.Comparator.comparingLong(mp -> mp.chars().filter(c -> c == '/').count()))
-                .orElse(root);
-        String reason = named ? m.group(2) : "still mounted";
-        String busy = busyAbs.equals(root) ? "/" : busyAbs.startsWith(root) ? busyAbs.substring(root.length()) : busyAbs;
+        String busy = f != null && !f.path.isEmpty() ? f.where() : left.stream()
+                .max(java.util.Comparator.comparingLong(mp -> mp.chars().filter(c -> c == '/').count())).orElse("/");
+        String reason = f == null ? "still mounted" : f.errno == MountCalls.EBUSY ? "target is busy" : f.reason();
         List<String> inside = othersInside(s).stream().map(pid -> pid + " (" + Posix.comm(pid) + ")").toList();
         throw new Problem(ProblemCode.UNMOUNT_FAILED, "Could not unmount " + busy + " in sandbox " + s.id()
                 + ": " + reason + " (" + left.size() + " mounts are still in place). "
@@ -601,11 +610,11 @@ public final class SandboxManager {
     }
 
     /**
-     * Ends the holder by closing its tether; the kernel then ends everything in its PID namespace.
-     * {@code inside}: the processes in the sandbox, found while the holder was alive.
+     * Waits for the holder to end after its tether was closed; the kernel then ends everything in
+     * its PID namespace. {@code inside}: the processes in the sandbox, found while the holder was
+     * alive, killed if it does not end within 2 s.
      */
-    private static void stopHolder(Sandbox s, List<ProcessHandle> inside) {
-        s.unshareProcess().closeStdin();
+    private static void awaitHolderExit(Sandbox s, List<ProcessHandle> inside) {
         try {
             s.unshareProcess().await(2000);
         } catch (IOException e) {
@@ -675,8 +684,6 @@ public final class SandboxManager {
                 if (!left.isEmpty()) {
                     LOG.warn("left in place after a failed open: {}", left);
                 }
-                deleteQuietly(sandboxesDir().resolve(workDir.getFileName() + ".lock"));
-                deleteQuietly(fstabFile(workDir.getFileName().toString()));
             } catch (Problem p) {
                 LOG.error("not removing {}: {}", workDir, p.getMessage());
             }

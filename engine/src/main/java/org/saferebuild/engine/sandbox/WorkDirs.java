@@ -41,7 +41,10 @@ public final class WorkDirs {
                 try {
                     Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(
                             PosixFilePermissions.fromString("rwx------")));
-                    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+                    if ((Posix.mode(dir, LinkOption.NOFOLLOW_LINKS) & 07777) != 0700) {
+                        // mkdir's mode passes through the umask: exactly 0700, whatever it is
+                        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+                    }
                     return dir;
                 } catch (FileAlreadyExistsException e) {
                     // someone (or chance) took that name: try another
@@ -104,45 +107,6 @@ public final class WorkDirs {
         }
     }
 
-    /**
-     * Creates {@code relative} below {@code base} one component at a time without following links:
-     * a component that exists must be a plain directory (one this caller made), anything else there
-     * (a link, a file) is refused, because only something that raced us could have put it there.
-     * New components are made with mkdir, which never follows a link at the name it creates.
-     */
-    public static Path makeDirsNoFollow(Path base, Path relative) throws IOException, Problem {
-        Path current = base;
-        for (Path name : relative) {
-            current = current.resolve(name.toString());
-            try {
-                Files.createDirectory(current);
-            } catch (FileAlreadyExistsException e) {
-                if (Files.isSymbolicLink(current) || !Files.isDirectory(current, LinkOption.NOFOLLOW_LINKS)) {
-                    throw planted(current);
-                }
-            }
-        }
-        return current;
-    }
-
-    /**
-     * A fresh sandbox skeleton's directories 0755 and files 0644, as on a real root, whatever the
-     * engine's umask (its installed wrapper sets 077): a build user such as nixbld must be able to
-     * reach /bin/sh through the sandbox's "/". Nothing outside reaches them: the work directory above
-     * is 0700, and only root can write in it, so nothing can swap an entry meanwhile.
-     */
-    public static void openLikeARoot(Path root) throws IOException {
-        try (java.util.stream.Stream<Path> s = Files.walk(root)) {
-            for (Path p : s.toList()) {
-                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                    Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
-                } else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-                    Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-r--r--"));
-                }
-            }
-        }
-    }
-
     /** The Problem for an entry the engine did not make where it was about to create one. */
     public static Problem planted(Path where) {
         return new Problem(ProblemCode.NOT_AUTHORIZED, "Something other than the engine created " + where
@@ -189,8 +153,15 @@ public final class WorkDirs {
             }
         }
         List<String> left = new ArrayList<>();
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+        try {
+            if (Files.readAttributes(dir, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isDirectory()) {
+                Files.delete(dir); // rmdir: an empty directory (a sandbox's, its root being a tmpfs) goes at once
+                return left;
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
             return left;
+        } catch (IOException e) {
+            // not empty (a skeleton an older engine made, links planted in it): one entry at a time below
         }
         List<Path> all;
         try (Stream<Path> s = Files.walk(dir)) { // walk does not follow links by default

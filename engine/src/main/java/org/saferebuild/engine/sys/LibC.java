@@ -61,6 +61,13 @@ public final class LibC {
     public static final int EXDEV = 18;
 
     private static final long SYS_OPENAT2 = 437; // the same number on x86_64 and aarch64
+    private static final long SYS_STATX = ARM ? 291 : 332;
+    private static final long SYS_GETDENTS64 = ARM ? 61 : 217;
+    public static final int AT_SYMLINK_NOFOLLOW = 0x100;
+    /** statx: type and mode, link count, inode, size, change time (and what else is cheap). */
+    public static final int STATX_BASIC_STATS = 0x7ff;
+    /** {@code struct statx} is 256 bytes with the same layout on every architecture (little-endian here). */
+    public static final int STATX_SIZE = 256;
 
     static {
         load();
@@ -109,6 +116,15 @@ public final class LibC {
 
     public static native long syscall(long number, int dirfd, String path, long[] how, long size);
 
+    /** The same syscall(2) entry, for statx(dirfd, path, flags, mask, buf); the path NUL-terminated bytes. */
+    public static native long syscall(long number, int dirfd, byte[] path, int flags, int mask, byte[] buf);
+
+    /** openat with the path as NUL-terminated bytes (a name read from a directory, whatever its encoding). */
+    public static native int openat(int dirfd, byte[] path, int flags, int mode);
+
+    /** The same syscall(2) entry, for getdents64(fd, buf, count). */
+    public static native long syscall(long number, int fd, byte[] buf, long count);
+
     public static native int openat(int dirfd, String path, int flags, int mode);
 
     public static native int mkdirat(int dirfd, String path, int mode);
@@ -152,6 +168,49 @@ public final class LibC {
      */
     public static int openat2(int dirfd, String path, int flags, int mode, long resolve) {
         return (int) syscall(SYS_OPENAT2, dirfd, path, new long[] {flags & 0xffffffffL, mode, resolve}, 24);
+    }
+
+    /**
+     * {@code statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf)}: the entry {@code name}
+     * (NUL-terminated bytes) of the directory {@code dirfd}, never through a link; 0, or -1 with errno.
+     * Read the result with
+     * {@link #statxMode}, {@link #statxLong} and the offsets below.
+     */
+    public static int lstatAt(int dirfd, byte[] name, byte[] buf) {
+        return (int) syscall(SYS_STATX, dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf);
+    }
+
+    /** Offsets in {@code struct statx}. */
+    public static final int STX_NLINK = 16;
+    public static final int STX_MODE = 28;
+    public static final int STX_INO = 32;
+    public static final int STX_SIZE = 40;
+    public static final int STX_CTIME = 96;
+
+    public static int statxMode(byte[] b) {
+        return (b[STX_MODE] & 0xff) | (b[STX_MODE + 1] & 0xff) << 8;
+    }
+
+    public static int statxInt(byte[] b, int at) {
+        return (b[at] & 0xff) | (b[at + 1] & 0xff) << 8 | (b[at + 2] & 0xff) << 16 | (b[at + 3] & 0xff) << 24;
+    }
+
+    public static long statxLong(byte[] b, int at) {
+        return (statxInt(b, at) & 0xffffffffL) | (long) statxInt(b, at + 4) << 32;
+    }
+
+    /** The change time of a statx result, in nanoseconds since the epoch. */
+    public static long statxCtimeNanos(byte[] b) {
+        return statxLong(b, STX_CTIME) * 1_000_000_000L + (statxInt(b, STX_CTIME + 8) & 0xffffffffL);
+    }
+
+    /**
+     * {@code getdents64(fd, buf, buf.length)}: directory entries as {@code struct linux_dirent64}
+     * (ino u64, off s64, reclen u16, type u8, name NUL-terminated); the bytes filled, 0 at the end,
+     * -1 with errno.
+     */
+    public static long getdents64(int fd, byte[] buf) {
+        return syscall(SYS_GETDENTS64, fd, buf, buf.length);
     }
 
     /** Free bytes for root ({@code f_bfree}) and for others ({@code f_bavail}) on the filesystem of {@code fd}. */

@@ -276,14 +276,28 @@ public final class SafeFiles {
      * link) without waiting; null when someone else holds it. Closing the handle releases it.
      */
     public static Handle tryLock(Path file) throws IOException {
-        Handle h = open(file, 0600, true);
+        return lockOrNull(open(file, 0600, true));
+    }
+
+    /**
+     * Takes an exclusive {@code flock} on the directory {@code dir} itself (opened without following
+     * a link anywhere in its path; the engine's own and writable by nobody else) without waiting;
+     * null when someone else holds it. Closing the handle releases it. A lock that needs no file of
+     * its own: a sandbox's work directory is locked this way while it is open.
+     */
+    public static Handle tryLockDirectory(Path dir) throws IOException {
+        return lockOrNull(new Handle(Dir.open(dir).fd, dir)); // the handle owns the directory's descriptor
+    }
+
+    /** {@code flock(LOCK_EX | LOCK_NB)} on an open handle: the handle, or null (closed) when someone else holds it. */
+    private static Handle lockOrNull(Handle h) throws IOException {
         if (LibC.flock(h.fd, LibC.LOCK_EX | LibC.LOCK_NB) != 0) {
             int errno = LibC.errno();
             h.close();
             if (errno == LibC.EAGAIN) {
                 return null;
             }
-            throw failure("lock " + file, errno, file);
+            throw failure("lock " + h.path, errno, h.path);
         }
         return h;
     }

@@ -58,13 +58,15 @@ final class ApplyTargets {
     /**
      * Every path of the closure is on disk and has the contents nix recorded for it (what
      * {@code nix-store --verify-path} checks, for the whole closure, not only the top path: a file
-     * changed inside any member is found), and the system can be activated.
+     * changed inside any member is found; a path hashed before is hashed again only if its files
+     * changed since, Closures), and the system can be activated.
      */
     private void check(String target, String what, OpContext ctx) throws Problem {
         ctx.progress("check", "Checking that the closure of " + what + " is complete", null, null);
         List<String> paths = closures.requireComplete(target, what);
-        ctx.progress("check", "Verifying the contents of the " + paths.size() + " store paths of " + what, null, null);
-        Optional<String> changed = closures.contentsChanged(paths);
+        ctx.progress("verify", "Verifying the contents of the " + paths.size() + " store paths of " + what, null, null);
+        Optional<String> changed = closures.contentsChanged(paths, summary -> ctx.log("check", "Contents of the "
+                + paths.size() + " store paths of " + what + ": " + summary + "."));
         if (changed.isPresent()) {
             throw new Problem(ProblemCode.CLOSURE_INCOMPLETE, "The contents of the closure of " + what + " no longer"
                     + " match what nix recorded: " + changed.get() + ". Nothing was changed.",

@@ -8,35 +8,69 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.saferebuild.engine.EngineConfig;
 import org.saferebuild.engine.Problem;
+import org.saferebuild.engine.inspect.StoreDb;
 import org.saferebuild.engine.nix.NixEnv;
 import org.saferebuild.engine.proc.Command;
 import org.saferebuild.engine.proc.Exec;
 import org.saferebuild.engine.proc.Tools;
 import org.saferebuild.protocol.Json;
+import org.saferebuild.engine.sys.DaemonThreads;
 import org.saferebuild.protocol.ProblemCode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Whether a system's closure is all there, read from the local store only (no substituters, no
- * network: a rollback must work offline). Garbage collection or a manual {@code nix-store --delete}
- * can take a generation's store paths away while its profile link stays.
+ * Whether a system's closure is all there and as nix recorded it, read from the local store only
+ * (no substituters, no network: a rollback must work offline). Garbage collection or a manual
+ * {@code nix-store --delete} can take a generation's store paths away while its profile link stays.
+ *
+ * <p>The closure comes from the store's database, read-only ({@link StoreDb}, no process), or from
+ * {@code nix-store --query --requisites} where the database cannot answer. Contents are checked by
+ * {@link ContentCheck}; closures the operator is likely to apply next (a build, a comparison, the
+ * generations listed) are hashed ahead in the background, so that an apply mostly walks.
  */
 public final class Closures {
+    private static final Logger LOG = LoggerFactory.getLogger(Closures.class);
     private static final Duration TIMEOUT = Duration.ofMinutes(2);
-    /** Hashing a large closure (several GiB) takes a while: docs/apply.md "What it costs". */
-    private static final Duration VERIFY_TIMEOUT = Duration.ofMinutes(30);
-    private static final int VERIFY_WORKERS = Math.min(4, Runtime.getRuntime().availableProcessors());
-    private static final int PATHS_PER_EXTRA_WORKER = 500;
+    /** A background batch is at most this much to hash (a fraction of a second), so it yields soon. */
+    private static final long BATCH_BYTES = 256L << 20;
+    private static final int BATCH_PATHS = 500;
 
     private final Tools tools;
     private final NixEnv nixEnv;
+    /** The store's database; null where the engine does not use the default store. */
+    private final StoreDb storeDb;
+    private final ContentCheck contents;
+    /** What the database recorded for paths of the closures listed last (for sealing what was hashed). */
+    private final Map<String, StoreDb.Valid> registrations = new ConcurrentHashMap<>();
+    /** Foreground checks running now: the background waits while there are any. */
+    private int foreground;
+    private final Object turns = new Object();
+    private final Set<String> queued = new LinkedHashSet<>();
+    private Thread worker;
+    private volatile boolean stopping;
 
-    public Closures(Tools tools, NixEnv nixEnv) {
+    public Closures(EngineConfig config, Tools tools, NixEnv nixEnv) {
         this.tools = tools;
         this.nixEnv = nixEnv;
+        this.storeDb = nixEnv.usesDefaultStore() ? new StoreDb(config.state().resolve("native")) : null;
+        this.contents = new ContentCheck(tools, nixEnv, new VerifiedPaths(config.state().resolve("verified")
+                .resolve("paths.json"), Duration.ofDays(config.closureRehashDays())));
+    }
+
+    /** Opens the store's database once (schema, native library), off the request path. */
+    public void prepareInBackground() {
+        if (storeDb != null) {
+            DaemonThreads.named("store-db").newThread(storeDb::prepare).start();
+        }
     }
 
     /**
@@ -47,7 +81,7 @@ public final class Closures {
         return requisites(storePath).gap();
     }
 
-    /** The closure's paths ({@code nix-store --query --requisites}), or what is missing. */
+    /** The closure's paths (as {@code nix-store --query --requisites} lists them), or what is missing. */
     private record Requisites(List<String> paths, Optional<String> gap) {
     }
 
@@ -55,12 +89,23 @@ public final class Closures {
         if (!Files.exists(Path.of(storePath), LinkOption.NOFOLLOW_LINKS)) {
             return new Requisites(List.of(), Optional.of(storePath + " is no longer on disk"));
         }
-        Exec.Outcome o = run(Command.of(tools.require("nix-store"), "--query", "--requisites", storePath));
-        if (!o.ok()) {
-            return new Requisites(List.of(), Optional.of(storePath + " is not valid in the nix database ("
-                    + NixEnv.firstError(o.stderr()) + ")"));
+        List<String> paths;
+        Optional<List<StoreDb.Valid>> fromDb = storeDb == null ? Optional.empty() : storeDb.requisites(storePath);
+        if (fromDb.isPresent()) {
+            paths = new ArrayList<>(fromDb.get().size());
+            for (StoreDb.Valid v : fromDb.get()) {
+                paths.add(v.path());
+                registrations.put(v.path(), v);
+            }
+        } else {
+            // Not in the database (nix says why), or the database cannot be read here.
+            Exec.Outcome o = run(Command.of(tools.require("nix-store"), "--query", "--requisites", storePath));
+            if (!o.ok()) {
+                return new Requisites(List.of(), Optional.of(storePath + " is not valid in the nix database ("
+                        + NixEnv.firstError(o.stderr()) + ")"));
+            }
+            paths = o.stdout().lines().filter(l -> !l.isBlank()).toList();
         }
-        List<String> paths = o.stdout().lines().filter(l -> !l.isBlank()).toList();
         List<String> missing = new ArrayList<>();
         for (String p : paths) {
             if (!Files.exists(Path.of(p), LinkOption.NOFOLLOW_LINKS)) {
@@ -92,62 +137,140 @@ public final class Closures {
     }
 
     /**
-     * {@code nix-store --verify-path} on every path given (a whole closure): each path's contents
-     * still hash to what nix recorded when it was added (issue 11: a file changed inside any member
-     * of a closure, not only in its top path, stops an apply or rollback). A large closure is split
-     * into one batch per core, hashed in parallel; docs/apply.md has the cost. Empty when all match;
-     * otherwise which paths were modified.
+     * Whether every path given (a whole closure, from {@link #requireComplete}) still has the
+     * contents nix recorded when it was added (issue 11: a file changed inside any member of a
+     * closure, not only in its top path, stops an apply or rollback). Each path is hashed
+     * ({@code nix-store --verify-path}) unless it was hashed before and its files are unchanged
+     * since; docs/apply.md has the cost. Empty when all match; otherwise which paths were modified.
      */
     public Optional<String> contentsChanged(List<String> paths) throws Problem {
-        if (paths.isEmpty()) {
-            return Optional.empty();
+        return contentsChanged(paths, summary -> { });
+    }
+
+    /** As {@link #contentsChanged(List)}; {@code summary} hears how many paths were hashed and how many walked. */
+    public Optional<String> contentsChanged(List<String> paths, java.util.function.Consumer<String> summary)
+            throws Problem {
+        synchronized (turns) {
+            foreground++;
         }
-        // One nix-store per core only for a large closure: starting one costs more than hashing a small one.
-        int workers = paths.size() < PATHS_PER_EXTRA_WORKER ? 1 : Math.min(VERIFY_WORKERS,
-                paths.size() / PATHS_PER_EXTRA_WORKER + 1);
-        List<List<String>> batches = new ArrayList<>();
-        for (int i = 0; i < workers; i++) {
-            batches.add(new ArrayList<>());
-        }
-        for (int i = 0; i < paths.size(); i++) {
-            batches.get(i % workers).add(paths.get(i)); // round robin: large and small paths spread out
-        }
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(workers,
-                org.saferebuild.engine.sys.DaemonThreads.named("verify-path"));
         try {
-            List<java.util.concurrent.Future<Exec.Outcome>> runs = new ArrayList<>();
-            for (List<String> batch : batches) {
-                runs.add(pool.submit(() -> run(Command.of(tools.require("nix-store")).args("--verify-path")
-                        .args(batch), VERIFY_TIMEOUT)));
+            ContentCheck.Outcome o = contents.check(paths, registrations::get, false);
+            summary.accept(o.summary());
+            return o.changed();
+        } finally {
+            synchronized (turns) {
+                foreground--;
+                turns.notifyAll();
             }
-            List<String> modified = new ArrayList<>();
-            String other = null;
-            for (java.util.concurrent.Future<Exec.Outcome> f : runs) {
-                Exec.Outcome o = f.get();
-                if (!o.ok()) {
-                    o.stderr().lines().filter(l -> l.contains("was modified")).forEach(modified::add);
-                    if (other == null) {
-                        other = NixEnv.firstError(o.stderr());
+        }
+    }
+
+    /**
+     * Hashes the closure of {@code storePath} ahead, in the background, where the operator waits
+     * anyway (a build, a comparison, the generations listed): an apply or rollback of it then only
+     * walks its files. Never blocks the caller; waits while a foreground check runs.
+     */
+    public void checkInBackground(String storePath) {
+        if (!contents.sealing() || storePath == null) {
+            return;
+        }
+        synchronized (turns) {
+            if (stopping || !queued.add(storePath)) {
+                return;
+            }
+            if (worker == null) {
+                worker = DaemonThreads.named("closure-check").newThread(this::work);
+                worker.setPriority(Thread.MIN_PRIORITY);
+                worker.start();
+                Runtime.getRuntime().addShutdownHook(new Thread(this::stop, "closure-check-stop"));
+            }
+            turns.notifyAll();
+        }
+    }
+
+    private void work() {
+        while (true) {
+            String top;
+            synchronized (turns) {
+                while (!stopping && queued.isEmpty()) {
+                    try {
+                        turns.wait();
+                    } catch (InterruptedException e) {
+                        return;
                     }
                 }
+                if (stopping) {
+                    return;
+                }
+                top = queued.iterator().next();
             }
-            if (!modified.isEmpty()) {
-                modified.sort(null);
-                return Optional.of(modified.size() + " of " + paths.size() + " store paths were modified, first: "
-                        + modified.get(0).replaceFirst("^error: ", ""));
+            try {
+                hashAhead(top);
+            } catch (Problem | RuntimeException e) {
+                LOG.info("checking the closure of {} ahead did not finish: {}", top, e.getMessage());
+            } finally {
+                synchronized (turns) {
+                    queued.remove(top);
+                }
             }
-            return other == null ? Optional.empty() : Optional.of(other);
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof Problem p) {
-                throw p;
-            }
-            throw Problem.internal("Verifying the closure failed: " + e.getCause(), e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw Problem.internal("Interrupted while verifying the closure", e);
-        } finally {
-            pool.shutdownNow();
         }
+    }
+
+    private void hashAhead(String top) throws Problem {
+        Requisites r = requisites(top);
+        if (r.gap().isPresent()) {
+            return;
+        }
+        long t = System.nanoTime();
+        int hashed = 0;
+        List<String> batch = new ArrayList<>();
+        long bytes = 0;
+        for (int i = 0; i <= r.paths().size(); i++) {
+            String p = i < r.paths().size() ? r.paths().get(i) : null;
+            StoreDb.Valid v = p == null ? null : registrations.get(p);
+            long size = v == null ? 0 : v.narSize();
+            if (p == null || (!batch.isEmpty() && (bytes + size > BATCH_BYTES || batch.size() >= BATCH_PATHS))) {
+                if (!awaitTurn()) {
+                    return;
+                }
+                ContentCheck.Outcome o = contents.check(batch, registrations::get, true);
+                hashed += o.hashed();
+                if (o.changed().isPresent()) {
+                    LOG.warn("the closure of {} does not match what nix recorded: {}", top, o.changed().get());
+                    return;
+                }
+                batch = new ArrayList<>();
+                bytes = 0;
+            }
+            if (p != null) {
+                batch.add(p);
+                bytes += size;
+            }
+        }
+        LOG.info("checked the closure of {} ahead: {} store paths, {} hashed, in {} ms", top, r.paths().size(), hashed,
+                (System.nanoTime() - t) / 1_000_000);
+    }
+
+    /** Waits while a foreground check runs; false when the engine is exiting. */
+    private boolean awaitTurn() {
+        synchronized (turns) {
+            while (!stopping && foreground > 0) {
+                try {
+                    turns.wait();
+                } catch (InterruptedException e) {
+                    return false;
+                }
+            }
+            return !stopping;
+        }
+    }
+
+    private void stop() {
+        synchronized (turns) {
+            stopping = true;
+            turns.notifyAll();
+        }
+        contents.stopBackground();
     }
 
     /** Closure sizes in bytes (nix's own figure) of paths whose closures are complete. */

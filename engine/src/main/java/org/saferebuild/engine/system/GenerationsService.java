@@ -92,6 +92,22 @@ public final class GenerationsService {
         return new SystemResult.GenerationList(profile.path().toString(), current, running, booted, out);
     }
 
+    /**
+     * The systems a rollback is most likely to go to: the three newest generations with a complete
+     * closure other than the current one (their closures are hashed ahead, docs/apply.md).
+     */
+    public static List<String> likelyRollbackTargets(SystemResult.GenerationList list) {
+        List<String> out = new ArrayList<>();
+        List<SystemResult.Generation> newestFirst = new ArrayList<>(list.generations());
+        newestFirst.sort((a, b) -> Integer.compare(b.number(), a.number()));
+        for (SystemResult.Generation g : newestFirst) {
+            if (!g.current() && g.closureComplete() && !out.contains(g.storePath()) && out.size() < 3) {
+                out.add(g.storePath());
+            }
+        }
+        return out;
+    }
+
     public SystemResult.Pinned pin(SystemRequest.Pin r, OpContext ctx) throws Problem {
         SystemProfile.Link l = profile.require(r.generation());
         closures.requireComplete(l.storePath(), "generation " + r.generation());

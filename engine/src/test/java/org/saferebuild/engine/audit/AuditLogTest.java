@@ -161,6 +161,47 @@ class AuditLogTest {
         assertThat(after.reason()).contains("lines 2 to 4 were removed before it");
     }
 
+    /**
+     * An append compares the end of the trail and the head with the bytes this engine wrote last
+     * instead of parsing them again; any change between two appends of one engine still stops the
+     * second: the last line edited in place (same length), its line start joined to the line before,
+     * the head's slots edited.
+     */
+    @Test
+    void anEditBetweenTwoAppendsOfOneEngineIsFoundByTheSecond() throws Exception {
+        List<String> tamperings = List.of("last line", "line start", "head");
+        for (String how : tamperings) {
+            Path d = Files.createDirectories(dir.resolve(how.replace(' ', '-')));
+            Path trail = d.resolve("log/audit.jsonl");
+            AuditLog log = new AuditLog(trail, d.resolve("state"));
+            for (int i = 1; i <= 3; i++) {
+                log.append(entry("apply", i, i + 1));
+            }
+            byte[] bytes = Files.readAllBytes(trail);
+            String text = new String(bytes, StandardCharsets.UTF_8);
+            switch (how) {
+                case "last line" -> text = text.substring(0, text.lastIndexOf("apply done")) + "apply DONE"
+                        + text.substring(text.lastIndexOf("apply done") + "apply done".length());
+                case "line start" -> {
+                    int lastStart = text.lastIndexOf('\n', text.length() - 2);
+                    text = text.substring(0, lastStart) + " " + text.substring(lastStart + 1);
+                }
+                default -> {
+                    Path head = AuditLog.headFile(d.resolve("state"), trail);
+                    byte[] h = Files.readAllBytes(head);
+                    // Both slots: one slot without its MAC alone is what a power cut can leave (the head is not synced).
+                    String slots = new String(h, StandardCharsets.UTF_8).replace("\"lines\":3", "\"lines\":4")
+                            .replace("\"lines\":2", "\"lines\":5");
+                    Files.write(head, slots.getBytes(StandardCharsets.UTF_8));
+                }
+            }
+            assertThat(text.length()).as(how).isEqualTo(bytes.length);
+            Files.writeString(trail, text);
+            assertThatThrownBy(() -> log.append(entry("pin", 4, 4))).as(how).isInstanceOf(AuditLog.Broken.class);
+            assertThat(Files.readString(trail)).as(how + ": nothing appended").isEqualTo(text);
+        }
+    }
+
     @Test
     void aDeletedTrailIsNotEmptyButRemoved() throws Exception {
         AuditLog log = log();

@@ -20,8 +20,10 @@ import org.saferebuild.protocol.SandboxResult;
  *   <li>bare: {@code unshare --mount --pid --fork --propagation private -- true}</li>
  *   <li>bare + mounts: the same unshare running one {@code mount --all} of the same binds (what a
  *       hand-written runbook script does; the kernel drops the mounts when it exits)</li>
- *   <li>engine: SandboxManager open (fresh private work dir, holder, mounts, verification from
- *       mountinfo) + close (umount, holder stop, rmdir-style removal)</li>
+ *   <li>engine: SandboxManager open (fresh private work dir and locks, holder, a tmpfs root with its
+ *       skeleton and the mounts made in the holder's namespace, pivot_root, verification from
+ *       mountinfo and by entering the namespace) + close (processes inside found, holder stopped,
+ *       rmdir-style removal of the work directory)</li>
  * </ul>
  * Run: {@code script/bench isolation [runs]}. DESIGN.md's budget: the engine within a few
  * milliseconds of bare + mounts.
@@ -41,20 +43,15 @@ public final class IsolationBenchmark {
         String truePath = tools.require("true").toString();
         String mount = tools.require("mount").toString();
 
-        // The peer's fstab: the same entries the engine mounts (written by one engine open).
+        // The peer's fstab: the same mounts the engine makes, as a runbook script would list them.
         SandboxResult.Opened probe = sandboxes.open(new SandboxRequest.Open(1, config.toString(), "debian-test",
                 SandboxRequest.Network.ISOLATED), org.saferebuild.engine.OpContext.detached());
-        Path peerFstab = base.resolve("peer.fstab");
-        Files.copy(base.resolve("state/sandboxes/" + probe.sandbox() + ".fstab"), peerFstab);
-        Path peerRoot = Path.of(probe.workDir());
         int mountCount = probe.mounts().size();
         sandboxes.close(new SandboxRequest.Close(2, probe.sandbox(), false), org.saferebuild.engine.OpContext.detached());
-        // Recreate the peer's mount points: same skeleton, kept for the peer runs.
-        List<String> peerLines = new ArrayList<>();
-        for (String l : Files.readAllLines(peerFstab)) {
-            peerLines.add(l.replace(peerRoot.toString(), base.resolve("peer/root").toString()));
-        }
+        Path peerFstab = base.resolve("peer.fstab");
+        List<String> peerLines = SandboxManager.fstab("debian-test", config.toString(), base.resolve("peer/root"));
         Files.write(peerFstab, peerLines);
+        // The peer's mount points: made once, kept for the peer runs.
         for (String l : peerLines) {
             String[] f = l.split(" ");
             Path target = Path.of(f[1].replace("\\040", " "));

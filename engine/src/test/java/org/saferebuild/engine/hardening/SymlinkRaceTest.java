@@ -32,12 +32,13 @@ import org.saferebuild.protocol.SandboxResult;
 /**
  * Symlink races on the work directory (docs/security.md "Hardening tests"). While the real engine
  * opens sandboxes over and over, a racing thread plants links to a victim directory at every name
- * under the state directory that the engine is about to create: the sandbox root and each mount
- * point in it, lock files, the mount plan ({@code sandboxes/<id>.fstab}), the sandboxes and locks
- * directories. The racer behaves like another
- * user in a sticky directory: it may create names, never remove the engine's. Whatever it wins,
- * nothing is created in or mounted on the victim; each open either succeeds with every mount
- * inside its own root, or is refused as planted with nothing left mounted.
+ * under the state directory that the engine is about to create (lock files, the sandboxes and
+ * locks directories) and, inside each fresh work directory, at every name of the sandbox's
+ * skeleton (the root, each mount point): the engine makes the skeleton in a tmpfs it mounts over
+ * the work directory inside the holder's namespace, so those links must redirect nothing either.
+ * The racer behaves like another user in a sticky directory: it may create names, never remove the
+ * engine's. Whatever it wins, nothing is created in or mounted on the victim; each open either
+ * succeeds with every mount inside its own root, or is refused as planted with nothing left mounted.
  */
 @Tag("root")
 class SymlinkRaceTest {
@@ -101,11 +102,11 @@ class SymlinkRaceTest {
                     try {
                         SandboxResult.Opened s = call.result(SandboxResult.Opened.class, java.time.Duration.ofMinutes(2));
                         opened++;
-                        Path work = Path.of(s.workDir());
                         List<String> holderTable = Mounts.table(s.holderPid());
                         assertThat(Mounts.below(holderTable, victim)).as("mounts on the victim (seed %d)", seed).isEmpty();
-                        assertThat(Mounts.below(holderTable, work)).as("every reported mount is in the root")
-                                .hasSize(s.mounts().size());
+                        // The holder's root is the sandbox's: its table is exactly the reported mounts.
+                        assertThat(holderTable).as("every mount is the sandbox's").hasSize(s.mounts().size());
+                        assertThat(s.mounts()).extracting(SandboxResult.Mount::mountPoint).contains("/", "/nix", "/tmp");
                         engine.call(id -> new SandboxRequest.Close(id, s.sandbox(), true), SandboxResult.Closed.class);
                     } catch (EngineConnection.EngineFailure f) {
                         Event.Failure e = f.failure();
@@ -150,12 +151,11 @@ class SymlinkRaceTest {
             dirs = s.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).toList();
         }
         for (Path sb : dirs) {
-            out.add(sandboxes.resolve(sb.getFileName() + ".lock"));
-            out.add(sandboxes.resolve(sb.getFileName() + ".fstab")); // written after the skeleton: the race wins often
-            Path root = sb.resolve("root");
-            out.add(root);
+            // The host side of the work directory: the root's skeleton is made in a tmpfs over it, in
+            // the holder's namespace; links planted here must not be followed.
+            out.add(sb.resolve("root"));
             for (Map.Entry<String, List<String>> e : NAMES.entrySet()) {
-                Path dir = e.getKey().isEmpty() ? root : root.resolve(e.getKey());
+                Path dir = e.getKey().isEmpty() ? sb : sb.resolve(e.getKey());
                 e.getValue().forEach(n -> out.add(dir.resolve(n)));
             }
         }

@@ -86,7 +86,15 @@ class SandboxSafetyTest {
                             .contains("built-in defaults"));
         }
         assertThat(tree.mounts()).allSatisfy(m -> assertThat(m.propagation()).isEqualTo("private"));
-        assertThat(Mounts.below(Mounts.table(s.holderPid()), Path.of(s.workDir()))).hasSize(tree.mounts().size());
+        // The holder's root is the sandbox's: every line of its table is a mount of the sandbox, and the
+        // root itself is a read-only tmpfs that exists only in that namespace.
+        assertThat(Mounts.table(s.holderPid())).hasSize(tree.mounts().size());
+        SandboxResult.Mount root = tree.mounts().stream().filter(m -> m.mountPoint().equals("/")).findFirst()
+                .orElseThrow();
+        assertThat(root.fsType()).isEqualTo("tmpfs");
+        assertThat(root.readOnly()).isTrue();
+        // The host holds only the empty work directory.
+        assertThat(Path.of(s.workDir())).isEmptyDirectory();
         SandboxResult.Mount etcNixos = tree.mounts().stream().filter(m -> m.mountPoint().equals("/etc/nixos"))
                 .findFirst().orElseThrow();
         assertThat(etcNixos.root()).isEqualTo(config.toString());
@@ -99,18 +107,49 @@ class SandboxSafetyTest {
         assertThat(Mounts.table(ProcessHandle.current().pid())).as("our own table after close").isEqualTo(ownBefore);
     }
 
+    /**
+     * What Nix 2.8's children do (the build hook's ssh, anything that calls restoreMountNamespace):
+     * setns to the mount namespace they started in, then look at "/". Entering a mount namespace
+     * puts a process at that namespace's root; under a chroot that root was the host's tree, with
+     * everything on it (docs/remote.md). It must be the sandbox's own root, and nothing else.
+     */
+    @Test
+    void aProcessThatEntersTheMountNamespaceAsNixDoesSeesOnlyTheSandbox() throws Exception {
+        Path hostMarker = base.resolve("host-only-" + System.nanoTime());
+        Files.writeString(hostMarker, "on the host, outside the plan\n");
+        SandboxResult.Opened s = open(config, Network.ISOLATED);
+        assertThat(inside(s, "/bin/sh", "-c", "echo sandbox > /tmp/inside-marker").exit).isZero();
+        String[] reenter = {"/usr/bin/nsenter", "--mount=/proc/self/ns/mnt", "--"};
+
+        Result top = inside(s, "/usr/bin/ls", "-a", "/");
+        Result topAfterSetns = inside(s, concat(reenter, "/usr/bin/ls", "-a", "/"));
+        assertThat(top.exit).isZero();
+        assertThat(topAfterSetns.output).as("/ after setns into the sandbox's own mount namespace")
+                .isEqualTo(top.output);
+        assertThat(inside(s, concat(reenter, "/usr/bin/cat", "/tmp/inside-marker")).output)
+                .as("the sandbox's /tmp after setns").isEqualTo("sandbox\n");
+        Result host = inside(s, concat(reenter, "/usr/bin/cat", hostMarker.toString()));
+        assertThat(host.exit).as("a file of the host outside the plan, after setns: %s", host.output).isNotZero();
+        assertThat(host.output).contains("No such file or directory").doesNotContain("outside the plan");
+        // Nor before it, nor by climbing above the root.
+        assertThat(inside(s, "/usr/bin/cat", hostMarker.toString()).output).contains("No such file or directory");
+        assertThat(inside(s, "/bin/sh", "-c", "cd / && cd ../../.. && ls -a").output).isEqualTo(top.output);
+        close(s);
+    }
+
     @Test
     void writingIntoAnyReadOnlyBindFromInsideFails() throws Exception {
         SandboxResult.Opened s = open(config, Network.ISOLATED);
         List<SandboxResult.Mount> readOnly = s.mounts().stream().filter(SandboxResult.Mount::readOnly).toList();
         assertThat(readOnly).extracting(SandboxResult.Mount::mountPoint)
-                .contains("/etc/nixos", "/usr", "/var", "/run", "/etc/passwd", "/sys", "/dev");
+                .contains("/", "/etc/nixos", "/usr", "/var", "/run", "/etc/passwd", "/sys", "/dev");
         if (Files.isDirectory(Path.of("/etc/nix"))) {
             assertThat(readOnly).extracting(SandboxResult.Mount::mountPoint).contains("/etc/nix");
         }
         for (SandboxResult.Mount m : readOnly) {
             boolean file = m.mountPoint().equals("/etc/passwd") || m.mountPoint().equals("/etc/group");
-            String probe = file ? m.mountPoint() : m.mountPoint() + "/.safe-rebuild-probe";
+            String probe = file ? m.mountPoint() : (m.mountPoint().equals("/") ? "" : m.mountPoint())
+                    + "/.safe-rebuild-probe";
             Result r = inside(s, "/usr/bin/touch", probe);
             assertThat(r.exit).as("touch %s inside the sandbox", probe).isNotZero();
             assertThat(r.output).as("touch %s", probe).contains("Read-only file system");
@@ -125,7 +164,7 @@ class SandboxSafetyTest {
     void killingTheEngineWithSigkillLeavesNoHolderAndNoMountWithinASecond() throws Exception {
         SandboxResult.Opened s = open(config, Network.ISOLATED);
         Path work = Path.of(s.workDir());
-        assertThat(Mounts.below(Mounts.table(s.holderPid()), work)).isNotEmpty();
+        assertThat(Mounts.table(s.holderPid())).hasSize(s.mounts().size());
         String ns = Files.readSymbolicLink(Path.of("/proc/" + s.holderPid() + "/ns/mnt")).toString();
 
         engine.process().destroyForcibly(); // SIGKILL
@@ -145,7 +184,7 @@ class SandboxSafetyTest {
             assertThat(Mounts.below(table, work)).as("mounts seen by pid %d", pid).isEmpty();
         }
 
-        // A new engine removes the empty skeleton the killed one left behind.
+        // A new engine removes the empty work directory the killed one left behind.
         assertThat(Files.exists(work)).isTrue();
         engine = EngineHarness.builder().base(base).set("configDirs", List.of(config.toString())).start();
         engine.handshake();
@@ -213,7 +252,7 @@ class SandboxSafetyTest {
         Path work = Path.of(s.workDir());
         // Something keeps running inside with its working directory on the sandbox's /tmp.
         Process busy = new ProcessBuilder("nsenter", "--target", Long.toString(s.holderPid()), "--mount", "--pid",
-                "--net", "--root", "--wd", "--", "chroot", work.resolve("root").toString(), "/bin/sh", "-c",
+                "--net", "--root", "--wd", "--", "/bin/sh", "-c",
                 "cd /tmp && echo keep > /tmp/work-in-progress && exec sleep 300").start();
         strays.add(busy);
         awaitFile(s, "/tmp/work-in-progress");
@@ -227,9 +266,10 @@ class SandboxSafetyTest {
         assertThat(f.fix()).contains("close with force");
         // Every file is where it was: the configuration, the skeleton, and the busy process's own work.
         assertThat(config.resolve("configuration.nix")).hasContent("{ services.field.chakra.enable = true; }");
-        assertThat(work.resolve("root/nix")).isDirectory();
-        assertThat(Mounts.below(Mounts.table(s.holderPid()), work)).isNotEmpty();
-        assertThat(Files.readString(Path.of("/proc/" + s.holderPid() + "/root" + work + "/root/tmp/work-in-progress")))
+        assertThat(work).isDirectory();
+        assertThat(Path.of("/proc/" + s.holderPid() + "/root/nix/store")).isDirectory();
+        assertThat(Mounts.table(s.holderPid())).anyMatch(l -> l.split(" ")[4].equals("/tmp"));
+        assertThat(Files.readString(Path.of("/proc/" + s.holderPid() + "/root/tmp/work-in-progress")))
                 .isEqualTo("keep\n");
 
         // Forcing kills what is inside; then everything goes.
@@ -247,9 +287,14 @@ class SandboxSafetyTest {
         Files.writeString(config2.resolve("configuration.nix"), "{ }\n");
         SandboxResult.Opened a = open(config, Network.ISOLATED);
         SandboxResult.Opened b = open(config2, Network.SHARED);
-        assertThat(Mounts.below(Mounts.table(a.holderPid()), Path.of(b.workDir()))).isEmpty();
-        assertThat(Mounts.below(Mounts.table(b.holderPid()), Path.of(a.workDir()))).isEmpty();
-        assertThat(Mounts.below(Mounts.table(a.holderPid()), Path.of(a.workDir()))).isNotEmpty();
+        // Mount ids are unique across namespaces: no mount of one sandbox is in the other's table, and
+        // each has a root of its own (a different tmpfs).
+        List<String> aIds = Mounts.table(a.holderPid()).stream().map(l -> l.split(" ")[0]).toList();
+        List<String> bIds = Mounts.table(b.holderPid()).stream().map(l -> l.split(" ")[0]).toList();
+        assertThat(aIds).isNotEmpty().doesNotContainAnyElementsOf(bIds);
+        assertThat(rootDevice(a)).isNotEqualTo(rootDevice(b));
+        assertThat(inside(a, "/bin/sh", "-c", "echo a > /tmp/mine").exit).isZero();
+        assertThat(inside(b, "/usr/bin/cat", "/tmp/mine").output).contains("No such file");
 
         Event.Failure again = engine.fail(id -> new SandboxRequest.Open(id, config.toString(), "debian-test",
                 Network.ISOLATED));
@@ -264,6 +309,9 @@ class SandboxSafetyTest {
             Event.Failure f = other.fail(id -> new SandboxRequest.Open(id, config.toString(), "debian-test",
                     Network.ISOLATED));
             assertThat(f.code()).isEqualTo(ProblemCode.BUSY);
+            // Its sweep of stale work directories at start left the open sandboxes' alone (each is locked).
+            assertThat(Path.of(a.workDir())).isDirectory();
+            assertThat(Path.of(b.workDir())).isDirectory();
         }
         close(a);
         close(b);
@@ -325,17 +373,29 @@ class SandboxSafetyTest {
     private record Result(int exit, String output) {
     }
 
+    /** Runs a command in the sandbox the way the engine does: nsenter into the holder's namespaces. */
     private static Result inside(SandboxResult.Opened s, String... argv) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("nsenter", "--target", Long.toString(s.holderPid()), "--mount",
-                "--pid", "--net", "--root", "--wd", "--", "chroot", Path.of(s.workDir()).resolve("root").toString()));
+                "--pid", "--net", "--root", "--wd", "--"));
         cmd.addAll(List.of(argv));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         return new Result(p.waitFor(), out);
     }
 
-    private static void awaitFile(SandboxResult.Opened s, String inChroot) throws InterruptedException {
-        Path view = Path.of("/proc/" + s.holderPid() + "/root" + s.workDir() + "/root" + inChroot);
+    private static String[] concat(String[] first, String... rest) {
+        List<String> all = new ArrayList<>(List.of(first));
+        all.addAll(List.of(rest));
+        return all.toArray(String[]::new);
+    }
+
+    private static String rootDevice(SandboxResult.Opened s) throws IOException {
+        return Mounts.table(s.holderPid()).stream().map(l -> l.split(" ")).filter(f -> f[4].equals("/"))
+                .map(f -> f[2]).findFirst().orElseThrow();
+    }
+
+    private static void awaitFile(SandboxResult.Opened s, String inside) throws InterruptedException {
+        Path view = Path.of("/proc/" + s.holderPid() + "/root" + inside);
         for (int i = 0; i < 500 && !Files.exists(view); i++) {
             Thread.sleep(10);
         }

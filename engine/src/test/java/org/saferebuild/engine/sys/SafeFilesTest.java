@@ -71,6 +71,30 @@ class SafeFilesTest {
         }
     }
 
+    /** A sandbox's work directory is its own lock: held once, no file made, never through a link. */
+    @ParameterizedTest(name = "fallback={0}")
+    @ValueSource(booleans = {false, true})
+    void aDirectoryIsLockedItselfOnceAndNeverThroughALink(boolean fallback) throws Exception {
+        SafeFiles.forceFallback = fallback;
+        Path state = state();
+        Path work = Files.createDirectory(state.resolve("sb-x"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        try (SafeFiles.Handle first = SafeFiles.tryLockDirectory(work)) {
+            assertThat(first).isNotNull();
+            assertThat(SafeFiles.tryLockDirectory(work)).as("a second lock while the first is held").isNull();
+        }
+        try (SafeFiles.Handle again = SafeFiles.tryLockDirectory(work)) {
+            assertThat(again).as("free again once released").isNotNull();
+        }
+        Path link = state.resolve("sb-link");
+        Files.createSymbolicLink(link, work);
+        assertThatThrownBy(() -> SafeFiles.tryLockDirectory(link)).isInstanceOf(SafeFiles.Planted.class);
+        try (var left = Files.list(state)) {
+            assertThat(left).extracting(p -> p.getFileName().toString()).containsExactlyInAnyOrder("sb-x", "sb-link");
+        }
+        assertThat(work).isEmptyDirectory();
+    }
+
     @ParameterizedTest(name = "fallback={0}")
     @ValueSource(booleans = {false, true})
     void aLinkAnywhereInTheDirectoryPathIsRefused(boolean fallback) throws Exception {

@@ -121,6 +121,17 @@ public final class RemoteMachine implements AutoCloseable {
         return base;
     }
 
+    /** Its ssh host key as nix's machine list wants it (base64 of the public key line). */
+    public String hostKeyBase64() throws IOException {
+        return java.util.Base64.getEncoder().encodeToString(Files.readString(base.resolve("ssh/host_ed25519.pub"))
+                .strip().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The operator's private key that its root accepts. */
+    public Path operatorKey() {
+        return base.resolve("ssh/id_ed25519");
+    }
+
     /** Its address on the veth pair. */
     public String address() {
         return address;
@@ -260,7 +271,13 @@ public final class RemoteMachine implements AutoCloseable {
                 "PidFile " + base.resolve("sshd.pid"),
                 "PrintMotd no",
                 "AllowUsers root",
+                // What its nix does when another machine hands it a build (nix-store --serve, as a
+                // remote builder): the demo's settings, from a file of its own (the machine has no
+                // nix.conf, and this one's must not be written).
+                "SetEnv NIX_USER_CONF_FILES=" + base.resolve("nix.conf"),
                 ""));
+        Files.writeString(base.resolve("nix.conf"), new java.util.TreeMap<>(DemoSystem.NIX_OPTIONS).entrySet().stream()
+                .map(e -> e.getKey() + " = " + e.getValue() + "\n").collect(java.util.stream.Collectors.joining()));
         Files.writeString(ssh.resolve("config"), String.join("\n",
                 "Host " + alias,
                 "  HostName " + address,

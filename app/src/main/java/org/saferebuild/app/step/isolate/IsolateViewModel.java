@@ -78,7 +78,7 @@ public final class IsolateViewModel extends StepModel {
                     + "entering namespace: the engine must run as root; check that user namespaces are enabled "
                     + "(cat /proc/sys/kernel/unprivileged_userns_clone should print 1 where it exists).";
             case SOURCE_MISSING -> "Runbook, Common Issues — Build fails due to missing /run/systemd: /run must be "
-                    + "bound into the chroot when systemd integration is needed; a missing bind source means the "
+                    + "bound into the sandbox when systemd integration is needed; a missing bind source means the "
                     + "host lacks that directory.";
             case NO_SPACE -> "Runbook, Common Issues — \"No space left on device\": free space with "
                     + "nix-collect-garbage (pin your rollback target first) or use a work directory on a larger disk.";
