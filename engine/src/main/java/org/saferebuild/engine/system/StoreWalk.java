@@ -71,7 +71,7 @@ final class StoreWalk {
         long[] counts = new long[] {0, Long.MIN_VALUE};
         if (NATIVE) {
             Path parent = path.toAbsolutePath().getParent();
-            int dir = LibC.openat(LibC.AT_FDCWD, parent.toString(), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
+            int dir = LibC.openDirectoryToRead(LibC.AT_FDCWD, parent.toString(), false);
             if (dir < 0) {
                 throw LibC.error("open " + parent, LibC.errno());
             }
@@ -120,7 +120,7 @@ final class StoreWalk {
         if ((mode & S_IFMT) != S_IFDIR) {
             return;
         }
-        int fd = LibC.openat(dirfd, nameZ, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0);
+        int fd = LibC.openDirectoryToRead(dirfd, nameZ, true);
         if (fd < 0) {
             throw LibC.error("open " + new String(rel, StandardCharsets.UTF_8), LibC.errno());
         }
@@ -225,8 +225,7 @@ final class StoreWalk {
                 Path parent = path.getParent();
                 Integer dir = parents.get(parent);
                 if (dir == null) {
-                    dir = LibC.openat(LibC.AT_FDCWD, parent.toString(), LibC.O_RDONLY | LibC.O_DIRECTORY
-                            | LibC.O_CLOEXEC, 0);
+                    dir = LibC.openDirectoryToRead(LibC.AT_FDCWD, parent.toString(), false);
                     if (dir < 0) {
                         out.put(p, null);
                         continue;
