@@ -96,8 +96,9 @@ class SystemdTimerTest extends MachineDemo.Test {
         assertThat(activations()).endsWith("switch " + update, "switch " + gen1);
 
         engine = demo.startEngine();
-        SystemdMachine.await("the next engine recorded the revert", Duration.ofSeconds(60),
-                () -> last(audit()).what().equals("revert"));
+        // Its intent ("started") comes first, then the outcome: wait for the outcome.
+        SystemdMachine.await("the next engine recorded the revert's outcome", Duration.ofSeconds(60),
+                () -> last(audit()).what().equals("revert") && !last(audit()).outcome().equals("started"));
         AuditRecord rec = last(audit());
         assertThat(rec.outcome()).isEqualTo("ok");
         assertThat(rec.who().via()).isEqualTo("engine");
