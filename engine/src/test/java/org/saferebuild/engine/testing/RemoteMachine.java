@@ -198,9 +198,15 @@ public final class RemoteMachine implements AutoCloseable {
         return f;
     }
 
-    /** Runs a command inside the machine (its mount and network namespaces) and returns its stdout. */
+    /**
+     * Runs a command inside the machine (its mount and network namespaces, its root and working
+     * directory) and returns its stdout. {@code --root --wd}: where the tests run in a chroot (as in
+     * {@code ../shared/tools/fresh-machine}), entering the mount namespace alone would land at that
+     * namespace's own root — the host's real one — outside the machine.
+     */
     public String inside(String... argv) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("/usr/bin/nsenter", "-t", Long.toString(pid), "-m", "-n", "--"));
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/nsenter", "-t", Long.toString(pid), "-m", "-n",
+                "--root", "--wd", "--"));
         cmd.addAll(List.of(argv));
         return run(cmd.toArray(String[]::new));
     }
@@ -292,7 +298,8 @@ public final class RemoteMachine implements AutoCloseable {
     }
 
     private void startSshd() throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder("/usr/bin/nsenter", "-t", Long.toString(pid), "-m", "-n", "--",
+        ProcessBuilder pb = new ProcessBuilder("/usr/bin/nsenter", "-t", Long.toString(pid), "-m", "-n", "--root",
+                "--wd", "--",
                 "/usr/sbin/sshd", "-D", "-f", base.resolve("ssh/sshd_config").toString(), "-E",
                 base.resolve("sshd.log").toString());
         pb.redirectErrorStream(true);
