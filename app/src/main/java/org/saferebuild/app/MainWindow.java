@@ -37,6 +37,8 @@ import org.saferebuild.app.history.HistoryViewModel;
 import org.saferebuild.app.pending.PendingApplyBanner;
 import org.saferebuild.app.pending.PendingApplyModel;
 import org.saferebuild.app.trail.AuditTrailBanner;
+import org.saferebuild.app.ui.Callout;
+import org.saferebuild.app.ui.Ui;
 import org.saferebuild.app.trail.AuditTrailModel;
 import org.saferebuild.app.step.apply.ApplyView;
 import org.saferebuild.app.step.apply.ApplyViewModel;
@@ -116,6 +118,8 @@ public final class MainWindow extends BorderPane {
         generations.refresh();
         // An apply from before this window opened may wait for confirmation (the app was closed).
         pendingBanner.model().check();
+        // The engine gone (killed, or the ssh connection to the target ended): said above every screen.
+        ctx.client().closed().thenAccept(reason -> ctx.ui().execute(() -> addBanner(connectionLost(reason))));
         sceneProperty().addListener((o, a, sc) -> {
             if (sc != null) {
                 installKeys(sc);
@@ -165,9 +169,23 @@ public final class MainWindow extends BorderPane {
         banners.getChildren().add(banner);
     }
 
+    /** The banner for an engine that went away: nothing in this window can reach it any more. */
+    private Callout connectionLost(String reason) {
+        String where = ctx.client().target().map(t -> t.target().destination()).orElse("this machine");
+        Callout c = Ui.info("The engine is no longer reachable: " + reason,
+                "Nothing in this window can act on " + where + " any more. A change that waits for confirmation"
+                        + " there is reverted at its deadline by the engine itself (confirm-or-revert), without this"
+                        + " window. Start Safe Rebuild again to reconnect and see what happened.",
+                Feather.WIFI_OFF, Styles.DANGER);
+        c.setId("connection-lost");
+        return c;
+    }
+
     private void createView() {
         getStyleClass().add("main-window");
-        Event.Welcome w = ctx.client().welcome();
+        // On another machine, the header names it and its engine (docs/remote.md).
+        var remote = ctx.client().target();
+        Event.Welcome w = remote.map(t -> t.engine().welcome()).orElse(ctx.client().welcome());
         Label app = new Label("Safe Rebuild", new FontIcon(Feather.SHIELD));
         app.getStyleClass().add(Styles.TITLE_4);
         Label target = new Label();
@@ -180,12 +198,15 @@ public final class MainWindow extends BorderPane {
         targetTip.textProperty().bind(Bindings.createStringBinding(() -> ctx.session().target() == null ? ""
                 : ctx.session().target().describe(), ctx.session().targetProperty()));
         target.setTooltip(targetTip);
-        Label engine = new Label(w.launchedVia() + " · uid " + w.euid(), new FontIcon(Feather.CPU));
+        Label engine = new Label((remote.isPresent() ? remote.get().target().destination() + " · " : "")
+                + w.launchedVia() + " · uid " + w.euid(), new FontIcon(remote.isPresent() ? Feather.SERVER : Feather.CPU));
         engine.setId("header-engine");
         engine.getStyleClass().addAll(Styles.TEXT_SMALL, Styles.TEXT_MUTED);
         engine.setTooltip(new Tooltip("Engine " + w.engineVersion() + ", started " + switch (w.launchedVia()) {
             case "pkexec" -> "through pkexec (polkit authorized it)";
             case "sudo" -> "through sudo";
+            case "ssh" -> "over ssh on " + remote.map(t -> t.target().destination()).orElse("the target")
+                    + "; builds and the closure copy run on this machine";
             default -> "directly, because the app itself runs as root";
         } + (w.operatorName() == null ? "" : "; operator: " + w.operatorName()) + "."));
 

@@ -122,6 +122,9 @@ class RemoteTargetTest {
             w.waitFor("the target's countdown", Duration.ofMinutes(2),
                     () -> countdown.isVisible() && countdown.getText().matches("0:[12]\\d"));
             assertThat(target.running()).isEqualTo(built);
+            Label engineChip = w.node("header-engine");
+            assertThat(engineChip.getText()).as("the header names the machine being changed")
+                    .isEqualTo(RemoteMachine.ALIAS + " · ssh · uid 0");
             w.screenshot("18-remote-countdown");
 
             // The link goes down: nothing is closed cleanly, no confirmation can arrive.
@@ -132,6 +135,18 @@ class RemoteTargetTest {
             // The app learns that the target is gone once ssh gives up (ServerAliveInterval 10 × 3).
             String why = client.closed().get(90, TimeUnit.SECONDS);
             assertThat(why).contains("the connection to " + RemoteMachine.ALIAS + " ended");
+            // The window says so: no countdown with Keep and Revert that can no longer reach anything.
+            w.waitFor("the connection-lost banner", Duration.ofSeconds(10),
+                    () -> w.robot().lookup("#connection-lost").tryQuery().isPresent());
+            org.saferebuild.app.ui.Callout lost = w.node("connection-lost");
+            assertThat(lost.getTitle()).isEqualTo("The engine is no longer reachable: " + why);
+            assertThat(lost.getDescription()).contains("Nothing in this window can act on " + RemoteMachine.ALIAS);
+            assertThat(w.onFx(() -> w.node("apply-confirm").isVisible())).as("Keep and Revert are gone").isFalse();
+            org.saferebuild.app.ui.Callout outcome = w.node("apply-outcome");
+            assertThat(outcome.getTitle()).isEqualTo("Connection lost: " + why);
+            assertThat(outcome.getDescription()).contains("unless the change is confirmed, it goes back to generation 1 at ");
+            Button nextAfter = w.node("wizard-next");
+            assertThat(nextAfter.isDisabled()).as("no Verify through a lost connection").isTrue();
             w.screenshot("19-remote-after-cut");
         }
 

@@ -71,6 +71,20 @@ class ReopenedWindowTest extends DemoWizardTest {
             assertThat(Files.readSymbolicLink(demo.currentSystem()).toString()).isEqualTo(update);
             assertThat(Files.readSymbolicLink(demo.systemProfile()).toString()).isEqualTo("system-2-link");
             assertThat(first.awaitExit(Duration.ofSeconds(30))).as("the first engine exits once confirmed").isTrue();
+
+            // The window's own engine killed: the window says at once that nothing can reach it any more.
+            java.util.List<ProcessHandle> engines = ProcessHandle.current().descendants().filter(p -> p.info()
+                    .arguments().map(a -> java.util.List.of(a).contains("org.saferebuild.engine.Main")).orElse(false))
+                    .toList();
+            assertThat(engines).as("the window's engine").hasSize(1);
+            assertThat(w.robot().lookup("#connection-lost").tryQuery()).isEmpty();
+            engines.get(0).destroyForcibly();
+            w.waitFor("the connection-lost banner", Duration.ofSeconds(30),
+                    () -> w.robot().lookup("#connection-lost").tryQuery().isPresent());
+            org.saferebuild.app.ui.Callout lost = w.node("connection-lost");
+            assertThat(lost.getTitle()).startsWith("The engine is no longer reachable: ");
+            assertThat(lost.getDescription()).contains("Nothing in this window can act on this machine any more.")
+                    .contains("Start Safe Rebuild again");
         }
     }
 }

@@ -130,14 +130,20 @@ public final class ApplyView extends VBox {
         startOver.setId("apply-start-over");
         startOver.setOnAction(e -> model.startOver());
         VBox outcome = Ui.slot(model.outcomeProperty(), o -> {
-            Callout c = Ui.info(o.title(), o.text() + "\n\n" + (o.good()
+            boolean lost = model.phaseProperty().get() == ApplyViewModel.Phase.LOST;
+            Callout c = Ui.info(o.title(), o.text() + "\n\n" + (lost
+                    ? "Start Safe Rebuild again to reconnect: if the change still waits, it shows the countdown"
+                            + " and you can keep it; otherwise History says what the engine did."
+                    : o.good()
                     ? "Next verifies the system. To change it again, start a new change: choose a configuration and build."
                     : "Next verifies the system as it runs now. To try again, start a new change: fix the"
                             + " configuration, build it and sign off again."),
                     o.good() ? Feather.CHECK_CIRCLE : Feather.ALERT_TRIANGLE, o.good() ? Styles.SUCCESS
-                            : Styles.WARNING);
+                            : lost ? Styles.DANGER : Styles.WARNING);
             c.setId("apply-outcome");
-            c.setActions(startOver);
+            if (!lost) {
+                c.setActions(startOver);
+            }
             return c;
         });
         Button startAgain = new Button("Start a n_ew change", new FontIcon(Feather.CORNER_UP_LEFT));

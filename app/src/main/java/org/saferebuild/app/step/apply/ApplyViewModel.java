@@ -29,7 +29,8 @@ import org.saferebuild.protocol.SystemResult;
  * build is a new run, which this screen starts again from).
  */
 public final class ApplyViewModel extends StepModel {
-    public enum Phase { READY, APPLYING, AWAITING_CONFIRM, CONFIRMED, REVERTED, FAILED }
+    /** LOST: the engine (or the connection to the target) went away while the apply was running or waited. */
+    public enum Phase { READY, APPLYING, AWAITING_CONFIRM, CONFIRMED, REVERTED, FAILED, LOST }
 
     /** How the apply ended, for the screen: a title, what happened, and whether it went as wanted. */
     public record Outcome(String title, String text, boolean good) {
@@ -69,6 +70,40 @@ public final class ApplyViewModel extends StepModel {
                 status.set("");
             }
         });
+        ctx.client().closed().thenAccept(reason -> ctx.ui().execute(() -> connectionLost(reason)));
+    }
+
+    /**
+     * The engine is gone (killed, or the ssh connection to the target ended): Keep and Revert can
+     * no longer reach it, so the countdown here stops. The engine that applied holds the deadline
+     * itself (and, where systemd runs, systemd's timer does): without a confirmation it goes back.
+     */
+    private void connectionLost(String reason) {
+        Phase was = phase.get();
+        if (was != Phase.AWAITING_CONFIRM && was != Phase.APPLYING) {
+            return;
+        }
+        SystemResult.Applied a = applied.get();
+        Instant due = deadline;
+        busy.set(false);
+        acting.set(false);
+        phase.set(Phase.LOST);
+        secondsLeft.set(-1);
+        deadlineText.set("");
+        status.set("");
+        String text;
+        if (was == Phase.AWAITING_CONFIRM) {
+            text = "Keep and Revert can no longer reach the engine, so nothing can confirm this change from here. "
+                    + "The engine on that machine holds the deadline itself: unless the change is confirmed, it goes "
+                    + "back to " + (a == null || a.generationBefore() == null ? "the previous generation"
+                    : "generation " + a.generationBefore())
+                    + (due == null ? "" : " at " + Times.clock(due)) + ", whether or not this window is open.";
+        } else {
+            text = "The activation's end was not seen here. If it finished, the engine on that machine waits for a "
+                    + "confirmation and otherwise goes back to the previous generation by itself.";
+        }
+        outcome.set(new Outcome("Connection lost: " + reason, text, false));
+        ctx.session().applyEnded("Connection lost during the apply: " + reason);
     }
 
     public LogModel output() {
