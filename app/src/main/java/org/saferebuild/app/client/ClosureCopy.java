@@ -81,13 +81,21 @@ public final class ClosureCopy {
     }
 
     private record Result(int exit, String stdout, List<String> stderr) {
+        /**
+         * nix's last words, with up to two lines before them: ssh's own reason ("Connection refused",
+         * "Host key verification failed") comes just before nix's "cannot connect to …".
+         */
         String last() {
-            for (int i = stderr.size() - 1; i >= 0; i--) {
-                if (!stderr.get(i).isBlank()) {
-                    return stderr.get(i).strip();
+            List<String> said = new ArrayList<>();
+            synchronized (stderr) {
+                for (int i = stderr.size() - 1; i >= 0 && said.size() < 3; i--) {
+                    String line = stderr.get(i).strip();
+                    if (!line.isEmpty() && !line.startsWith("$ ")) {
+                        said.add(0, line);
+                    }
                 }
             }
-            return "no message";
+            return said.isEmpty() ? "no message" : String.join(" / ", said);
         }
     }
 
