@@ -32,6 +32,7 @@ class CliFleetTest {
     private static RemoteMachine one;
     private static RemoteMachine two;
     private static Path base;
+    private static Path sshDir;
     private static Path sshConfig;
     private static Path buildSettings;
     private static Path cache;
@@ -41,7 +42,9 @@ class CliFleetTest {
         one = RemoteMachine.start("target1");
         two = RemoteMachine.start("target2");
         base = EngineHarness.privateBase();
-        sshConfig = base.resolve("ssh_config");
+        // Beside the machines' own ssh files, where nix's ssh finds it too (RemoteMachine.sshDirectory).
+        sshDir = RemoteMachine.sshDirectory();
+        sshConfig = sshDir.resolve("ssh_config");
         Files.writeString(sshConfig, Files.readString(one.sshConfig()) + Files.readString(two.sshConfig()));
         buildSettings = one.buildMachineSettings(base.resolve("build-machine"));
         cache = Files.createDirectory(base.resolve("cache"));
@@ -54,6 +57,7 @@ class CliFleetTest {
                 m.close();
             }
         }
+        RemoteMachine.removeSshDirectory(sshDir);
         assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain("safe-rebuild-test-");
     }
 

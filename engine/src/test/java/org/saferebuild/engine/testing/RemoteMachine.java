@@ -46,16 +46,47 @@ public final class RemoteMachine implements AutoCloseable {
     private final long pid;
     private final String hostIf;
     private final String address;
+    /** ssh's files: keys, known_hosts, sshd_config and the client's config ({@link #sshDirectory()}). */
+    private final Path ssh;
     private Process sshd;
     private DemoSystem demo;
 
-    private RemoteMachine(Path base, String alias, Process holder, long pid, String hostIf, String address) {
+    private RemoteMachine(Path base, String alias, Process holder, long pid, String hostIf, String address)
+            throws IOException {
         this.base = base;
         this.alias = alias;
         this.holder = holder;
         this.pid = pid;
         this.hostIf = hostIf;
         this.address = address;
+        this.ssh = sshDirectory();
+    }
+
+    /**
+     * A fresh 0700 directory for ssh's files (keys, known_hosts, configs) under /dev/shm, removed by
+     * {@link #removeSshDirectory}. Why not the test's own directory: nix running as root saves its
+     * mount namespace at start and the ssh it starts for {@code nix copy --to ssh://…} enters it
+     * again, which puts that ssh at the namespace's root. Where the tests run in a chroot (as in
+     * {@code ../shared/tools/fresh-machine}) that root is the host's real one, where the test's /tmp
+     * is not; /dev/shm is the same directory there and in the chroot. On a machine that is not a
+     * chroot it changes nothing.
+     */
+    public static Path sshDirectory() throws IOException {
+        return Files.createTempDirectory(Path.of("/dev/shm"), "safe-rebuild-ssh-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    }
+
+    /** Removes a directory made by {@link #sshDirectory()} (plain files only, nothing is mounted there). */
+    public static void removeSshDirectory(Path dir) throws IOException {
+        if (dir == null || !Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            for (Path f : s.toList()) {
+                Files.delete(f);
+            }
+        }
+        Files.delete(dir);
     }
 
     private static Path fleetMount() {
@@ -123,13 +154,13 @@ public final class RemoteMachine implements AutoCloseable {
 
     /** Its ssh host key as nix's machine list wants it (base64 of the public key line). */
     public String hostKeyBase64() throws IOException {
-        return java.util.Base64.getEncoder().encodeToString(Files.readString(base.resolve("ssh/host_ed25519.pub"))
+        return java.util.Base64.getEncoder().encodeToString(Files.readString(ssh.resolve("host_ed25519.pub"))
                 .strip().getBytes(StandardCharsets.UTF_8));
     }
 
     /** The operator's private key that its root accepts. */
     public Path operatorKey() {
-        return base.resolve("ssh/id_ed25519");
+        return ssh.resolve("id_ed25519");
     }
 
     /** Its address on the veth pair. */
@@ -154,7 +185,7 @@ public final class RemoteMachine implements AutoCloseable {
 
     /** The operator's ssh config: the alias {@value #ALIAS}, the test's key, its host key pinned. */
     public Path sshConfig() {
-        return base.resolve("ssh/config");
+        return ssh.resolve("config");
     }
 
     /** The engine wrapper on it (made from packaging/safe-rebuild-engine.in). */
@@ -254,8 +285,6 @@ public final class RemoteMachine implements AutoCloseable {
     }
 
     private void keysAndConfig() throws IOException, InterruptedException {
-        Path ssh = Files.createDirectory(base.resolve("ssh"), PosixFilePermissions.asFileAttribute(
-                PosixFilePermissions.fromString("rwx------")));
         run("/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", alias + "-host", "-f",
                 ssh.resolve("host_ed25519").toString());
         run("/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "operator", "-f",
@@ -300,7 +329,7 @@ public final class RemoteMachine implements AutoCloseable {
     private void startSshd() throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder("/usr/bin/nsenter", "-t", Long.toString(pid), "-m", "-n", "--root",
                 "--wd", "--",
-                "/usr/sbin/sshd", "-D", "-f", base.resolve("ssh/sshd_config").toString(), "-E",
+                "/usr/sbin/sshd", "-D", "-f", ssh.resolve("sshd_config").toString(), "-E",
                 base.resolve("sshd.log").toString());
         pb.redirectErrorStream(true);
         pb.redirectOutput(base.resolve("sshd.out").toFile());
@@ -370,5 +399,6 @@ public final class RemoteMachine implements AutoCloseable {
             // already gone, as it should be
         }
         EngineHarness.removeTree(base);
+        removeSshDirectory(ssh);
     }
 }
