@@ -238,7 +238,7 @@ public final class ApplyService {
                     + SystemdRevertTimer.UNIT + ".timer is putting generation " + p.generationBefore() + " back.",
                     "Wait until it has finished, then look at the generations and apply again if wanted.");
         }
-        systemdTimer.clear();
+        clearSystemdTimer(p);
         if (p.mode() == Mode.TEST) {
             untilReboot.record(p.storePath(), Mode.TEST);
         }
@@ -513,7 +513,7 @@ public final class ApplyService {
         if (taken.systemdTimer() && systemdTimer.fired()) {
             finishSystemdRevert(taken, deadlineReason(taken), false);
         } else {
-            systemdTimer.clear();
+            clearSystemdTimer(taken);
             revertRecorded(taken, reason + (taken.systemdTimer() ? " (systemd's timer had not started the revert "
                     + SYSTEMD_GRACE.toSeconds() + " s after the deadline; the engine did)" : ""));
         }
@@ -563,8 +563,20 @@ public final class ApplyService {
             systemdTimer.clear();
             return rec;
         }
-        systemdTimer.clear();
+        clearSystemdTimer(p);
         return reverter.revert(p, reason, lines);
+    }
+
+    /**
+     * Removes systemd's timer and service units where this apply may have made them (pending.json
+     * says it armed one, or this engine holds one): two systemctl processes cost 5–6 ms, which a
+     * confirm paid on every machine, also where the timer was never armed (found by script/bench
+     * apply). A timer that failed to arm is cleared by the next arm, which clears first.
+     */
+    private void clearSystemdTimer(PendingApply p) {
+        if (p.systemdTimer() || systemdTimer.armed()) {
+            systemdTimer.clear();
+        }
     }
 
     /** Takes the pending apply for reverting (stops the countdown), or null if there is none to revert. */
