@@ -57,7 +57,9 @@ class CliFleetTest {
                 m.close();
             }
         }
-        RemoteMachine.removeSshDirectory(sshDir);
+        if (sshDir != null) {
+            EngineHarness.removeTree(sshDir);
+        }
         assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain("safe-rebuild-test-");
     }
 

@@ -63,8 +63,8 @@ public final class RemoteMachine implements AutoCloseable {
     }
 
     /**
-     * A fresh 0700 directory for ssh's files (keys, known_hosts, configs) under /dev/shm, removed by
-     * {@link #removeSshDirectory}. Why not the test's own directory: nix running as root saves its
+     * A fresh 0700 directory for ssh's files (keys, known_hosts, configs) under /dev/shm, removed with
+     * {@link EngineHarness#removeTree}. Why not the test's own directory: nix running as root saves its
      * mount namespace at start and the ssh it starts for {@code nix copy --to ssh://…} enters it
      * again, which puts that ssh at the namespace's root. Where the tests run in a chroot (as in
      * {@code ../shared/tools/fresh-machine}) that root is the host's real one, where the test's /tmp
@@ -74,19 +74,6 @@ public final class RemoteMachine implements AutoCloseable {
     public static Path sshDirectory() throws IOException {
         return Files.createTempDirectory(Path.of("/dev/shm"), "safe-rebuild-ssh-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-    }
-
-    /** Removes a directory made by {@link #sshDirectory()} (plain files only, nothing is mounted there). */
-    public static void removeSshDirectory(Path dir) throws IOException {
-        if (dir == null || !Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
-            for (Path f : s.toList()) {
-                Files.delete(f);
-            }
-        }
-        Files.delete(dir);
     }
 
     private static Path fleetMount() {
@@ -399,6 +386,6 @@ public final class RemoteMachine implements AutoCloseable {
             // already gone, as it should be
         }
         EngineHarness.removeTree(base);
-        removeSshDirectory(ssh);
+        EngineHarness.removeTree(ssh);
     }
 }
