@@ -89,6 +89,10 @@ public final class Main {
             return EXIT_CONFIG;
         }
         Logger log = LoggerFactory.getLogger(Main.class);
+        if (!Posix.leaveTerminalSession()) {
+            log.info("the engine keeps a controlling terminal (it leads a process group already): activations"
+                    + " run under setsid");
+        }
         EngineConfig config;
         try {
             if (configFile != null) {

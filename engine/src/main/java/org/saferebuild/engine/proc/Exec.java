@@ -10,8 +10,13 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.saferebuild.engine.sys.DaemonThreads;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,6 +30,12 @@ public final class Exec {
     /** Captured stdout is bounded; callers that expect more stream it instead. */
     private static final int MAX_CAPTURE_BYTES = 256 * 1024 * 1024;
     private static final int STDERR_TAIL_LINES = 400;
+    /**
+     * The threads that read processes' output, kept between processes (idle ones end after a
+     * minute): a new thread per stream cost up to a millisecond each on a busy machine, twice for
+     * every process.
+     */
+    private static final ExecutorService PUMPS = Executors.newCachedThreadPool(DaemonThreads.named("exec-pump"));
 
     private Exec() {
     }
@@ -106,8 +117,8 @@ public final class Exec {
         private final Process process;
         private final ByteArrayOutputStream captured = new ByteArrayOutputStream();
         private final Deque<String> stderrTail = new ArrayDeque<>();
-        private Thread outThread;
-        private Thread errThread;
+        private Future<?> outPump;
+        private Future<?> errPump;
         private volatile boolean killed;
 
         private Running(Command command, Process process) {
@@ -157,12 +168,14 @@ public final class Exec {
                     kill();
                     process.waitFor();
                 }
-                if (outThread != null) {
-                    outThread.join();
+                if (outPump != null) {
+                    outPump.get();
                 }
-                if (errThread != null) {
-                    errThread.join();
+                if (errPump != null) {
+                    errPump.get();
                 }
+            } catch (ExecutionException e) {
+                throw new IOException("reading the output of " + command.argv().get(0) + " failed", e.getCause());
             } catch (InterruptedException e) {
                 kill();
                 Thread.currentThread().interrupt();
@@ -181,7 +194,7 @@ public final class Exec {
 
         private void pumpStdout(Consumer<String> lines) {
             InputStream in = process.getInputStream();
-            outThread = daemon("out-" + process.pid(), () -> {
+            outPump = daemon("out-" + process.pid(), () -> {
                 if (lines == null) {
                     copyBounded(in);
                 } else {
@@ -192,7 +205,7 @@ public final class Exec {
 
         private void pumpStderr(Consumer<String> lines) {
             InputStream in = process.getErrorStream();
-            errThread = daemon("err-" + process.pid(), () -> readLines(in, line -> {
+            errPump = daemon("err-" + process.pid(), () -> readLines(in, line -> {
                 synchronized (stderrTail) {
                     if (stderrTail.size() == STDERR_TAIL_LINES) {
                         stderrTail.removeFirst();
@@ -234,11 +247,18 @@ public final class Exec {
             }
         }
 
-        private static Thread daemon(String name, Runnable r) {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            t.start();
-            return t;
+        /** Runs {@code r} on a pooled thread named {@code name} while it runs. */
+        private static Future<?> daemon(String name, Runnable r) {
+            return PUMPS.submit(() -> {
+                Thread t = Thread.currentThread();
+                String idle = t.getName();
+                t.setName(name);
+                try {
+                    r.run();
+                } finally {
+                    t.setName(idle);
+                }
+            });
         }
     }
 }

@@ -37,6 +37,8 @@ public final class LibC {
     public static final int O_DIRECTORY = ARM ? 040000 : 0200000;
     public static final int O_NOFOLLOW = ARM ? 0100000 : 0400000;
     public static final int O_CLOEXEC = 02000000;
+    public static final int O_NOCTTY = 0400;
+    public static final int O_NONBLOCK = 04000;
     public static final int O_PATH = 010000000;
 
     public static final long RESOLVE_NO_MAGICLINKS = 0x02;
@@ -48,6 +50,7 @@ public final class LibC {
     public static final int FALLOC_FL_KEEP_SIZE = 1;
 
     public static final int EINTR = 4;
+    public static final int ENXIO = 6;
     public static final int ENOENT = 2;
     public static final int EAGAIN = 11;
     public static final int EEXIST = 17;
@@ -114,6 +117,23 @@ public final class LibC {
 
     public static native int getuid();
 
+    /** setsid(2): a new session and process group led by this process, with no controlling terminal. */
+    public static native int setsid();
+
+    /**
+     * Whether this process has a controlling terminal: {@code /dev/tty} opens only then (ENXIO
+     * otherwise). Opened read-only, never made the controlling terminal, closed at once. When it
+     * cannot be told (no {@code /dev/tty} in a minimal root), the answer is yes: the careful one.
+     */
+    public static boolean hasControllingTerminal() {
+        int fd = openat(AT_FDCWD, "/dev/tty", O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0);
+        if (fd >= 0) {
+            close(fd);
+            return true;
+        }
+        return errno() != ENXIO;
+    }
+
     public static native long syscall(long number, int dirfd, String path, long[] how, long size);
 
     /** The same syscall(2) entry, for statx(dirfd, path, flags, mask, buf); the path NUL-terminated bytes. */
@@ -140,6 +160,9 @@ public final class LibC {
     public static native long syscall(long number, int fd, byte[] buf, long count);
 
     public static native int openat(int dirfd, String path, int flags, int mode);
+
+    /** readlinkat(2): the link's target in {@code buf} (not NUL-terminated); its length, or -1. */
+    public static native long readlinkat(int dirfd, byte[] path, byte[] buf, long size);
 
     public static native int mkdirat(int dirfd, String path, int mode);
 

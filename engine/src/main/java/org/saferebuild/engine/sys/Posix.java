@@ -29,6 +29,20 @@ public final class Posix {
         }
     }
 
+    /**
+     * Leaves the caller's terminal session: the engine (and everything it starts) then leads a
+     * session of its own with no controlling terminal, so the operator's terminal closing (a hang-up
+     * and the signals a terminal sends to its foreground group, such as Ctrl-C) reaches neither the
+     * engine nor an activation it runs. Fails, harmlessly, where the engine already leads a process
+     * group (started by hand from a shell, or by sudo with a pseudo-terminal).
+     *
+     * @return whether the engine is now free of any controlling terminal
+     */
+    public static boolean leaveTerminalSession() {
+        LibC.setsid();
+        return !LibC.hasControllingTerminal();
+    }
+
     /** Real uid of this process ({@code getuid}). */
     public static int realUid() {
         try {
@@ -145,12 +159,36 @@ public final class Posix {
             return List.of();
         }
         List<Long> out = new java.util.ArrayList<>();
-        for (String n : names) {
-            if (!n.isEmpty() && n.chars().allMatch(c -> c >= '0' && c <= '9')) {
-                long pid = Long.parseLong(n);
-                if (namespace(pid, type).map(ns::equals).orElse(false)) {
-                    out.add(pid);
+        // One readlinkat per process relative to an open /proc (a few microseconds each; a desktop has
+        // hundreds of processes), without a Path or a String made for each.
+        int proc = -1;
+        try {
+            proc = LibC.openDirectoryToRead(LibC.AT_FDCWD, "/proc", true);
+        } catch (LinkageError e) {
+            // no native library: the plain way below
+        }
+        byte[] want = ns.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] got = new byte[want.length + 1];
+        try {
+            for (String n : names) {
+                if (n.isEmpty() || !n.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                    continue;
                 }
+                boolean inside;
+                if (proc >= 0) {
+                    byte[] link = (n + "/ns/" + type + "\0").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                    long len = LibC.readlinkat(proc, link, got, got.length);
+                    inside = len == want.length && java.util.Arrays.equals(got, 0, want.length, want, 0, want.length);
+                } else {
+                    inside = namespace(Long.parseLong(n), type).map(ns::equals).orElse(false);
+                }
+                if (inside) {
+                    out.add(Long.parseLong(n));
+                }
+            }
+        } finally {
+            if (proc >= 0) {
+                LibC.close(proc);
             }
         }
         return out;

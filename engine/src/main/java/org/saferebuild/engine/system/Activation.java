@@ -14,6 +14,7 @@ import org.saferebuild.engine.Problem;
 import org.saferebuild.engine.proc.Command;
 import org.saferebuild.engine.proc.Exec;
 import org.saferebuild.engine.proc.Tools;
+import org.saferebuild.engine.sys.LibC;
 import org.saferebuild.protocol.ProblemCode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -100,9 +101,14 @@ public final class Activation {
         if (viaSystemd) {
             command = Command.of(tools.require("systemd-run")).args(systemdRunArgs())
                     .args(script.toString(), action).env(env).timeout(TIMEOUT).build();
-        } else {
+        } else if (LibC.hasControllingTerminal()) {
+            // A hang-up of the operator's terminal would reach it: it runs in a session of its own.
             command = Command.of(tools.require("setsid")).args("--wait", script.toString(), action)
                     .env(env).timeout(TIMEOUT).build();
+        } else {
+            // The engine left the operator's session at start (Posix.leaveTerminalSession): no
+            // terminal can reach it or what it starts, and a setsid process would only cost time.
+            command = Command.of(script.toString()).args(action).env(env).timeout(TIMEOUT).build();
         }
         LOG.info("activating: {}", command.display());
         try {

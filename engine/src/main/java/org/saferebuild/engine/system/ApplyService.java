@@ -136,7 +136,9 @@ public final class ApplyService {
             } else {
                 p = p.withProfile(genBefore, false);
             }
-            store.save(p);
+            // Not written again before the activation: an engine that stops here is recovered from the
+            // profile itself (PutBack reads the generation nix-env left, and generationsBefore says
+            // whether the apply made it). The activation's pid, written as soon as it runs, carries it.
             ctx.progress("activate", "switch-to-configuration " + action, null, null);
             activated = true;
             final PendingApply activating = p;

@@ -112,7 +112,7 @@ public final class ApplyBenchmark {
             }
         }
         Map<String, Map<String, List<Double>>> phases = phases(Files.readString(base.resolve("engine.log")),
-                warmUp * 2);
+                warmUp); // one apply, confirm and rollback per round
 
         int lines = runs * 100;
         AuditLog log = new AuditLog(base.resolve("bench-audit/audit.jsonl"), base.resolve("bench-audit"));
