@@ -79,12 +79,15 @@ public final class MainWindow extends BorderPane {
     private final PendingApplyBanner pendingBanner;
     private final ToggleButton dark = new ToggleButton(null, new FontIcon(Feather.MOON));
     private final AuditTrailBanner trailBanner;
+    /** The other machine this window's engine runs on (docs/remote.md); null for this machine. */
+    private final String remoteDestination;
     private Node generationsPage;
     private Node historyPage;
     private Node shownPage;
 
     public MainWindow(AppContext ctx) {
         this.ctx = ctx;
+        this.remoteDestination = ctx.client().target().map(t -> t.target().destination()).orElse(null);
         TargetViewModel target = new TargetViewModel(ctx);
         IsolateViewModel isolate = new IsolateViewModel(ctx);
         BuildViewModel build = new BuildViewModel(ctx);
@@ -171,7 +174,7 @@ public final class MainWindow extends BorderPane {
 
     /** The banner for an engine that went away: nothing in this window can reach it any more. */
     private Callout connectionLost(String reason) {
-        String where = ctx.client().target().map(t -> t.target().destination()).orElse("this machine");
+        String where = remoteDestination != null ? remoteDestination : "this machine";
         Callout c = Ui.info("The engine is no longer reachable: " + reason,
                 "Nothing in this window can act on " + where + " any more. A change that waits for confirmation"
                         + " there is reverted at its deadline by the engine itself (confirm-or-revert), without this"
@@ -198,14 +201,14 @@ public final class MainWindow extends BorderPane {
         targetTip.textProperty().bind(Bindings.createStringBinding(() -> ctx.session().target() == null ? ""
                 : ctx.session().target().describe(), ctx.session().targetProperty()));
         target.setTooltip(targetTip);
-        Label engine = new Label((remote.isPresent() ? remote.get().target().destination() + " · " : "")
+        Label engine = new Label((remoteDestination != null ? remoteDestination + " · " : "")
                 + w.launchedVia() + " · uid " + w.euid(), new FontIcon(remote.isPresent() ? Feather.SERVER : Feather.CPU));
         engine.setId("header-engine");
         engine.getStyleClass().addAll(Styles.TEXT_SMALL, Styles.TEXT_MUTED);
         engine.setTooltip(new Tooltip("Engine " + w.engineVersion() + ", started " + switch (w.launchedVia()) {
             case "pkexec" -> "through pkexec (polkit authorized it)";
             case "sudo" -> "through sudo";
-            case "ssh" -> "over ssh on " + remote.map(t -> t.target().destination()).orElse("the target")
+            case "ssh" -> "over ssh on " + (remoteDestination != null ? remoteDestination : "the target")
                     + "; builds and the closure copy run on this machine";
             default -> "directly, because the app itself runs as root";
         } + (w.operatorName() == null ? "" : "; operator: " + w.operatorName()) + "."));

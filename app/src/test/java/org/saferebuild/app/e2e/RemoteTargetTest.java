@@ -147,6 +147,9 @@ class RemoteTargetTest {
             assertThat(outcome.getDescription()).contains("unless the change is confirmed, it goes back to generation 1 at ");
             Button nextAfter = w.node("wizard-next");
             assertThat(nextAfter.isDisabled()).as("no Verify through a lost connection").isTrue();
+            // The focus is on what happened (it was on Keep, which is gone), not in the log's search field.
+            w.waitFor("the focus on what happened", Duration.ofSeconds(5),
+                    () -> outcome.getScene().getFocusOwner() == outcome);
             w.screenshot("19-remote-after-cut");
         }
 

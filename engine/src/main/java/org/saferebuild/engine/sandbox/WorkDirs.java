@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.saferebuild.engine.Problem;
+import org.saferebuild.engine.sys.LibC;
 import org.saferebuild.engine.sys.Posix;
 import org.saferebuild.protocol.ProblemCode;
 
@@ -114,6 +115,50 @@ public final class WorkDirs {
                 "Find out what else writes to the engine's state directory (only root can), remove it, and try again.");
     }
 
+    /**
+     * The quick way for an empty directory (a sandbox's: its root was a tmpfs in the holder's
+     * namespace), without reading any mount table: rmdir removes only an empty directory, so
+     * nothing can be mounted below one it removes, and it refuses (EBUSY) one that is a mount point
+     * in the engine's own namespace. In another namespace (pid 1's, where the engine has its own) a
+     * mount point would be detached instead, so there one {@code statx} of the directory as that
+     * namespace sees it ({@code /proc/<pid>/root/…}) says first that nothing is mounted on it.
+     * False when this cannot be decided so (not empty, a mount point, an old kernel): the caller
+     * then reads the tables.
+     */
+    private static boolean removeEmpty(Path dir, List<Long> mountTables) {
+        String self = Posix.namespace(ProcessHandle.current().pid(), "mnt").orElse(null);
+        if (self == null) {
+            return false;
+        }
+        try {
+            for (long pid : mountTables) {
+                if (pid == 0) {
+                    continue; // the engine's own: rmdir itself refuses a mount point there
+                }
+                Optional<String> ns = Posix.namespace(pid, "mnt");
+                if (ns.isEmpty() || ns.get().equals(self)) {
+                    continue; // gone (it holds no mounts), or the engine's own table
+                }
+                if (!Boolean.FALSE.equals(LibC.mountedOn("/proc/" + pid + "/root" + dir.toAbsolutePath()))) {
+                    return false;
+                }
+            }
+        } catch (LinkageError e) {
+            return false; // no native library: the tables decide
+        }
+        try {
+            if (!Files.readAttributes(dir, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isDirectory()) {
+                return false;
+            }
+            Files.delete(dir); // rmdir
+            return true;
+        } catch (java.nio.file.NoSuchFileException e) {
+            return true;
+        } catch (IOException e) {
+            return false; // not empty, or a mount point here: the tables say which, and what is below
+        }
+    }
+
     public static String randomSuffix(int length) {
         StringBuilder b = new StringBuilder(length);
         for (int i = 0; i < length; i++) {
@@ -131,6 +176,9 @@ public final class WorkDirs {
      * @return paths left in place because they were not empty; empty when all is gone
      */
     public static List<String> removeSkeleton(Path dir, List<Long> mountTables) throws Problem {
+        if (removeEmpty(dir, mountTables)) {
+            return new ArrayList<>();
+        }
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (long pid : mountTables) {
             // Processes in one mount namespace share one table: read it once.

@@ -236,6 +236,28 @@ public final class LibC {
         return (statxInt(b, at) & 0xffffffffL) | (long) statxInt(b, at + 4) << 32;
     }
 
+    public static final int STX_ATTRIBUTES = 8;
+    public static final int STX_ATTRIBUTES_MASK = 56;
+    /** statx: the path is the root of a mount (Linux 5.8 and later say so). */
+    public static final long STATX_ATTR_MOUNT_ROOT = 0x2000;
+
+    /**
+     * Whether something is mounted on {@code path} (its last component, not followed, is the root
+     * of a mount), as the mount namespace the path is resolved in sees it; false if nothing is
+     * there. Null when it cannot be told (an old kernel, another error): the caller asks the mount
+     * table instead.
+     */
+    public static Boolean mountedOn(String path) {
+        byte[] b = new byte[STATX_SIZE];
+        if (lstatAt(AT_FDCWD, (path + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8), b) != 0) {
+            return errno() == ENOENT ? Boolean.FALSE : null;
+        }
+        if ((statxLong(b, STX_ATTRIBUTES_MASK) & STATX_ATTR_MOUNT_ROOT) == 0) {
+            return null;
+        }
+        return (statxLong(b, STX_ATTRIBUTES) & STATX_ATTR_MOUNT_ROOT) != 0;
+    }
+
     /** The change time of a statx result, in nanoseconds since the epoch. */
     public static long statxCtimeNanos(byte[] b) {
         return statxLong(b, STX_CTIME) * 1_000_000_000L + (statxInt(b, STX_CTIME + 8) & 0xffffffffL);

@@ -167,7 +167,9 @@ public final class ApplyService {
             }
             int seconds = r.confirmSeconds() != null ? r.confirmSeconds() : config.confirmSeconds();
             Instant deadline = Instant.now().plusSeconds(seconds).truncatedTo(ChronoUnit.MILLIS);
-            p = p.awaiting(deadline, seconds);
+            // One durable write for the deadline and, where systemd runs, that its timer may hold it too
+            // (recorded before the timer is armed, so no engine ever misses that it may fire).
+            p = p.awaiting(deadline, seconds).withSystemdTimer(systemdTimer.available());
             store.save(p);
             p = startCountdown(p, "an apply requested by " + describe(ctx.operator()));
             handedToTimer = true;
@@ -460,9 +462,7 @@ public final class ApplyService {
      * {@code p} as it is now held.
      */
     private PendingApply startCountdown(PendingApply p, String origin) throws Problem {
-        if (systemdTimer.available()) {
-            p = p.withSystemdTimer(true);
-            store.save(p);
+        if (p.systemdTimer()) { // already in pending.json
             synchronized (lock) {
                 systemdTimer.start(p);
             }

@@ -113,6 +113,18 @@ public final class ApplyView extends VBox {
             } else {
                 clock.stop();
             }
+            if (b == ApplyViewModel.Phase.LOST) {
+                // Keep and Revert are gone and Next stays disabled: the message saying what happened and
+                // what to do gets the focus (a screen reader reads it, Tab goes on from there), not the
+                // next control in the window, which was the activation log's search field.
+                javafx.application.Platform.runLater(() -> {
+                    javafx.scene.Node said = getScene() == null ? null : getScene().lookup("#apply-outcome");
+                    if (said != null) {
+                        said.setFocusTraversable(true);
+                        said.requestFocus();
+                    }
+                });
+            }
             if (b == ApplyViewModel.Phase.CONFIRMED || b == ApplyViewModel.Phase.REVERTED
                     || b == ApplyViewModel.Phase.FAILED) {
                 // The apply ended: the next sensible step (Verify) has the focus, so another Enter
