@@ -40,6 +40,10 @@ import org.saferebuild.protocol.Values;
  * @param closureRehashDays how long a store path hashed by the closure check and unchanged since
  *                        (its files' inodes, sizes, modes and change times) is not hashed again; 0:
  *                        every apply and rollback hashes the whole closure (docs/apply.md "What it costs")
+ * @param runtimeDir      what lasts only while the machine runs: the sandboxes' work directories and
+ *                        their locks. Default {@code /run/safe-rebuild} (a tmpfs on NixOS: no journal
+ *                        to wait for, and a reboot leaves nothing behind); where stateDir is set and
+ *                        this is not (a test, the demo), stateDir, so all of it stays in one place
  */
 public record EngineConfig(
         List<String> configDirs,
@@ -58,14 +62,17 @@ public record EngineConfig(
         String journalPattern,
         Integer confirmSeconds,
         Map<String, String> nixOptions,
-        Integer closureRehashDays) {
+        Integer closureRehashDays,
+        String runtimeDir) {
 
     public static final String DEFAULT_FILE = "/etc/safe-rebuild/engine.json";
 
     public EngineConfig {
         configDirs = paths(configDirs, List.of("/etc/nixos"), "configDirs");
         plans = List.copyOf(plans == null ? List.of("nixos") : plans);
+        boolean ownStateDir = stateDir != null;
         stateDir = path(stateDir, "/var/lib/safe-rebuild", "stateDir");
+        runtimeDir = path(runtimeDir, ownStateDir ? stateDir : "/run/safe-rebuild", "runtimeDir");
         systemProfile = path(systemProfile, "/nix/var/nix/profiles/system", "systemProfile");
         currentSystem = path(currentSystem, "/run/current-system", "currentSystem");
         bootedSystem = path(bootedSystem, "/run/booted-system", "bootedSystem");
@@ -102,13 +109,13 @@ public record EngineConfig(
                         Integer confirmSeconds, Map<String, String> nixOptions) {
         this(configDirs, plans, stateDir, systemProfile, currentSystem, bootedSystem, auditLog, nixPath, toolDirs,
                 minFreeBytes, watchedServices, configSearch, watchedLogs, journalPattern, confirmSeconds, nixOptions,
-                null);
+                null, null);
     }
 
     /** The NixOS defaults: what an empty settings file means. */
     public static EngineConfig defaults() {
         return new EngineConfig(null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, null);
+                null, null, null, null, null);
     }
 
     public String defaultConfigDir() {
@@ -117,6 +124,10 @@ public record EngineConfig(
 
     public Path state() {
         return Path.of(stateDir);
+    }
+
+    public Path runtime() {
+        return Path.of(runtimeDir);
     }
 
     /**

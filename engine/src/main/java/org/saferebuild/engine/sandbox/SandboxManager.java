@@ -49,12 +49,14 @@ public final class SandboxManager {
         this.tools = tools;
     }
 
+    /** The sandboxes' work directories: in the runtime directory (EngineConfig#runtimeDir). */
     Path sandboxesDir() {
-        return config.state().resolve("sandboxes");
+        return config.runtime().resolve("sandboxes");
     }
 
+    /** One lock per configuration directory, beside them. */
     Path locksDir() {
-        return config.state().resolve("locks");
+        return config.runtime().resolve("locks");
     }
 
     public Optional<Sandbox> get(String id) {
@@ -139,7 +141,7 @@ public final class SandboxManager {
             ctx.progress("isolate", "Entering new mount and PID namespaces", 0L, (long) entries.size());
             phases.mark("sources, free space");
 
-            WorkDirs.ensurePrivateDir(config.state());
+            WorkDirs.ensurePrivateDir(config.runtime());
             WorkDirs.ensurePrivateDir(locksDir());
             lock(locksDir().resolve("config-" + sha256(request.configDir()) + ".lock"), locks,
                     () -> busy(request.configDir(), "held by another Safe Rebuild engine"));
@@ -296,7 +298,14 @@ public final class SandboxManager {
      * nothing is mounted there, and their lock is free.
      */
     public void sweepStale() {
-        Path dir = sandboxesDir();
+        sweep(sandboxesDir());
+        Path earlier = config.state().resolve("sandboxes"); // where engines before runtimeDir made them
+        if (!earlier.equals(sandboxesDir())) {
+            sweep(earlier);
+        }
+    }
+
+    private void sweep(Path dir) {
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
