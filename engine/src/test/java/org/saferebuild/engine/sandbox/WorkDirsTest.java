@@ -42,16 +42,23 @@ class WorkDirsTest {
         EngineHarness.removeTree(base);
     }
 
+    /**
+     * A process in a mount namespace of its own (private propagation) that first runs {@code setup}
+     * ({@code $0} is {@code arg}) and then waits; its pid once it is ready.
+     */
+    private long otherNamespace(String setup, String arg) throws Exception {
+        other = new ProcessBuilder("/usr/bin/unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                setup + "echo ready && exec sleep 60", arg).redirectErrorStream(true).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(other.getInputStream(), StandardCharsets.UTF_8));
+        assertThat(out.readLine()).isEqualTo("ready");
+        return other.pid();
+    }
+
     @Test
     void anEmptyDirectoryMountedOnInAnotherNamespaceIsNotRemovedNorDetached() throws Exception {
         Path dir = Files.createDirectory(base.resolve("sb-test"));
         // Another mount namespace, as the holder's was before pivot_root: a tmpfs on the directory.
-        other = new ProcessBuilder("/usr/bin/unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-                "mount -t tmpfs none \"$0\" && echo ready && exec sleep 60", dir.toString())
-                .redirectErrorStream(true).start();
-        BufferedReader out = new BufferedReader(new InputStreamReader(other.getInputStream(), StandardCharsets.UTF_8));
-        assertThat(out.readLine()).isEqualTo("ready");
-        long pid = other.pid();
+        long pid = otherNamespace("mount -t tmpfs none \"$0\" && ", dir.toString());
 
         assertThatThrownBy(() -> WorkDirs.removeSkeleton(dir, List.of(0L, pid)))
                 .isInstanceOf(Problem.class)
@@ -71,12 +78,9 @@ class WorkDirsTest {
     @Test
     void anEmptyDirectoryIsRemovedWhenNoNamespaceHasAMountOnIt() throws Exception {
         Path dir = Files.createDirectory(base.resolve("sb-empty"));
-        other = new ProcessBuilder("/usr/bin/unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-                "echo ready && exec sleep 60").redirectErrorStream(true).start();
-        BufferedReader out = new BufferedReader(new InputStreamReader(other.getInputStream(), StandardCharsets.UTF_8));
-        assertThat(out.readLine()).isEqualTo("ready");
+        long pid = otherNamespace("", "sh");
 
-        assertThat(WorkDirs.removeSkeleton(dir, List.of(0L, other.pid()))).isEmpty();
+        assertThat(WorkDirs.removeSkeleton(dir, List.of(0L, pid))).isEmpty();
         assertThat(dir).doesNotExist();
     }
 

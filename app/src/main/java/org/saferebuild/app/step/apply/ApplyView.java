@@ -117,24 +117,13 @@ public final class ApplyView extends VBox {
                 // Keep and Revert are gone and Next stays disabled: the message saying what happened and
                 // what to do gets the focus (a screen reader reads it, Tab goes on from there), not the
                 // next control in the window, which was the activation log's search field.
-                javafx.application.Platform.runLater(() -> {
-                    javafx.scene.Node said = getScene() == null ? null : getScene().lookup("#apply-outcome");
-                    if (said != null) {
-                        said.setFocusTraversable(true);
-                        said.requestFocus();
-                    }
-                });
+                focusLater("#apply-outcome");
             }
             if (b == ApplyViewModel.Phase.CONFIRMED || b == ApplyViewModel.Phase.REVERTED
                     || b == ApplyViewModel.Phase.FAILED) {
                 // The apply ended: the next sensible step (Verify) has the focus, so another Enter
                 // goes on instead of doing anything to the system.
-                javafx.application.Platform.runLater(() -> {
-                    javafx.scene.Node next = getScene() == null ? null : getScene().lookup("#wizard-next");
-                    if (next != null) {
-                        next.requestFocus();
-                    }
-                });
+                focusLater("#wizard-next");
             }
         });
 
@@ -187,5 +176,16 @@ public final class ApplyView extends VBox {
                                 + " answer the engine reverts to the previous generation, also when this window is"
                                 + " gone."),
                 choose, status, confirmBox, outcome, failure, outTitle, out);
+    }
+
+    /** Gives the focus to the node {@code selector} finds, once the scene shows the new phase. */
+    private void focusLater(String selector) {
+        javafx.application.Platform.runLater(() -> {
+            javafx.scene.Node n = getScene() == null ? null : getScene().lookup(selector);
+            if (n != null) {
+                n.setFocusTraversable(true); // a button already is; a callout becomes reachable by Tab
+                n.requestFocus();
+            }
+        });
     }
 }
