@@ -107,7 +107,7 @@ public final class Engine {
                 .register(SystemRequest.Baseline.class, baselines::take)
                 // a system built elsewhere and copied here (nix copy), checked and kept (docs/remote.md)
                 .register(SystemRequest.Adopt.class, adopt::adopt)
-                .register(SystemRequest.Apply.class, apply::apply)
+                .registerChecksFirst(SystemRequest.Apply.class, apply::apply)
                 .registerFollowUp(SystemRequest.Confirm.class, apply::confirm)
                 .registerFollowUp(SystemRequest.Revert.class, apply::revert)
                 .query(SystemRequest.ApplyStatus.class, apply::status)
@@ -116,7 +116,7 @@ public final class Engine {
                         GenerationsService::likelyRollbackTargets))
                 .register(SystemRequest.Pin.class, generations::pin)
                 .register(SystemRequest.Unpin.class, generations::unpin)
-                .register(SystemRequest.Rollback.class, apply::rollback)
+                .registerChecksFirst(SystemRequest.Rollback.class, apply::rollback)
                 .query(SystemRequest.Signoff.class, audits::signoff) // the sign-off writes its own line
                 .query(SystemRequest.AuditRead.class, audits::read)
                 .query(SystemRequest.AuditVerify.class, audits::verify)

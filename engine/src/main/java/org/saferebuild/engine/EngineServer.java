@@ -3,9 +3,14 @@ package org.saferebuild.engine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.saferebuild.engine.audit.AuditTrail;
@@ -37,6 +42,9 @@ public final class EngineServer {
     private final ExecutorService workers = Executors.newCachedThreadPool(DaemonThreads.named("op"));
     private final ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("flush"));
     private final Map<Long, OpContext> inFlight = new ConcurrentHashMap<>();
+    /** Counted down by the reader that finds the connection's end. */
+    private final CountDownLatch ended = new CountDownLatch(1);
+    private static final Runnable STOP = () -> { };
     private boolean greeted;
     private long lastId;
     /** Who the audit trail names for this connection's actions (from the handshake). */
@@ -52,6 +60,22 @@ public final class EngineServer {
     public void serve() {
         flusher.scheduleAtFixedRate(() -> inFlight.values().forEach(OpContext::flushIfStale),
                 OpContext.FLUSH_MILLIS, OpContext.FLUSH_MILLIS, TimeUnit.MILLISECONDS);
+        workers.execute(this::readRequests);
+        try {
+            ended.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        endConnection();
+    }
+
+    /**
+     * Reads requests until one is to run: that one runs on this thread, and another thread of the
+     * pool reads on (leader/follower: a request never waits for a sleeping thread to wake up and take
+     * it; the next reader wakes while this one works). Only one thread reads at a time, so requests
+     * are taken in order.
+     */
+    private void readRequests() {
         try {
             while (true) {
                 String frame = reader.next();
@@ -66,29 +90,37 @@ public final class EngineServer {
                     protocolError(0, "The engine could not read a request: " + e.getMessage() + ".");
                     break;
                 }
-                if (!accept(request)) {
+                Runnable work = accept(request);
+                if (work == STOP) {
                     break;
+                }
+                if (work != null) {
+                    workers.execute(this::readRequests);
+                    work.run();
+                    return;
                 }
             }
         } catch (FrameException e) {
             protocolError(0, "The engine refused the input: " + e.getMessage() + ".");
         } catch (IOException e) {
             LOG.warn("reading requests failed: {}", e.toString());
-        } finally {
-            endConnection();
+        } catch (RuntimeException | Error e) {
+            LOG.error("reading requests failed unexpectedly", e);
         }
+        ended.countDown();
     }
 
-    private boolean accept(Request request) {
+    /** What to run for {@code request}: null when it was answered here, {@link #STOP} when the connection ends. */
+    private Runnable accept(Request request) {
         if (!greeted) {
             if (!(request instanceof Request.Hello hello)) {
                 protocolError(request.id(), "The first message must be \"hello\", not \"" + opName(request) + "\".");
-                return false;
+                return STOP;
             }
             if (hello.protocol() != Protocol.VERSION) {
                 protocolError(hello.id(), "The app speaks protocol " + hello.protocol()
                         + " but this engine speaks protocol " + Protocol.VERSION + ".");
-                return false;
+                return STOP;
             }
             greeted = true;
             lastId = hello.id();
@@ -97,23 +129,22 @@ public final class EngineServer {
             sink.send(welcome);
             engine.attach(sink);
             LOG.info("handshake with {}", hello.client());
-            return true;
+            return null;
         }
         if (request.id() <= lastId) {
             protocolError(request.id(), "Request ids must increase; " + request.id() + " came after " + lastId + ".");
-            return false;
+            return STOP;
         }
         lastId = request.id();
         if (request instanceof Request.Hello) {
             protocolError(request.id(), "\"hello\" may only be sent once.");
-            return false;
+            return STOP;
         }
         if (request instanceof Request.Cancel cancel) {
             cancel(cancel);
-            return true;
+            return null;
         }
-        dispatch(request);
-        return true;
+        return dispatch(request);
     }
 
     private void cancel(Request.Cancel cancel) {
@@ -133,7 +164,8 @@ public final class EngineServer {
         sink.send(new Event.Result(cancel.id(), new ResultBody.Ack("Cancelling request " + cancel.target() + ".")));
     }
 
-    private <R extends Request> void dispatch(R request) {
+    /** The request's work, to run on the calling thread; null when it was answered at once. */
+    private <R extends Request> Runnable dispatch(R request) {
         @SuppressWarnings("unchecked")
         Handler<R> handler = engine.operations().lookup((Class<R>) request.getClass());
         OpContext ctx = new OpContext(request.id(), sink);
@@ -142,7 +174,7 @@ public final class EngineServer {
             sink.send(new Event.Failure(request.id(), ProblemCode.INVALID_ARGUMENT,
                     "This engine does not offer the operation \"" + opName(request) + "\".",
                     "Update the engine and the app together; the handshake lists what this engine offers."));
-            return;
+            return null;
         }
         if (inFlight.size() >= Protocol.MAX_IN_FLIGHT) {
             // Refused, not queued: what one connection can make the engine do at once is bounded.
@@ -150,48 +182,152 @@ public final class EngineServer {
                     + " requests are already running on this connection; request " + request.id() + " ("
                     + opName(request) + ") was not started.",
                     "Wait for an answer before sending more; the app sends only a few requests at a time."));
-            return;
+            return null;
         }
         inFlight.put(request.id(), ctx);
-        workers.execute(() -> {
-            Event terminal;
-            AuditTrail.Pending audit = null;
-            long started = System.nanoTime();
-            long handlerStarted = started;
+        return () -> run(request, handler, ctx);
+    }
+
+    private <R extends Request> void run(R request, Handler<R> handler, OpContext ctx) {
+        Operations ops = engine.operations();
+        Class<? extends Request> type = request.getClass();
+        Event terminal;
+        Intent intent = null;
+        long started = System.nanoTime();
+        long handlerStarted = started;
+        try {
+            // Privileged operations are recorded here, not by each handler (issue 4). One that only
+            // checks until it calls ctx.uncancellable() has its intent written meanwhile; its first
+            // change waits there until the intent is on disk, and nothing is done if it cannot be.
+            if (ops.audited(type)) {
+                Callable<AuditTrail.Pending> begin = () -> engine.audit().begin(operator, ops.nameOf(type), request,
+                        ops.followUp(type));
+                intent = ops.checksFirst(type) ? Intent.alongside(workers, begin) : Intent.now(begin);
+                ctx.beforeChange(intent::await);
+            }
+            handlerStarted = System.nanoTime();
+            ResultBody body = handler.handle(request, ctx);
+            if (intent != null) {
+                intent.await(); // a handler that changed nothing still has its record, or its refusal
+            }
+            terminal = ctx.cancelled()
+                    ? cancelledFailure(request.id())
+                    : new Event.Result(request.id(), body);
+        } catch (Problem p) {
+            Problem refused = intent != null ? intent.refusal() : null;
+            if (refused != null) {
+                p = refused; // the intent could not be recorded: that is why nothing was done
+            }
+            terminal = new Event.Failure(request.id(), p.code(), p.getMessage(), p.fix());
+            LOG.info("request {} ({}) failed: {} {}", request.id(), opName(request), p.code(), p.getMessage());
+        } catch (Exception | Error e) {
+            LOG.error("request {} ({}) failed unexpectedly", request.id(), opName(request), e);
+            Problem p = Problem.internal("The engine failed unexpectedly: " + e, e);
+            terminal = new Event.Failure(request.id(), p.code(), p.getMessage(), p.fix());
+        }
+        ctx.flush();
+        long handlerEnded = System.nanoTime();
+        AuditTrail.Pending audit = intent != null ? intent.recorded() : null;
+        if (audit != null) {
+            engine.audit().end(audit, terminal);
+        }
+        long ended = System.nanoTime();
+        inFlight.remove(request.id());
+        sink.send(terminal);
+        if (audit != null) {
+            // Where a recorded operation's time went (docs/apply.md "What it costs"; script/bench apply),
+            // logged after the answer has gone.
+            LOG.info("request {} ({}) took {} ms: {} {}, {}, outcome {}", request.id(), audit.what(),
+                    millis(ended - started), intent.alongside() ? "intent (alongside the checks)" : "intent",
+                    millis(intent.nanos()), ctx.phaseTimes("setup", handlerStarted, handlerEnded),
+                    millis(ended - handlerEnded));
+        }
+    }
+
+    private static String millis(long nanos) {
+        return String.format(java.util.Locale.ROOT, "%.2f", nanos / 1e6);
+    }
+
+    /** A request's audit intent: written before it runs, or alongside its checks. */
+    private static final class Intent {
+        private final Future<AuditTrail.Pending> written;
+        private final boolean alongside;
+        private volatile long nanos;
+
+        private Intent(Future<AuditTrail.Pending> written, boolean alongside) {
+            this.written = written;
+            this.alongside = alongside;
+        }
+
+        /** Written now, on this thread; throws if it cannot be. */
+        static Intent now(Callable<AuditTrail.Pending> begin) throws Problem {
+            CompletableFuture<AuditTrail.Pending> f = new CompletableFuture<>();
+            Intent i = new Intent(f, false);
+            i.write(begin, f);
+            i.await();
+            return i;
+        }
+
+        /** Written on another thread of {@code pool} while the caller goes on. */
+        static Intent alongside(ExecutorService pool, Callable<AuditTrail.Pending> begin) {
+            CompletableFuture<AuditTrail.Pending> f = new CompletableFuture<>();
+            Intent i = new Intent(f, true);
+            pool.execute(() -> i.write(begin, f));
+            return i;
+        }
+
+        private void write(Callable<AuditTrail.Pending> begin, CompletableFuture<AuditTrail.Pending> f) {
+            long t = System.nanoTime();
             try {
-                // Privileged operations are recorded here, not by each handler (issue 4).
-                if (engine.operations().audited(request.getClass())) {
-                    audit = engine.audit().begin(operator, engine.operations().nameOf(request.getClass()), request,
-                            engine.operations().followUp(request.getClass()));
-                }
-                handlerStarted = System.nanoTime();
-                ResultBody body = handler.handle(request, ctx);
-                terminal = ctx.cancelled()
-                        ? cancelledFailure(request.id())
-                        : new Event.Result(request.id(), body);
-            } catch (Problem p) {
-                terminal = new Event.Failure(request.id(), p.code(), p.getMessage(), p.fix());
-                LOG.info("request {} ({}) failed: {} {}", request.id(), opName(request), p.code(), p.getMessage());
+                f.complete(begin.call());
             } catch (Exception | Error e) {
-                LOG.error("request {} ({}) failed unexpectedly", request.id(), opName(request), e);
-                Problem p = Problem.internal("The engine failed unexpectedly: " + e, e);
-                terminal = new Event.Failure(request.id(), p.code(), p.getMessage(), p.fix());
+                f.completeExceptionally(e);
+            } finally {
+                nanos = System.nanoTime() - t;
             }
-            ctx.flush();
-            long handlerEnded = System.nanoTime();
-            if (audit != null) {
-                engine.audit().end(audit, terminal);
-                // Where a recorded operation's time went (docs/apply.md "What it costs"; script/bench apply).
-                long ended = System.nanoTime();
-                LOG.info("request {} ({}) took {} ms: intent {}, {}, outcome {}", request.id(), audit.what(),
-                        String.format(java.util.Locale.ROOT, "%.2f", (ended - started) / 1e6),
-                        String.format(java.util.Locale.ROOT, "%.2f", (handlerStarted - started) / 1e6),
-                        ctx.phaseTimes("setup", handlerStarted, handlerEnded),
-                        String.format(java.util.Locale.ROOT, "%.2f", (ended - handlerEnded) / 1e6));
+        }
+
+        boolean alongside() {
+            return alongside;
+        }
+
+        long nanos() {
+            return nanos;
+        }
+
+        /** Waits until the intent is on disk; throws the reason it is not. */
+        AuditTrail.Pending await() throws Problem {
+            try {
+                return written.get();
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof Problem p) {
+                    throw p;
+                }
+                throw Problem.internal("Recording the intent failed: " + e.getCause(), e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw Problem.internal("Interrupted while recording the intent", e);
             }
-            inFlight.remove(request.id());
-            sink.send(terminal);
-        });
+        }
+
+        /** The intent's record, null if it was not written. */
+        AuditTrail.Pending recorded() {
+            try {
+                return await();
+            } catch (Problem p) {
+                return null;
+            }
+        }
+
+        /** Why the intent was not written, null if it was. */
+        Problem refusal() {
+            try {
+                await();
+                return null;
+            } catch (Problem p) {
+                return p;
+            }
+        }
     }
 
     private static Event cancelledFailure(long id) {

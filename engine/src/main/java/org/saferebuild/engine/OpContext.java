@@ -20,6 +20,8 @@ public final class OpContext {
     private final List<Runnable> cancelHooks = new ArrayList<>();
     private volatile boolean cancelled;
     private boolean uncancellable;
+    /** What must be done before the operation changes anything (its audit intent on disk); may be null. */
+    private volatile Gate beforeChange;
     private String batchStream;
     private List<String> batch = new ArrayList<>();
     private long batchStarted;
@@ -157,12 +159,29 @@ public final class OpContext {
         }
     }
 
+    /** Something that must have happened before the operation changes anything; throws if it cannot. */
+    @FunctionalInterface
+    interface Gate {
+        void pass() throws Problem;
+    }
+
+    /** {@link #uncancellable()} passes {@code gate} first (EngineServer: the audit intent). */
+    void beforeChange(Gate gate) {
+        this.beforeChange = gate;
+    }
+
     /**
      * From here on the operation cannot be stopped halfway (an activation has begun): later cancel
      * requests, including the one the end of the connection makes, are refused. Throws if it was
-     * cancelled before this point.
+     * cancelled before this point, or if its audit intent could not be recorded (an operation
+     * registered with Operations.registerChecksFirst only checks until here: its intent is written
+     * meanwhile, and this waits for it).
      */
     public void uncancellable() throws Problem {
+        Gate gate = beforeChange;
+        if (gate != null) {
+            gate.pass();
+        }
         synchronized (cancelHooks) {
             checkCancelled();
             uncancellable = true;

@@ -18,6 +18,7 @@ public final class Operations {
     private final Map<Class<? extends Request>, Handler<? extends Request>> handlers = new LinkedHashMap<>();
     private final Set<Class<? extends Request>> queries = new HashSet<>();
     private final Set<Class<? extends Request>> followUps = new HashSet<>();
+    private final Set<Class<? extends Request>> checksFirst = new HashSet<>();
 
     /** A privileged operation: recorded in the audit trail by the dispatcher. */
     public <R extends Request> Operations register(Class<R> type, Handler<R> handler) {
@@ -36,6 +37,23 @@ public final class Operations {
         register(type, handler);
         followUps.add(type);
         return this;
+    }
+
+    /**
+     * A privileged operation whose handler only reads until it calls {@code ctx.uncancellable()}
+     * (an apply, a rollback: the closure's checks come first): its intent is recorded while it
+     * checks, and {@code uncancellable()} waits until the record is on disk before anything
+     * changes, or refuses. Anything the handler changes must come after that call.
+     */
+    public <R extends Request> Operations registerChecksFirst(Class<R> type, Handler<R> handler) {
+        register(type, handler);
+        checksFirst.add(type);
+        return this;
+    }
+
+    /** Whether the operation's intent is recorded alongside its checks ({@link #registerChecksFirst}). */
+    public boolean checksFirst(Class<? extends Request> type) {
+        return checksFirst.contains(type);
     }
 
     /** Whether the operation ends an earlier one ({@link #registerFollowUp}). */

@@ -15,9 +15,12 @@ public final class EngineCommand {
     public static List<String> fromClassPath(Path configFile) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        // A short-lived, single-session process: start fast rather than peak throughput.
+        // A short-lived, single-session process: start fast rather than peak throughput, and compile
+        // (quickly, C1 only) what runs a few dozen times: a request's code runs a handful of times per
+        // session and would otherwise stay interpreted (the same flags as packaging/safe-rebuild-engine.in).
         cmd.add("-XX:+UseSerialGC");
         cmd.add("-XX:TieredStopAtLevel=1");
+        cmd.add("-XX:CompileThresholdScaling=0.05");
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("org.saferebuild.engine.Main");

@@ -16,8 +16,10 @@ public final class FrameWriter {
         if (json.indexOf('\n') >= 0) {
             throw new IllegalArgumentException("a frame must not contain a raw newline");
         }
-        out.write(json.getBytes(StandardCharsets.UTF_8));
-        out.write('\n');
+        byte[] text = json.getBytes(StandardCharsets.UTF_8);
+        byte[] frame = java.util.Arrays.copyOf(text, text.length + 1);
+        frame[text.length] = '\n';
+        out.write(frame); // one write: the reader wakes once, for the whole frame
         out.flush();
     }
 

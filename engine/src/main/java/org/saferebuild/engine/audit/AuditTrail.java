@@ -243,9 +243,20 @@ public final class AuditTrail {
         return tree;
     }
 
-    private static String messageOf(ResultBody body) {
-        JsonNode m = Json.mapper().valueToTree(body).get("message");
-        return m != null && m.isTextual() ? m.asText() : null;
+    /** The result's "message", read from the record (not through a JSON tree of the whole result). */
+    static String messageOf(ResultBody body) {
+        if (body instanceof Record) {
+            for (java.lang.reflect.RecordComponent c : body.getClass().getRecordComponents()) {
+                if (c.getName().equals("message") && c.getType() == String.class) {
+                    try {
+                        return (String) c.getAccessor().invoke(body);
+                    } catch (ReflectiveOperationException e) {
+                        return null;
+                    }
+                }
+            }
+        }
+        return null;
     }
 
     /** Whether the engine "pid@start" still runs (the same process: pid and start time). */

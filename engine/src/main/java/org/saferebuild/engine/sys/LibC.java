@@ -12,7 +12,7 @@ import java.util.Locale;
  * The few Linux system calls the engine needs and Java does not offer (issue 11): {@code openat2}
  * with {@code RESOLVE_NO_SYMLINKS}, the {@code *at} calls on a directory the engine opened,
  * {@code fsync} of a directory, {@code fallocate} and {@code fstatfs} to reserve space,
- * {@code flock}, {@code geteuid}. Bound with JNA's direct mapping (one native call, no proxies).
+ * {@code flock}, {@code geteuid}, and a non-blocking write to a pipe. Bound with JNA's direct mapping (one native call, no proxies).
  *
  * <p>Where JNA unpacks its own native part matters for a root process: by default it is
  * {@code /tmp/jna-<hash of the user name>}, a name anyone can create first and then swap the
@@ -48,6 +48,11 @@ public final class LibC {
     public static final int LOCK_EX = 2;
     public static final int LOCK_NB = 4;
     public static final int FALLOC_FL_KEEP_SIZE = 1;
+    /** fcntl: a pipe's capacity in bytes (EBADF when the descriptor is not a pipe). */
+    public static final int F_GETPIPE_SZ = 1032;
+    /** What a write to a pipe puts in whole or not at all (Linux). */
+    public static final int PIPE_BUF = 4096;
+    public static final int EPIPE = 32;
 
     public static final int EINTR = 4;
     public static final int ENXIO = 6;
@@ -159,6 +164,9 @@ public final class LibC {
     /** The same syscall(2) entry, for getdents64(fd, buf, count). */
     public static native long syscall(long number, int fd, byte[] buf, long count);
 
+    /** The same, into native memory: nothing is copied in or out around the call. */
+    public static native long syscall(long number, int fd, com.sun.jna.Pointer buf, long count);
+
     public static native int openat(int dirfd, String path, int flags, int mode);
 
     /** readlinkat(2): the link's target in {@code buf} (not NUL-terminated); its length, or -1. */
@@ -191,6 +199,25 @@ public final class LibC {
     public static native int fstatfs(int fd, long[] buf);
 
     public static native int flock(int fd, int operation);
+
+    /** fcntl(2) with no argument ({@link #F_GETPIPE_SZ}). */
+    public static native int fcntl(int fd, int cmd);
+
+    /** write(2) to a descriptor already open (a pipe: Pipes); the bytes written, or -1. */
+    public static native long write(int fd, byte[] buf, long count);
+
+    /**
+     * A second open file description of the pipe {@code fd}, for writing, non-blocking: its writes
+     * of at most {@code PIPE_BUF} bytes go in whole or fail with EAGAIN, never wait for the reader.
+     * Opened through {@code /proc/self/fd} (a pipe may be opened again there; a socket may not).
+     * -1 when {@code fd} is not a pipe or it cannot be opened.
+     */
+    public static int reopenPipeNonBlocking(int fd) {
+        if (fcntl(fd, F_GETPIPE_SZ) <= 0) {
+            return -1; // EBADF: not a pipe
+        }
+        return openat(AT_FDCWD, "/proc/self/fd/" + fd, O_WRONLY | O_NONBLOCK | O_CLOEXEC, 0);
+    }
 
     public static native String strerror(int errnum);
 
@@ -270,6 +297,15 @@ public final class LibC {
      */
     public static long getdents64(int fd, byte[] buf) {
         return syscall(SYS_GETDENTS64, fd, buf, buf.length);
+    }
+
+    /**
+     * As {@link #getdents64(int, byte[])}, into native memory (a Java array would be copied in and
+     * out whole around every call: 64 KiB per directory with a 32 KiB buffer); the caller reads back
+     * only the bytes filled.
+     */
+    public static long getdents64(int fd, com.sun.jna.Memory buf) {
+        return syscall(SYS_GETDENTS64, fd, buf, buf.size());
     }
 
     /** Free bytes for root ({@code f_bfree}) and for others ({@code f_bavail}) on the filesystem of {@code fd}. */

@@ -99,6 +99,8 @@ final class StoreWalk {
         final byte[] stat = new byte[LibC.STATX_SIZE];
         final ByteBuffer fields = ByteBuffer.allocate(64);
         final byte[] dents = new byte[32 * 1024];
+        /** getdents64 fills this; only what it filled is copied into {@link #dents}. */
+        final com.sun.jna.Memory filled = new com.sun.jna.Memory(32 * 1024);
     }
 
     /** One entry, read with statx relative to its directory's descriptor (no path is resolved again). */
@@ -127,13 +129,14 @@ final class StoreWalk {
         try {
             List<byte[]> names = new ArrayList<>();
             while (true) {
-                long n = LibC.getdents64(fd, s.dents);
+                long n = LibC.getdents64(fd, s.filled);
                 if (n < 0) {
                     throw LibC.error("getdents64 " + new String(rel, StandardCharsets.UTF_8), LibC.errno());
                 }
                 if (n == 0) {
                     break;
                 }
+                s.filled.read(0, s.dents, 0, (int) n);
                 for (int at = 0; at < n; ) {
                     int reclen = (s.dents[at + 16] & 0xff) | (s.dents[at + 17] & 0xff) << 8;
                     int from = at + 19;

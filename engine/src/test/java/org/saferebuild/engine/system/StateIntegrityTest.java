@@ -94,6 +94,15 @@ class StateIntegrityTest {
         assertThat(fx.running()).as("nothing was activated").isEqualTo(base);
         assertThat(fx.activations()).as("switch-to-configuration never ran").isEmpty();
         assertThat(Files.readAllBytes(trail)).as("the trail is as it was").isEqualTo(before);
+
+        // A switch checks its closure while its intent is being written; its first change (nix-env)
+        // waits for the record, so here it never comes.
+        Event.Failure sw = engine.fail(id -> new SystemRequest.Apply(id, update, null, Mode.SWITCH, 30));
+        assertThat(sw.code()).isEqualTo(ProblemCode.NO_SPACE);
+        assertThat(sw.message()).contains("audit trail").contains("Nothing was done");
+        assertThat(fx.profileLink()).as("the profile was not touched").isEqualTo("system-1-link");
+        assertThat(fx.activations()).as("switch-to-configuration never ran").isEmpty();
+        assertThat(Files.readAllBytes(trail)).as("the trail is as it was").isEqualTo(before);
     }
 
     @Test
