@@ -7,7 +7,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -272,7 +271,11 @@ public final class EngineServer {
         static Intent alongside(ExecutorService pool, Callable<AuditTrail.Pending> begin) {
             CompletableFuture<AuditTrail.Pending> f = new CompletableFuture<>();
             Intent i = new Intent(f, true);
-            pool.execute(() -> i.write(begin, f));
+            try {
+                pool.execute(() -> i.write(begin, f));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                i.write(begin, f); // the connection is ending and the pool takes no more work: write it here
+            }
             return i;
         }
 
@@ -297,17 +300,7 @@ public final class EngineServer {
 
         /** Waits until the intent is on disk; throws the reason it is not. */
         AuditTrail.Pending await() throws Problem {
-            try {
-                return written.get();
-            } catch (ExecutionException e) {
-                if (e.getCause() instanceof Problem p) {
-                    throw p;
-                }
-                throw Problem.internal("Recording the intent failed: " + e.getCause(), e.getCause());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw Problem.internal("Interrupted while recording the intent", e);
-            }
+            return Problem.await(written, "recording the intent");
         }
 
         /** The intent's record, null if it was not written. */

@@ -47,4 +47,24 @@ public final class Problem extends Exception {
                 "This is a bug in Safe Rebuild. The engine log (stderr) has the details; nothing was changed"
                         + " beyond what the log says.", cause);
     }
+
+    /**
+     * The value of work done on another thread, waiting for it: the Problem it failed with as it is,
+     * anything else as INTERNAL, "Verifying the closure failed: …" for {@code doing} "verifying the
+     * closure".
+     */
+    public static <T> T await(java.util.concurrent.Future<T> work, String doing) throws Problem {
+        try {
+            return work.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof Problem p) {
+                throw p;
+            }
+            throw internal(Character.toUpperCase(doing.charAt(0)) + doing.substring(1) + " failed: " + e.getCause(),
+                    e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw internal("Interrupted while " + doing, e);
+        }
+    }
 }

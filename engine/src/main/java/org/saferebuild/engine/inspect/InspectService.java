@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -239,17 +238,7 @@ public final class InspectService {
     }
 
     private static <T> T join(Future<T> f) throws Problem {
-        try {
-            return f.get();
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof Problem p) {
-                throw p;
-            }
-            throw Problem.internal("Inspecting failed: " + e.getCause(), e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw Problem.internal("Interrupted while inspecting", e);
-        }
+        return Problem.await(f, "inspecting");
     }
 
     private static void checkCancelled(OpContext ctx) throws Problem {

@@ -8,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -155,7 +154,7 @@ final class ContentCheck {
             Map<String, String> modified = new LinkedHashMap<>();
             String other = null;
             for (Future<Exec.Outcome> f : runs) {
-                Exec.Outcome o = f.get();
+                Exec.Outcome o = Problem.await(f, "verifying the closure");
                 if (!o.ok()) {
                     for (String line : o.stderrTail()) {
                         Matcher m = MODIFIED.matcher(line);
@@ -169,14 +168,6 @@ final class ContentCheck {
                 }
             }
             return new Hashed(modified, other);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof Problem p) {
-                throw p;
-            }
-            throw Problem.internal("Verifying the closure failed: " + e.getCause(), e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw Problem.internal("Interrupted while verifying the closure", e);
         } finally {
             pool.shutdownNow();
         }
