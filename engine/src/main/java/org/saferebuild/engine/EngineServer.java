@@ -9,7 +9,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.saferebuild.engine.audit.AuditTrail;
@@ -249,42 +248,39 @@ public final class EngineServer {
 
     /** A request's audit intent: written before it runs, or alongside its checks. */
     private static final class Intent {
-        private final Future<AuditTrail.Pending> written;
+        private final CompletableFuture<AuditTrail.Pending> written = new CompletableFuture<>();
         private final boolean alongside;
         private volatile long nanos;
 
-        private Intent(Future<AuditTrail.Pending> written, boolean alongside) {
-            this.written = written;
+        private Intent(boolean alongside) {
             this.alongside = alongside;
         }
 
         /** Written now, on this thread; throws if it cannot be. */
         static Intent now(Callable<AuditTrail.Pending> begin) throws Problem {
-            CompletableFuture<AuditTrail.Pending> f = new CompletableFuture<>();
-            Intent i = new Intent(f, false);
-            i.write(begin, f);
+            Intent i = new Intent(false);
+            i.write(begin);
             i.await();
             return i;
         }
 
         /** Written on another thread of {@code pool} while the caller goes on. */
         static Intent alongside(ExecutorService pool, Callable<AuditTrail.Pending> begin) {
-            CompletableFuture<AuditTrail.Pending> f = new CompletableFuture<>();
-            Intent i = new Intent(f, true);
+            Intent i = new Intent(true);
             try {
-                pool.execute(() -> i.write(begin, f));
+                pool.execute(() -> i.write(begin));
             } catch (java.util.concurrent.RejectedExecutionException e) {
-                i.write(begin, f); // the connection is ending and the pool takes no more work: write it here
+                i.write(begin); // the connection is ending and the pool takes no more work: write it here
             }
             return i;
         }
 
-        private void write(Callable<AuditTrail.Pending> begin, CompletableFuture<AuditTrail.Pending> f) {
+        private void write(Callable<AuditTrail.Pending> begin) {
             long t = System.nanoTime();
             try {
-                f.complete(begin.call());
+                written.complete(begin.call());
             } catch (Exception | Error e) {
-                f.completeExceptionally(e);
+                written.completeExceptionally(e);
             } finally {
                 nanos = System.nanoTime() - t;
             }

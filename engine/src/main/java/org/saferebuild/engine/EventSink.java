@@ -1,7 +1,6 @@
 package org.saferebuild.engine;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -104,13 +103,10 @@ public final class EventSink {
         } finally {
             lock.unlock();
         }
-        byte[] text = frame.getBytes(StandardCharsets.UTF_8);
-        byte[] bytes = java.util.Arrays.copyOf(text, text.length + 1);
-        bytes[text.length] = '\n';
         boolean written;
         IOException failed = null;
         try {
-            written = direct.tryWrite(bytes);
+            written = direct.tryWrite(FrameWriter.bytes(frame));
         } catch (IOException e) {
             written = false;
             failed = e;

@@ -13,14 +13,19 @@ public final class FrameWriter {
     }
 
     public synchronized void write(String json) throws IOException {
+        out.write(bytes(json)); // one write: the reader wakes once, for the whole frame
+        out.flush();
+    }
+
+    /** The bytes of one frame: the document in UTF-8 and its newline. */
+    public static byte[] bytes(String json) {
         if (json.indexOf('\n') >= 0) {
             throw new IllegalArgumentException("a frame must not contain a raw newline");
         }
         byte[] text = json.getBytes(StandardCharsets.UTF_8);
         byte[] frame = java.util.Arrays.copyOf(text, text.length + 1);
         frame[text.length] = '\n';
-        out.write(frame); // one write: the reader wakes once, for the whole frame
-        out.flush();
+        return frame;
     }
 
     public synchronized void close() throws IOException {

@@ -12,7 +12,8 @@ import java.util.Locale;
  * The few Linux system calls the engine needs and Java does not offer (issue 11): {@code openat2}
  * with {@code RESOLVE_NO_SYMLINKS}, the {@code *at} calls on a directory the engine opened,
  * {@code fsync} of a directory, {@code fallocate} and {@code fstatfs} to reserve space,
- * {@code flock}, {@code geteuid}, and a non-blocking write to a pipe. Bound with JNA's direct mapping (one native call, no proxies).
+ * {@code flock}, {@code geteuid}, and a non-blocking write to a pipe. Bound with JNA's direct
+ * mapping (one native call, no proxies).
  *
  * <p>Where JNA unpacks its own native part matters for a root process: by default it is
  * {@code /tmp/jna-<hash of the user name>}, a name anyone can create first and then swap the
@@ -52,7 +53,6 @@ public final class LibC {
     public static final int F_GETPIPE_SZ = 1032;
     /** What a write to a pipe puts in whole or not at all (Linux). */
     public static final int PIPE_BUF = 4096;
-    public static final int EPIPE = 32;
 
     public static final int EINTR = 4;
     public static final int ENXIO = 6;
@@ -161,10 +161,7 @@ public final class LibC {
         return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (noFollow ? O_NOFOLLOW : 0), 0);
     }
 
-    /** The same syscall(2) entry, for getdents64(fd, buf, count). */
-    public static native long syscall(long number, int fd, byte[] buf, long count);
-
-    /** The same, into native memory: nothing is copied in or out around the call. */
+    /** The same syscall(2) entry, for getdents64(fd, buf, count) into native memory. */
     public static native long syscall(long number, int fd, com.sun.jna.Pointer buf, long count);
 
     public static native int openat(int dirfd, String path, int flags, int mode);
@@ -291,18 +288,10 @@ public final class LibC {
     }
 
     /**
-     * {@code getdents64(fd, buf, buf.length)}: directory entries as {@code struct linux_dirent64}
+     * {@code getdents64(fd, buf, buf.size())}: directory entries as {@code struct linux_dirent64}
      * (ino u64, off s64, reclen u16, type u8, name NUL-terminated); the bytes filled, 0 at the end,
-     * -1 with errno.
-     */
-    public static long getdents64(int fd, byte[] buf) {
-        return syscall(SYS_GETDENTS64, fd, buf, buf.length);
-    }
-
-    /**
-     * As {@link #getdents64(int, byte[])}, into native memory (a Java array would be copied in and
-     * out whole around every call: 64 KiB per directory with a 32 KiB buffer); the caller reads back
-     * only the bytes filled.
+     * -1 with errno. Into native memory: a Java array would be copied in and out whole around every
+     * call (64 KiB per directory with a 32 KiB buffer); the caller reads back only the bytes filled.
      */
     public static long getdents64(int fd, com.sun.jna.Memory buf) {
         return syscall(SYS_GETDENTS64, fd, buf, buf.size());
