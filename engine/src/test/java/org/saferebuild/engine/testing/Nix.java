@@ -20,19 +20,84 @@ public final class Nix {
     private Nix() {
     }
 
-    /** Runs a nix tool from /usr/bin and returns its stdout; fails the test on a non-zero exit. */
+    /** How long one nix command of a test's set-up may take before the test fails with what it waits for. */
+    private static final long LIMIT_SECONDS = Long.getLong("test.nix.limitSeconds", 180);
+    /** Ends a nix command that outlives {@link #LIMIT_SECONDS}; one thread for the whole test run. */
+    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "nix-watchdog");
+                t.setDaemon(true);
+                return t;
+            });
+
+    /**
+     * Runs a nix tool from /usr/bin and returns its stdout; fails the test on a non-zero exit, and
+     * on a command that does not finish within {@link #LIMIT_SECONDS}: it is killed, and the failure
+     * says what it and every other nix process were waiting in, so that a stuck lock names itself
+     * instead of holding the whole test run. (Read through pipes on this thread, as before the limit
+     * was added: the apply benchmark times its peer's nix-env with this.)
+     */
     public static String run(String... argv) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(argv);
         pb.environment().put("HOME", System.getProperty("java.io.tmpdir"));
         pb.redirectErrorStream(false);
         Process p = pb.start();
-        p.getOutputStream().close();
-        byte[] out = p.getInputStream().readAllBytes();
-        byte[] err = p.getErrorStream().readAllBytes();
-        if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0) {
+        java.util.concurrent.atomic.AtomicReference<String> stuck = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.ScheduledFuture<?> limit = WATCHDOG.schedule(() -> {
+            stuck.set(waits());
+            p.destroyForcibly(); // its pipes close: the reads below return
+        }, LIMIT_SECONDS, TimeUnit.SECONDS);
+        byte[] out = new byte[0];
+        byte[] err = new byte[0];
+        try {
+            p.getOutputStream().close();
+            out = p.getInputStream().readAllBytes();
+            err = p.getErrorStream().readAllBytes();
+            p.waitFor(LIMIT_SECONDS, TimeUnit.SECONDS);
+        } catch (IOException e) {
+            if (stuck.get() == null) {
+                throw e;
+            } // killed by the watchdog: its streams were closed under the reads
+        } finally {
+            limit.cancel(false);
+        }
+        if (stuck.get() != null || p.isAlive()) {
+            p.destroyForcibly();
+            throw new AssertionError(String.join(" ", argv) + " did not finish within " + LIMIT_SECONDS
+                    + " s and was killed; its stderr: " + new String(err, StandardCharsets.UTF_8)
+                    + "\nnix processes and what they waited in:\n" + (stuck.get() != null ? stuck.get() : waits()));
+        }
+        if (p.exitValue() != 0) {
             throw new AssertionError(String.join(" ", argv) + " failed: " + new String(err, StandardCharsets.UTF_8));
         }
         return new String(out, StandardCharsets.UTF_8).strip();
+    }
+
+    /** Every nix process with its state, kernel wait channel, stack and locks held, from /proc. */
+    private static String waits() {
+        StringBuilder b = new StringBuilder();
+        ProcessHandle.allProcesses()
+                .filter(h -> h.info().command().map(c -> c.contains("nix")).orElse(false))
+                .forEach(h -> {
+                    long pid = h.pid();
+                    b.append(pid).append(' ').append(h.info().commandLine().orElse("?")).append('\n');
+                    for (String f : List.of("wchan", "stack", "status")) {
+                        try {
+                            String text = Files.readString(Path.of("/proc/" + pid + "/" + f));
+                            b.append("  ").append(f).append(": ").append(f.equals("status")
+                                    ? text.lines().filter(l -> l.startsWith("State")).findFirst().orElse("")
+                                    : text.strip().replace("\n", "\n    ")).append('\n');
+                        } catch (IOException | RuntimeException e) {
+                            b.append("  ").append(f).append(": ").append(e).append('\n');
+                        }
+                    }
+                });
+        try {
+            b.append("/proc/locks:\n").append(Files.readString(Path.of("/proc/locks")));
+        } catch (IOException e) {
+            b.append("/proc/locks: ").append(e);
+        }
+        return b.toString();
     }
 
     /**
