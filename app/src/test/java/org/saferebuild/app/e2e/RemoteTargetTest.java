@@ -8,7 +8,6 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javafx.scene.control.Button;
-import javafx.scene.control.ComboBox;
 import javafx.scene.control.Label;
 import javafx.scene.control.TableView;
 import org.junit.jupiter.api.AfterEach;
@@ -71,28 +70,12 @@ class RemoteTargetTest {
         // The configurations as this machine (which builds) sees them.
         java.util.List<String> dirs = demo.configDirs().stream().map(d -> target.onHost(d).toString()).toList();
         try (WizardHarness w = WizardHarness.start(base, demo, client, localLog, dirs)) {
-            ComboBox<String> dir = w.node("config-dir");
-            String update = target.onHost(demo.configDir(DemoSystem.Variant.UPDATE)).toString();
-            w.onFx(() -> {
-                dir.setValue(update);
-                return null;
-            });
-            Label preflight = w.node("preflight-status");
-            w.waitFor("the preflight", Duration.ofSeconds(90),
-                    () -> preflight.getText().equals("Everything the runbook needs is in place."));
-            Button next = w.node("wizard-next");
+            // The configuration as this machine (which builds) sees it.
+            w.chooseConfig(target.onHost(demo.configDir(DemoSystem.Variant.UPDATE)).toString());
+            Button next = w.isolate();
             w.robot().clickOn(next);
-            w.waitFor("the sandbox to open", Duration.ofSeconds(60), () -> !next.isDisabled());
-            w.robot().clickOn(next);
-
-            Label status = w.node("build-status");
-            w.waitFor("validation", Duration.ofMinutes(3), () -> status.getText().startsWith("Valid: "));
-            w.click("build-start");
-            w.waitFor("the build", Duration.ofMinutes(5), () -> status.getText().startsWith("Built "));
-            String built = w.onFx(() -> ((org.saferebuild.app.step.build.BuildViewModel) w.window().step(2))
-                    .builtProperty().get().storePath());
+            String built = w.build();
             assertThat(target.storeHas(built)).as("built here, not yet on the target").isFalse();
-            w.waitFor("Next after the build", Duration.ofSeconds(10), () -> !next.isDisabled());
             w.robot().clickOn(next);
 
             // Inspect: the comparison is the target's, against its running system, after nix copy.

@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import javafx.scene.control.Button;
-import javafx.scene.control.ComboBox;
 import javafx.scene.control.Label;
 import javafx.scene.control.TableView;
 import org.junit.jupiter.api.AfterAll;
@@ -144,26 +143,10 @@ class SystemdWizardTest {
 
     /** Target (a variant's directory), Isolate, Build, then Inspect with the comparison shown; returns Next. */
     static Button buildAndInspect(WizardHarness w, String variant) throws Exception {
-        ComboBox<String> dir = w.node("config-dir");
-        String wanted = DEMO + "/configs/" + variant;
-        w.onFx(() -> {
-            dir.setValue(wanted);
-            return null;
-        });
-        Label preflight = w.node("preflight-status");
-        Label header = w.node("header-target");
-        w.waitFor("the preflight of " + variant, Duration.ofSeconds(90),
-                () -> preflight.getText().equals("Everything the runbook needs is in place.")
-                        && header.getTooltip() != null && header.getTooltip().getText().startsWith(wanted));
-        Button next = w.node("wizard-next");
+        w.chooseConfig(DEMO + "/configs/" + variant);
+        Button next = w.isolate();
         w.robot().clickOn(next);
-        w.waitFor("the sandbox to open", Duration.ofSeconds(60), () -> !next.isDisabled());
-        w.robot().clickOn(next);
-        Label status = w.node("build-status");
-        w.waitFor("validation", Duration.ofMinutes(3), () -> status.getText().startsWith("Valid: "));
-        w.click("build-start");
-        w.waitFor("the build", Duration.ofMinutes(5), () -> status.getText().startsWith("Built "));
-        w.waitFor("Next after the build", Duration.ofSeconds(10), () -> !next.isDisabled());
+        w.build();
         w.robot().clickOn(next);
         w.waitFor("the comparison", Duration.ofMinutes(2),
                 () -> w.robot().lookup("#inspect-summary").tryQuery().isPresent());

@@ -36,11 +36,7 @@ class TwoVariantsTest extends DemoWizardTest {
         try (WizardHarness w = WizardHarness.start(base, demo)) {
             // A: activation-fail, built, inspected, signed off, switched: the activation fails.
             Button next = WholeRunbookTest.toBuildScreen(w, Variant.ACTIVATION_FAIL);
-            Label status = w.node("build-status");
-            w.waitFor("validation of A", Duration.ofMinutes(3), () -> status.getText().startsWith("Valid: "));
-            w.click("build-start");
-            w.waitFor("A to build", Duration.ofMinutes(5), () -> status.getText().startsWith("Built "));
-            String aSystem = w.onFx(() -> ((BuildViewModel) w.window().step(2)).builtProperty().get().storePath());
+            String aSystem = w.build();
             w.robot().clickOn(next);
             w.waitFor("A's comparison", Duration.ofMinutes(2), () -> w.robot().lookup("#inspect-summary").tryQuery()
                     .isPresent());
@@ -152,10 +148,7 @@ class TwoVariantsTest extends DemoWizardTest {
         // Issue 12, item 3: on this screen Back and Next were cut off once.
         try (WizardHarness w = WizardHarness.start(base, demo)) {
             Button next = WholeRunbookTest.toBuildScreen(w, Variant.KERNEL);
-            Label status = w.node("build-status");
-            w.waitFor("validation", Duration.ofMinutes(3), () -> status.getText().startsWith("Valid: "));
-            w.click("build-start");
-            w.waitFor("the build", Duration.ofMinutes(5), () -> status.getText().startsWith("Built "));
+            w.build();
             w.robot().clickOn(next);
             w.waitFor("the comparison", Duration.ofMinutes(2), () -> w.robot().lookup("#inspect-summary").tryQuery()
                     .isPresent());

@@ -223,6 +223,46 @@ public final class WizardHarness implements AutoCloseable {
         robot.clickOn(n);
     }
 
+    /**
+     * Target: chooses {@code configDir} and waits until the preflight passed for it and the header
+     * names it.
+     */
+    public void chooseConfig(String configDir) throws Exception {
+        javafx.scene.control.ComboBox<String> dir = node("config-dir");
+        onFx(() -> {
+            dir.setValue(configDir);
+            return null;
+        });
+        javafx.scene.control.Label preflight = node("preflight-status");
+        javafx.scene.control.Label header = node("header-target");
+        waitFor("the preflight of " + configDir, Duration.ofSeconds(90),
+                () -> preflight.getText().equals("Everything the runbook needs is in place.")
+                        && header.getTooltip() != null && header.getTooltip().getText().startsWith(configDir));
+    }
+
+    /** From Target: Next, then Isolate until the sandbox is open. Returns Next (enabled). */
+    public javafx.scene.control.Button isolate() throws Exception {
+        javafx.scene.control.Button next = node("wizard-next");
+        robot.clickOn(next);
+        waitFor("the sandbox to open", Duration.ofSeconds(60), () -> !next.isDisabled());
+        return next;
+    }
+
+    /**
+     * On Build: waits for the configuration to validate, builds it, and waits until Next may be
+     * pressed. Returns the built system's store path.
+     */
+    public String build() throws Exception {
+        javafx.scene.control.Label status = node("build-status");
+        waitFor("validation", Duration.ofMinutes(3), () -> status.getText().startsWith("Valid: "));
+        click("build-start");
+        waitFor("the build", Duration.ofMinutes(5), () -> status.getText().startsWith("Built "));
+        javafx.scene.control.Button next = node("wizard-next");
+        waitFor("Next after the build", Duration.ofSeconds(10), () -> !next.isDisabled());
+        return onFx(() -> ((org.saferebuild.app.step.build.BuildViewModel) window.step(2)).builtProperty().get()
+                .storePath());
+    }
+
     /** Clicks the header of the shown tab titled {@code title}, as the operator would. */
     public void clickTab(String title) throws Exception {
         waitFor("the tab " + title, Duration.ofSeconds(10), () -> robot.lookup(".tab-label")
