@@ -30,8 +30,14 @@ public final class ConfigDirs {
      */
     public static Checked check(EngineConfig config, String dir) throws Problem {
         if (!config.allowsConfigDir(dir)) {
-            throw Problem.invalid("The configuration directory " + dir + " is not one this engine is set up for ("
-                    + String.join(", ", config.configDirs()) + ").");
+            // Reached when the operator browses to another directory: say what to choose instead, and how
+            // root would make this one acceptable (the app cannot: the settings are root's alone).
+            throw new Problem(ProblemCode.INVALID_ARGUMENT, "The configuration directory " + dir
+                    + " is not one this engine is set up for (" + String.join(", ", config.configDirs()) + ").",
+                    "Choose one of those. To rebuild from " + dir + ", root adds it to configDirs in the engine's"
+                            + " settings (on NixOS: programs.safe-rebuild.settings.configDirs; otherwise "
+                            + EngineConfig.DEFAULT_FILE + " or the file the engine is started with) and the app is"
+                            + " started again.");
         }
         try {
             return new Checked(dir, SafeFiles.directoryIdentity(Path.of(dir)));

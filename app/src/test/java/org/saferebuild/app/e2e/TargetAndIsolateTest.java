@@ -13,6 +13,8 @@ import javafx.scene.control.TreeTableView;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.saferebuild.app.testing.DemoWizardTest;
+import org.saferebuild.app.testing.GtkDialogs;
+import org.saferebuild.app.testing.ScreenText;
 import org.saferebuild.app.testing.WizardHarness;
 import org.saferebuild.protocol.SandboxResult;
 
@@ -69,6 +71,49 @@ class TargetAndIsolateTest extends DemoWizardTest {
             w.waitFor("the close to be reported", Duration.ofSeconds(30),
                     () -> status.getText().startsWith("Closed: every mount is gone"));
             assertThat(next.isDisabled()).isTrue();
+        }
+    }
+
+    /**
+     * Browse opens GTK's own directory dialog; what the operator picks there becomes the
+     * configuration, and the engine judges it: a directory its settings name passes the preflight,
+     * any other is refused with the ones it accepts, and Next stays off.
+     */
+    @Test
+    void browseChoosesADirectoryInTheSystemsDialogAndTheEngineJudgesIt() throws Exception {
+        Path elsewhere = Files.createDirectories(base.resolve("elsewhere/nixos"));
+        Files.writeString(elsewhere.resolve("configuration.nix"), "{ }\n");
+        String title = "Choose a NixOS configuration directory";
+        try (WizardHarness w = WizardHarness.start(base, demo)) {
+            ComboBox<String> dir = w.node("config-dir");
+            Label status = w.node("preflight-status");
+            Button next = w.node("wizard-next");
+            w.waitFor("the first preflight", Duration.ofSeconds(90),
+                    () -> status.getText().equals("Everything the runbook needs is in place."));
+
+            String classic = demo.configDir(org.saferebuild.demo.DemoSystem.Variant.CLASSIC).toString();
+            w.click("config-browse");
+            GtkDialogs.chooseDirectory(title, Path.of(classic));
+            w.waitFor("the chosen directory to pass its preflight", Duration.ofSeconds(90),
+                    () -> classic.equals(dir.getValue()) && !next.isDisabled()
+                            && status.getText().equals("Everything the runbook needs is in place."));
+            assertThat(GtkDialogs.shown(title)).as("the dialog closed").isFalse();
+            Label header = w.node("header-target");
+            assertThat(header.getTooltip().getText()).startsWith(classic);
+
+            w.click("config-browse");
+            GtkDialogs.chooseDirectory(title, elsewhere);
+            w.waitFor("the engine's answer on " + elsewhere, Duration.ofSeconds(90),
+                    () -> elsewhere.toString().equals(dir.getValue()) && !status.getText().startsWith("Checking"));
+            assertThat(status.getText()).isEqualTo("The engine does not accept this directory.");
+            org.saferebuild.app.ui.Callout refusal = w.node("failure");
+            assertThat(refusal.getTitle()).isEqualTo("The engine does not accept this directory");
+            String screen = String.join("\n", w.onFx(() -> ScreenText.of(w.stage().getScene())));
+            assertThat(screen).contains("The configuration directory " + elsewhere
+                    + " is not one this engine is set up for (").contains(classic)
+                    .contains("root adds it to configDirs in the engine's settings");
+            assertThat(next.isDisabled()).as("Next stays off for a directory the engine refuses").isTrue();
+            w.screenshot("01-target-browse-refused");
         }
     }
 

@@ -196,7 +196,8 @@ public final class TargetView extends VBox {
                                 + " Browse chooses another directory, which the engine accepts only if its settings"
                                 + " name it."),
                 form, checkBar,
-                Ui.slot(model.failureProperty(), f -> Ui.failure("The check could not run", f, null)),
+                Ui.slot(model.failureProperty(), f -> Ui.failure(TargetViewModel.refusesDirectory(f)
+                        ? "The engine does not accept this directory" : "The check could not run", f, null)),
                 problems, passedBox);
         // Keyboard users start where the screen starts: the configuration.
         sceneProperty().addListener((o, a, sc) -> {

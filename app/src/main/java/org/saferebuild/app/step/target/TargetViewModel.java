@@ -197,6 +197,16 @@ public final class TargetViewModel extends StepModel {
         publish();
     }
 
+    /**
+     * Whether {@code f} is the engine refusing the configuration directory itself (one its settings
+     * do not name, or one reached through a link), rather than a check that failed to run.
+     */
+    public static boolean refusesDirectory(Event.Failure f) {
+        return (f.code() == org.saferebuild.protocol.ProblemCode.INVALID_ARGUMENT
+                || f.code() == org.saferebuild.protocol.ProblemCode.NOT_AUTHORIZED)
+                && f.message().startsWith("The configuration directory ");
+    }
+
     /** Runs the engine's preflight for the chosen directory. */
     public void checkAgain() {
         String dir = configDir.get();
@@ -216,8 +226,10 @@ public final class TargetViewModel extends StepModel {
                         if (!java.util.Objects.equals(dir, configDir.get())) {
                             return;
                         }
-                        failure.set(Problems.of(err));
-                        status.set("The check could not run.");
+                        Event.Failure f = Problems.of(err);
+                        failure.set(f);
+                        status.set(refusesDirectory(f) ? "The engine does not accept this directory."
+                                : "The check could not run.");
                         report.set(null);
                         publish();
                         return;
