@@ -36,8 +36,8 @@ public final class ConfigDirs {
                     + " is not one this engine is set up for (" + String.join(", ", config.configDirs()) + ").",
                     "Choose one of those. To rebuild from " + dir + ", root adds it to configDirs in the engine's"
                             + " settings (on NixOS: programs.safe-rebuild.settings.configDirs; otherwise "
-                            + EngineConfig.DEFAULT_FILE + " or the file the engine is started with) and the app is"
-                            + " started again.");
+                            + EngineConfig.DEFAULT_FILE + " or the file the engine is started with); then start the"
+                            + " app, or the command, again.");
         }
         try {
             return new Checked(dir, SafeFiles.directoryIdentity(Path.of(dir)));
