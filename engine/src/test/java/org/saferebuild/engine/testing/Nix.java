@@ -34,43 +34,48 @@ public final class Nix {
      * Runs a nix tool from /usr/bin and returns its stdout; fails the test on a non-zero exit, and
      * on a command that does not finish within {@link #LIMIT_SECONDS}: it is killed, and the failure
      * says what it and every other nix process were waiting in, so that a stuck lock names itself
-     * instead of holding the whole test run. (Read through pipes on this thread, as before the limit
-     * was added: the apply benchmark times its peer's nix-env with this.)
+     * instead of holding the whole test run. Its stderr goes to a file, not a pipe: a garbage
+     * collection prints a line for every stale temporary-roots file it removes, and 64 KiB of that
+     * in a pipe nobody reads until stdout ends would stop nix and this test for good.
      */
     public static String run(String... argv) throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(argv);
-        pb.environment().put("HOME", System.getProperty("java.io.tmpdir"));
-        pb.redirectErrorStream(false);
-        Process p = pb.start();
-        java.util.concurrent.atomic.AtomicReference<String> stuck = new java.util.concurrent.atomic.AtomicReference<>();
-        java.util.concurrent.ScheduledFuture<?> limit = WATCHDOG.schedule(() -> {
-            stuck.set(waits());
-            p.destroyForcibly(); // its pipes close: the reads below return
-        }, LIMIT_SECONDS, TimeUnit.SECONDS);
-        byte[] out = new byte[0];
-        byte[] err = new byte[0];
+        Path errFile = Files.createTempFile("nix-stderr-", ".txt");
         try {
-            p.getOutputStream().close();
-            out = p.getInputStream().readAllBytes();
-            err = p.getErrorStream().readAllBytes();
-            p.waitFor(LIMIT_SECONDS, TimeUnit.SECONDS);
-        } catch (IOException e) {
-            if (stuck.get() == null) {
-                throw e;
-            } // killed by the watchdog: its streams were closed under the reads
+            ProcessBuilder pb = new ProcessBuilder(argv);
+            pb.environment().put("HOME", System.getProperty("java.io.tmpdir"));
+            pb.redirectError(errFile.toFile());
+            Process p = pb.start();
+            java.util.concurrent.atomic.AtomicReference<String> stuck = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.ScheduledFuture<?> limit = WATCHDOG.schedule(() -> {
+                stuck.set(waits());
+                p.destroyForcibly(); // its stdout closes: the read below returns
+            }, LIMIT_SECONDS, TimeUnit.SECONDS);
+            byte[] out = new byte[0];
+            try {
+                p.getOutputStream().close();
+                out = p.getInputStream().readAllBytes();
+                p.waitFor(LIMIT_SECONDS, TimeUnit.SECONDS);
+            } catch (IOException e) {
+                if (stuck.get() == null) {
+                    throw e;
+                } // killed by the watchdog: its stdout was closed under the read
+            } finally {
+                limit.cancel(false);
+            }
+            String err = Files.readString(errFile, StandardCharsets.UTF_8);
+            if (stuck.get() != null || p.isAlive()) {
+                p.destroyForcibly();
+                throw new AssertionError(String.join(" ", argv) + " did not finish within " + LIMIT_SECONDS
+                        + " s and was killed; its stderr: " + err + "\nnix processes and what they waited in:\n"
+                        + (stuck.get() != null ? stuck.get() : waits()));
+            }
+            if (p.exitValue() != 0) {
+                throw new AssertionError(String.join(" ", argv) + " failed: " + err);
+            }
+            return new String(out, StandardCharsets.UTF_8).strip();
         } finally {
-            limit.cancel(false);
+            Files.deleteIfExists(errFile);
         }
-        if (stuck.get() != null || p.isAlive()) {
-            p.destroyForcibly();
-            throw new AssertionError(String.join(" ", argv) + " did not finish within " + LIMIT_SECONDS
-                    + " s and was killed; its stderr: " + new String(err, StandardCharsets.UTF_8)
-                    + "\nnix processes and what they waited in:\n" + (stuck.get() != null ? stuck.get() : waits()));
-        }
-        if (p.exitValue() != 0) {
-            throw new AssertionError(String.join(" ", argv) + " failed: " + new String(err, StandardCharsets.UTF_8));
-        }
-        return new String(out, StandardCharsets.UTF_8).strip();
     }
 
     /** Every nix process with its state, kernel wait channel, stack and locks held, from /proc. */
