@@ -32,18 +32,18 @@ public final class GtkDialogs {
         xdotool("key", "--clearmodifiers", "Return");
     }
 
-    /** Whether a window titled {@code title} is shown. */
+    /** Whether a window titled {@code title} is shown (xdotool's search exits 1 when it finds none). */
     public static boolean shown(String title) throws IOException, InterruptedException {
-        return !run(List.of("xdotool", "search", "--onlyvisible", "--name", "^" + title + "$")).isBlank();
+        return !run(true, "search", "--onlyvisible", "--name", "^" + title + "$").isBlank();
     }
 
     private static String xdotool(String... args) throws IOException, InterruptedException {
-        List<String> argv = new ArrayList<>(List.of("xdotool"));
-        argv.addAll(List.of(args));
-        return run(argv);
+        return run(false, args);
     }
 
-    private static String run(List<String> argv) throws IOException, InterruptedException {
+    private static String run(boolean noneFoundIsAnAnswer, String... args) throws IOException, InterruptedException {
+        List<String> argv = new ArrayList<>(List.of("xdotool"));
+        argv.addAll(List.of(args));
         Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
         p.getOutputStream().close();
         if (!p.waitFor(30, TimeUnit.SECONDS)) {
@@ -51,7 +51,7 @@ public final class GtkDialogs {
             throw new IOException(String.join(" ", argv) + " did not finish within 30 s");
         }
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.exitValue() != 0 && !argv.contains("--onlyvisible")) {
+        if (p.exitValue() != 0 && !(noneFoundIsAnAnswer && p.exitValue() == 1)) {
             throw new IOException(String.join(" ", argv) + " failed (" + p.exitValue() + "): " + out);
         }
         return out;

@@ -195,13 +195,7 @@ public final class ApplyBenchmark {
         argv.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(argv);
         pb.environment().put("HOME", System.getProperty("java.io.tmpdir"));
-        pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
-        pb.redirectError(ProcessBuilder.Redirect.DISCARD);
-        Process p = pb.start();
-        p.getOutputStream().close();
-        if (p.waitFor() != 0) {
-            throw new AssertionError(String.join(" ", argv) + " failed");
-        }
+        runQuietly(pb);
     }
 
     /**
@@ -215,12 +209,17 @@ public final class ApplyBenchmark {
             pb.environment().put("LOCALE_ARCHIVE", LOCALE_ARCHIVE);
         }
         pb.environment().put("NIXOS_INSTALL_BOOTLOADER", "");
+        runQuietly(pb);
+    }
+
+    /** Runs a peer's step to its end with its output discarded; fails the benchmark if it fails. */
+    private static void runQuietly(ProcessBuilder pb) throws Exception {
         pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.redirectError(ProcessBuilder.Redirect.DISCARD);
         Process p = pb.start();
         p.getOutputStream().close();
         if (p.waitFor() != 0) {
-            throw new AssertionError(system + "/bin/switch-to-configuration switch failed");
+            throw new AssertionError(String.join(" ", pb.command()) + " failed");
         }
     }
 

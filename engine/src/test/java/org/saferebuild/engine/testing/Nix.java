@@ -34,9 +34,10 @@ public final class Nix {
      * Runs a nix tool from /usr/bin and returns its stdout; fails the test on a non-zero exit, and
      * on a command that does not finish within {@link #LIMIT_SECONDS}: it is killed, and the failure
      * says what it and every other nix process were waiting in, so that a stuck lock names itself
-     * instead of holding the whole test run. Its stderr goes to a file, not a pipe: a garbage
-     * collection prints a line for every stale temporary-roots file it removes, and 64 KiB of that
-     * in a pipe nobody reads until stdout ends would stop nix and this test for good.
+     * instead of holding the whole test run. Its stderr goes to a file, not a pipe: looking for the
+     * garbage collector's roots prints a line for every stale root nix removes (indirect roots whose
+     * link is gone, temporary-roots files of killed nix processes), and 64 KiB of that in a pipe
+     * nobody reads until stdout ends would stop nix and this test for good.
      */
     public static String run(String... argv) throws IOException, InterruptedException {
         Path errFile = Files.createTempFile("nix-stderr-", ".txt");
