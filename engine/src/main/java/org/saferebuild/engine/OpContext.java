@@ -178,13 +178,23 @@ public final class OpContext {
      * meanwhile, and this waits for it).
      */
     public void uncancellable() throws Problem {
-        Gate gate = beforeChange;
-        if (gate != null) {
-            gate.pass();
-        }
+        awaitBeforeChange();
         synchronized (cancelHooks) {
             checkCancelled();
             uncancellable = true;
+        }
+    }
+
+    /**
+     * Waits for what must have happened before the operation changes anything (its audit intent),
+     * without ending the time in which it can be cancelled: for a state file written on another
+     * thread while the operation still checks (ApplyService: pending.json). Throws if the intent
+     * could not be recorded.
+     */
+    public void awaitBeforeChange() throws Problem {
+        Gate gate = beforeChange;
+        if (gate != null) {
+            gate.pass();
         }
     }
 

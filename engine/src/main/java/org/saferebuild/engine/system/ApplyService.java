@@ -115,18 +115,19 @@ public final class ApplyService {
         boolean activated = false;
         PendingApply p = null;
         try {
-            String target = targets.forApply(r, ctx);
+            ApplyTargets.Target checked = targets.forApply(r);
+            String target = checked.storePath();
             int genBefore = profile.current().orElseThrow(() -> Problem.notFound("The system profile "
                     + profile.path() + " has no current generation, so there would be nothing to return to.",
                     "Check the engine's systemProfile setting; on NixOS it is /nix/var/nix/profiles/system."));
             String pathBefore = profile.currentPath().orElseThrow();
             String runningBefore = SystemLinks.readLink(config.currentSystem());
-            ctx.uncancellable();
             p = new PendingApply(ctx.id(), r.mode(), target, genBefore, pathBefore, runningBefore, null, false,
                     Phase.ACTIVATING, null, null, ctx.operator(), ProcessHandle.current().pid(), null,
                     profile.numbers(), PendingApply.APPLY, false);
-            // Written before anything changes: a restarted engine knows what to put back.
-            store.save(p);
+            // On disk before anything changes, so a restarted engine knows what to put back; written
+            // while the closure is checked (after the audit intent), removed again if a check refuses.
+            checkWhileSaving(checked, p, ctx);
             touched = true;
             if (r.mode() != Mode.TEST) {
                 ctx.progress("profile", "nix-env -p " + profile.path() + " --set " + target, null, null);
@@ -296,17 +297,16 @@ public final class ApplyService {
         boolean touched = false;
         boolean activated = false;
         try {
-            SystemProfile.Link target = targets.forRollback(r.generation(), ctx);
+            ApplyTargets.Target target = targets.forRollback(r.generation());
             int genBefore = profile.current().orElseThrow(() -> Problem.notFound("The system profile "
                     + profile.path() + " has no current generation.", "Check the engine's systemProfile setting."));
             String pathBefore = profile.currentPath().orElseThrow();
             String runningBefore = SystemLinks.readLink(config.currentSystem());
-            ctx.uncancellable();
             Mode mode = r.mode() == SystemRequest.RollbackMode.SWITCH ? Mode.SWITCH : Mode.BOOT;
             p = new PendingApply(ctx.id(), mode, target.storePath(), genBefore, pathBefore, runningBefore,
                     r.generation(), false, Phase.ACTIVATING, null, null, ctx.operator(),
                     ProcessHandle.current().pid(), null, profile.numbers(), PendingApply.ROLLBACK, false);
-            store.save(p);
+            checkWhileSaving(target, p, ctx);
             touched = true;
             ctx.progress("profile", "nix-env -p " + profile.path() + " --switch-generation " + r.generation(), null,
                     null);
@@ -349,6 +349,25 @@ public final class ApplyService {
                     rec.complete() ? why.fix() : PutBack.stuckFix(p), e);
         } finally {
             release();
+        }
+    }
+
+    /**
+     * Checks {@code target} (ApplyTargets.check: the closure complete, its contents as nix recorded
+     * them, a switch-to-configuration) while {@code p} is written to pending.json on another thread,
+     * after the audit intent. Returns once both are done and the operation can no longer be
+     * cancelled; if a check refuses, the request was cancelled or either write failed, pending.json is
+     * removed again and the reason thrown: nothing was changed.
+     */
+    private void checkWhileSaving(ApplyTargets.Target target, PendingApply p, OpContext ctx) throws Problem {
+        PendingApplyStore.Alongside saving = store.saveAlongside(p, ctx);
+        try {
+            targets.check(target, ctx);
+            ctx.uncancellable();
+            saving.await();
+        } catch (Problem | RuntimeException | Error e) {
+            saving.discard();
+            throw e;
         }
     }
 
@@ -446,6 +465,10 @@ public final class ApplyService {
                 : p.phase() == Phase.AWAITING_CONFIRM
                 ? "the engine (pid " + p.enginePid() + ") stopped while waiting for confirmation and no confirmation"
                         + " came by " + p.deadline()
+                : p.activationPid() == null
+                ? "the engine (pid " + p.enginePid() + ") stopped before the activation was recorded as started (while"
+                        + " checking the closure, setting the profile or starting the activation); the previous"
+                        + " system is activated again in case it had started"
                 : "the engine (pid " + p.enginePid() + ") stopped during the activation, before the operator could"
                         + " confirm";
         timer.execute(() -> {

@@ -26,33 +26,31 @@ final class ApplyTargets {
         this.built = built;
     }
 
-    /** The store path an apply activates, checked; also that its contents still match what nix recorded. */
-    String forApply(SystemRequest.Apply r, OpContext ctx) throws Problem {
-        String target;
-        String what;
-        if (r.generation() != null) {
-            target = profile.require(r.generation()).storePath();
-            what = "generation " + r.generation();
-        } else {
-            target = r.storePath();
-            what = target;
-            if (!built.isBuilt(target)) {
-                throw Problem.invalid(target + " was not built by this engine nor adopted by it (there is no GC root"
-                        + " for it under " + built.rootsDir() + " or " + built.adoptedDir() + "). The engine applies"
-                        + " only systems it built, systems copied here and adopted (system.adopt), or existing"
-                        + " generations.");
-            }
-        }
-        check(target, what, ctx);
-        ctx.checkCancelled();
-        return target;
+    /** A store path to activate, and how messages name it ("generation 3" or the path). */
+    record Target(String storePath, String what) {
     }
 
-    /** The generation a rollback activates, checked the same way. */
-    SystemProfile.Link forRollback(int generation, OpContext ctx) throws Problem {
-        SystemProfile.Link target = profile.require(generation);
-        check(target.storePath(), "generation " + generation, ctx);
-        return target;
+    /**
+     * The store path an apply activates: an existing generation, or a system this engine built or
+     * adopted. Not checked yet ({@link #check}).
+     */
+    Target forApply(SystemRequest.Apply r) throws Problem {
+        if (r.generation() != null) {
+            return new Target(profile.require(r.generation()).storePath(), "generation " + r.generation());
+        }
+        String target = r.storePath();
+        if (!built.isBuilt(target)) {
+            throw Problem.invalid(target + " was not built by this engine nor adopted by it (there is no GC root"
+                    + " for it under " + built.rootsDir() + " or " + built.adoptedDir() + "). The engine applies"
+                    + " only systems it built, systems copied here and adopted (system.adopt), or existing"
+                    + " generations.");
+        }
+        return new Target(target, target);
+    }
+
+    /** The generation a rollback activates (an existing one), not checked yet ({@link #check}). */
+    Target forRollback(int generation) throws Problem {
+        return new Target(profile.require(generation).storePath(), "generation " + generation);
     }
 
     /**
@@ -61,7 +59,9 @@ final class ApplyTargets {
      * changed inside any member is found; a path hashed before is hashed again only if its files
      * changed since, Closures), and the system can be activated.
      */
-    private void check(String target, String what, OpContext ctx) throws Problem {
+    void check(Target t, OpContext ctx) throws Problem {
+        String target = t.storePath();
+        String what = t.what();
         ctx.progress("check", "Checking that the closure of " + what + " is complete", null, null);
         List<String> paths = closures.requireComplete(target, what);
         ctx.progress("verify", "Verifying the contents of the " + paths.size() + " store paths of " + what, null, null);
@@ -75,5 +75,6 @@ final class ApplyTargets {
                             + " generation meanwhile.");
         }
         activation.switchScript(target);
+        ctx.checkCancelled();
     }
 }

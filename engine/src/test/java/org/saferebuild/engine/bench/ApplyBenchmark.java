@@ -276,11 +276,22 @@ public final class ApplyBenchmark {
         }
     }
 
+    /**
+     * The medians side by side and their ratio; then the ratio of each round's pair (engine and peer
+     * run one right after the other), whose median and middle half do not move with what the
+     * machine does between rounds (the peer itself takes 90–180 ms here from one minute to the next).
+     */
     private static void row(String what, long[] engine, String peerName, long[] peer) {
         double e = median(engine);
         double p = median(peer);
-        System.out.printf(Locale.ROOT, "  %-24s engine %8.2f ms   %-40s %8.2f ms   ratio %.2f%n", what, e, peerName, p,
-                e / p);
+        double[] pairs = new double[engine.length];
+        for (int i = 0; i < engine.length; i++) {
+            pairs[i] = (double) engine[i] / peer[i];
+        }
+        Arrays.sort(pairs);
+        System.out.printf(Locale.ROOT, "  %-24s engine %8.2f ms   %-40s %8.2f ms   ratio %.2f"
+                + "   (round by round: median %.2f, middle half %.2f–%.2f)%n", what, e, peerName, p, e / p,
+                pairs[pairs.length / 2], pairs[pairs.length / 4], pairs[pairs.length * 3 / 4]);
     }
 
     private static double median(long[] nanos) {

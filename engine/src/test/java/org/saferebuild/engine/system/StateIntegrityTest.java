@@ -249,6 +249,11 @@ class StateIntegrityTest {
             }
             assertThat(fx.activations()).isEmpty();
             assertThat(fx.profileLink()).isEqualTo("system-1-link");
+            // What to put back was written while the closure was checked, and removed when the check
+            // refused: nothing was reverted, and an engine started later finds no apply to undo.
+            assertThat(fx.demo.stateDir().resolve("apply/pending.json")).doesNotExist();
+            assertThat(fx.auditAll()).extracting(r -> r.what() + " " + r.outcome())
+                    .doesNotContain("revert started");
         } finally {
             Nix.run("/usr/bin/nix-env", "-p", fx.demo.systemProfile().toString(), "--delete-generations", "2");
         }
