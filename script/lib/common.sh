@@ -29,10 +29,12 @@ SAFE_REBUILD_PACKAGES=(
   "e2fsprogs:/usr/bin/chattr"
 )
 
-# Only the tests (script/test, script/screenshots): xdotool types into GTK's own file dialog, which
+# Only the tests (script/test, script/screenshots). xdotool types into GTK's own file dialog, which
 # Browse… opens outside the JavaFX scene that TestFX drives (app/.../testing/GtkDialogs.java).
 SAFE_REBUILD_TEST_PACKAGES=(
   "xdotool:/usr/bin/xdotool"
+  # strace: SafeFilesTest watches which system calls a removal that must survive a power cut makes
+  "strace:/usr/bin/strace"
 )
 
 # The systemd test machine (script/lib/systemd-machine.sh): script/test and script/demo --systemd.

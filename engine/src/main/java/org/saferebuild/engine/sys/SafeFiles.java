@@ -158,6 +158,21 @@ public final class SafeFiles {
 
     /** Removes the file (or link) {@code file} from its directory; false if it was not there. Never follows a link. */
     public static boolean delete(Path file) throws IOException {
+        return remove(file, false);
+    }
+
+    /**
+     * As {@link #delete}, and then the directory is synced ({@code fsync}): a removal that must
+     * survive a power cut, as a write through {@link #replace} does. Without it the file can come
+     * back after a power cut, as a directory's change reaches the disk on the filesystem's own
+     * schedule (ext4's journal commits every 5 s, btrfs every 30 s): a confirmed apply's
+     * pending.json would be found again by the next engine start, which would revert the apply.
+     */
+    public static boolean deleteSynced(Path file) throws IOException {
+        return remove(file, true);
+    }
+
+    private static boolean remove(Path file, boolean sync) throws IOException {
         Dir dir = Dir.openIfPresent(file.getParent());
         if (dir == null) {
             return false;
@@ -169,6 +184,9 @@ public final class SafeFiles {
                     return false;
                 }
                 throw failure("remove " + file, errno, file);
+            }
+            if (sync) {
+                dir.sync();
             }
             return true;
         }

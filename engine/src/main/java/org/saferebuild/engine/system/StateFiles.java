@@ -48,9 +48,10 @@ final class StateFiles {
         }
     }
 
+    /** Removes a state file for good: its directory synced, so it cannot come back after a power cut. */
     static void delete(Path file) {
         try {
-            SafeFiles.delete(file);
+            SafeFiles.deleteSynced(file);
         } catch (IOException e) {
             LOG.warn("cannot remove {}: {}", file, e.toString());
         }

@@ -149,4 +149,41 @@ class SafeFilesTest {
             assertThat(again).isNotNull();
         }
     }
+
+    /**
+     * A removal that must survive a power cut (a confirmed apply's pending.json: found again, the
+     * next engine start would revert the apply) is followed by an fsync of the very directory it
+     * was removed from. Watched in a process of its own under strace: which system calls, on which
+     * descriptor, in which order.
+     */
+    @ParameterizedTest(name = "fallback={0}")
+    @ValueSource(booleans = {false, true})
+    void aRemovalThatMustLastSyncsItsDirectory(boolean fallback) throws Exception {
+        Path pending = state().resolve("pending.json");
+        Files.writeString(pending, "{}");
+        Path trace = dir.resolve("strace.txt");
+        Process p = new ProcessBuilder("strace", "-f", "-qq", "-e", "trace=unlinkat,fsync,fdatasync", "-e", "signal=none", "-o",
+                trace.toString(), Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), RemoveSyncedMain.class.getName(), pending.toString(),
+                Boolean.toString(fallback)).redirectErrorStream(true).redirectOutput(dir.resolve("out.txt").toFile())
+                .start();
+        assertThat(p.waitFor()).as(Files.readString(dir.resolve("out.txt"))).isZero();
+        assertThat(pending).doesNotExist();
+
+        java.util.List<String> calls = Files.readAllLines(trace);
+        java.util.regex.Matcher unlink = null;
+        int at = -1;
+        for (int i = 0; i < calls.size() && at < 0; i++) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("unlinkat\\((\\d+), \"pending\\.json\", 0\\)\\s+= 0")
+                    .matcher(calls.get(i));
+            if (m.find()) {
+                unlink = m;
+                at = i;
+            }
+        }
+        assertThat(at).as("pending.json was removed inside its open directory: %s", calls).isNotNegative();
+        java.util.regex.Pattern synced = java.util.regex.Pattern.compile("fsync\\(" + unlink.group(1) + "\\)\\s+= 0");
+        assertThat(calls.subList(at + 1, calls.size())).as("the directory's descriptor synced after the removal")
+                .anyMatch(l -> synced.matcher(l).find());
+    }
 }
