@@ -115,8 +115,8 @@ public final class ApplyService {
         boolean activated = false;
         PendingApply p = null;
         try {
-            ApplyTargets.Target checked = targets.forApply(r);
-            String target = checked.storePath();
+            ApplyTargets.Target chosen = targets.forApply(r);
+            String target = chosen.storePath();
             int genBefore = profile.current().orElseThrow(() -> Problem.notFound("The system profile "
                     + profile.path() + " has no current generation, so there would be nothing to return to.",
                     "Check the engine's systemProfile setting; on NixOS it is /nix/var/nix/profiles/system."));
@@ -127,7 +127,7 @@ public final class ApplyService {
                     profile.numbers(), PendingApply.APPLY, false);
             // On disk before anything changes, so a restarted engine knows what to put back; written
             // while the closure is checked (after the audit intent), removed again if a check refuses.
-            checkWhileSaving(checked, p, ctx);
+            checkWhileSaving(chosen, p, ctx);
             touched = true;
             if (r.mode() != Mode.TEST) {
                 ctx.progress("profile", "nix-env -p " + profile.path() + " --set " + target, null, null);

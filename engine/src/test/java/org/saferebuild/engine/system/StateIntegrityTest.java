@@ -217,6 +217,46 @@ class StateIntegrityTest {
     }
 
     @Test
+    void anEngineKilledWhileItChecksTheClosureIsRecoveredFromAndSaysWhereItStopped() throws Exception {
+        // What to put back is written while the closure is checked. Here the check hashes (no seal
+        // is trusted) and its nix-store --verify-path never ends, so the engine dies inside it.
+        Path tools = Files.createDirectories(fx.base.resolve("slow-tools"));
+        Path hashing = fx.base.resolve("hashing.pid");
+        Path nixStore = tools.resolve("nix-store");
+        Files.writeString(nixStore, "#!/bin/sh\ncase \" $* \" in\n  *\" --verify-path \"*) echo $$ > " + hashing
+                + "; exec sleep 600 ;;\nesac\nexec /usr/bin/nix-store \"$@\"\n");
+        nixStore.toFile().setExecutable(true);
+        List<String> toolDirs = new java.util.ArrayList<>(List.of(tools.toString()));
+        toolDirs.addAll(org.saferebuild.engine.proc.Tools.DEFAULT_DIRS);
+        EngineHarness first = fx.start("toolDirs", toolDirs, "closureRehashDays", 0);
+        first.send(id -> new SystemRequest.Apply(id, update, null, Mode.SWITCH, 60));
+        Path pending = fx.demo.stateDir().resolve("apply/pending.json");
+        DemoFixture.awaitTrue("the engine hashes the closure, pending.json written meanwhile", PATIENCE,
+                () -> Files.exists(hashing) && Files.exists(pending));
+        first.process().destroyForcibly().waitFor();
+        ProcessHandle.of(Long.parseLong(Files.readString(hashing).strip())).ifPresent(ProcessHandle::destroyForcibly);
+        assertThat(fx.profileLink()).as("nothing was changed").isEqualTo("system-1-link");
+        assertThat(fx.activations()).isEmpty();
+
+        EngineHarness next = fx.start();
+        DemoFixture.awaitTrue("the next engine put it back and recorded it", PATIENCE,
+                () -> fx.audit().stream().anyMatch(r -> r.what().equals("revert") && !r.outcome().equals("started")));
+        assertThat(fx.auditAll()).extracting(r -> r.what() + " " + r.outcome()).contains("apply started",
+                "apply interrupted", "revert started", "revert ok");
+        AuditRecord revert = fx.audit().get(fx.audit().size() - 1);
+        assertThat(revert.args().get("reason").asText())
+                .contains("stopped before the activation was recorded as started");
+        // It cannot know that no activation began, so it activated what ran before: the same system.
+        assertThat(fx.activations()).containsExactly("switch " + base);
+        assertThat(fx.running()).isEqualTo(base);
+        assertThat(fx.profileLink()).isEqualTo("system-1-link");
+        assertThat(pending).doesNotExist();
+        SystemResult.ApplyState status = next.call(id -> new SystemRequest.ApplyStatus(id),
+                SystemResult.ApplyState.class);
+        assertThat(status.awaitingConfirm()).isFalse();
+    }
+
+    @Test
     void aClosureWithAChangedFileInsideAMemberIsNeitherAppliedNorRolledBackTo() throws Exception {
         // A closure of this test's own (a salted member), so changing it cannot disturb anyone else.
         Path scratch = Files.createDirectories(fx.base.resolve("scratch"));
