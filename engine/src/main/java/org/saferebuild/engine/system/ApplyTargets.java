@@ -75,6 +75,5 @@ final class ApplyTargets {
                             + " generation meanwhile.");
         }
         activation.switchScript(target);
-        ctx.checkCancelled();
     }
 }
