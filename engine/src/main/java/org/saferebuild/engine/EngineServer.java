@@ -56,8 +56,6 @@ public final class EngineServer {
 
     /** Serves until the app closes the connection or breaks the protocol. */
     public void serve() {
-        flusher.scheduleAtFixedRate(() -> inFlight.values().forEach(OpContext::flushIfStale),
-                OpContext.FLUSH_MILLIS, OpContext.FLUSH_MILLIS, TimeUnit.MILLISECONDS);
         workers.execute(this::readRequests);
         try {
             ended.await();
@@ -168,6 +166,7 @@ public final class EngineServer {
         Handler<R> handler = engine.operations().lookup((Class<R>) request.getClass());
         OpContext ctx = new OpContext(request.id(), sink);
         ctx.setOperator(operator);
+        ctx.flushWith(flusher);
         if (handler == null) {
             sink.send(new Event.Failure(request.id(), ProblemCode.INVALID_ARGUMENT,
                     "This engine does not offer the operation \"" + opName(request) + "\".",

@@ -2,6 +2,9 @@ package org.saferebuild.engine;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.saferebuild.protocol.AuditRecord;
 import org.saferebuild.protocol.Event;
 import org.saferebuild.protocol.ProblemCode;
@@ -11,7 +14,10 @@ import org.saferebuild.protocol.ProblemCode;
  * million-line build log does not become a million frames), and notice cancellation.
  */
 public final class OpContext {
-    /** A batch is sent when it reaches this many lines or {@link #FLUSH_MILLIS} have passed. */
+    /**
+     * A batch is sent when it reaches this many lines or {@link #FLUSH_MILLIS} have passed (a flush
+     * is scheduled when a batch starts, not on a fixed tick: an idle engine does not wake up).
+     */
     static final int BATCH_LINES = 512;
     static final long FLUSH_MILLIS = 40;
 
@@ -26,6 +32,8 @@ public final class OpContext {
     private List<String> batch = new ArrayList<>();
     private long batchStarted;
     private volatile AuditRecord.Who operator;
+    /** Sends a batch that has waited {@link #FLUSH_MILLIS}; null: batches wait for the next flush or a full batch. */
+    private volatile ScheduledExecutorService flusher;
     /** When each progress phase began (nanoTime), for the request's timing line in the engine's log. */
     private final List<Object[]> phases = new ArrayList<>();
 
@@ -50,6 +58,11 @@ public final class OpContext {
 
     void setOperator(AuditRecord.Who who) {
         this.operator = who;
+    }
+
+    /** Where a batch's flush is scheduled when it starts (the connection's timer thread). */
+    void flushWith(ScheduledExecutorService timer) {
+        this.flusher = timer;
     }
 
     public void progress(String phase, String message, Long done, Long total) {
@@ -80,6 +93,14 @@ public final class OpContext {
         }
         if (batch.isEmpty()) {
             batchStarted = System.nanoTime();
+            ScheduledExecutorService timer = flusher;
+            if (timer != null) {
+                try {
+                    timer.schedule(this::flushIfStale, FLUSH_MILLIS, TimeUnit.MILLISECONDS);
+                } catch (RejectedExecutionException e) {
+                    // the connection is ending: what is batched goes with the request's last flush
+                }
+            }
         }
         batchStream = stream;
         batch.add(line);
@@ -88,9 +109,12 @@ public final class OpContext {
         }
     }
 
-    /** Sends a pending batch that is older than the flush interval (called by a timer). */
+    /**
+     * Sends a pending batch that is as old as the flush interval (scheduled when it started); a
+     * younger one was started after an earlier flush and has its own.
+     */
     synchronized void flushIfStale() {
-        if (!batch.isEmpty() && System.nanoTime() - batchStarted > FLUSH_MILLIS * 1_000_000) {
+        if (!batch.isEmpty() && System.nanoTime() - batchStarted >= FLUSH_MILLIS * 1_000_000) {
             flushLocked();
         }
     }

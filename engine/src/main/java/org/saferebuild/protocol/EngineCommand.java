@@ -17,10 +17,13 @@ public final class EngineCommand {
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         // A short-lived, single-session process: start fast rather than peak throughput, and compile
         // (quickly, C1 only) what runs a few dozen times: a request's code runs a handful of times per
-        // session and would otherwise stay interpreted (the same flags as packaging/safe-rebuild-engine.in).
+        // session and would otherwise stay interpreted. No performance-data file in /tmp (and none of
+        // its 20 samples a second), no attach listener: the same flags as packaging/safe-rebuild-engine.in.
         cmd.add("-XX:+UseSerialGC");
         cmd.add("-XX:TieredStopAtLevel=1");
         cmd.add("-XX:CompileThresholdScaling=0.05");
+        cmd.add("-XX:-UsePerfData");
+        cmd.add("-XX:+DisableAttachMechanism");
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("org.saferebuild.engine.Main");

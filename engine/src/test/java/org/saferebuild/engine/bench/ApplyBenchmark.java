@@ -1,5 +1,6 @@
 package org.saferebuild.engine.bench;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -17,6 +18,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.saferebuild.demo.DemoSystem;
 import org.saferebuild.engine.audit.AuditLog;
+import org.saferebuild.engine.system.PromisedWork;
 import org.saferebuild.engine.testing.EngineHarness;
 import org.saferebuild.engine.testing.Nix;
 import org.saferebuild.protocol.AuditRecord;
@@ -34,6 +36,10 @@ import org.saferebuild.protocol.SystemResult;
  *       switch}</li>
  *   <li>rollback: the engine's rollback SWITCH against {@code nix-env --switch-generation} +
  *       {@code switch-to-configuration switch}</li>
+ *   <li>the promised work alone ({@link PromisedWork}): switch + confirm without the engine, its
+ *       protocol or its threads, in this process: what keeping the same promises costs at least; and
+ *       the same with two durable writes after the activation (not a promise the engine keeps: what
+ *       relaxing the confirm's records would be worth)</li>
  *   <li>audit: one record appended with the SHA-256 chain, its MAC, the end checked against the head,
  *       space reserved, fdatasync, and the head written in place, against a bare append + fsync of a
  *       line of the same size</li>
@@ -73,29 +79,47 @@ public final class ApplyBenchmark {
         List<Double> walks = new ArrayList<>();
         long[] roundTrip = new long[runs];
         String walkSample = null;
+        long[] promised = new long[runs];
+        long[][] promisedParts = new long[3][runs]; // before nix-env, the first write after, all five after
+        long[] twoWrites = new long[runs];
         try (EngineHarness engine = b.start()) {
             engine.handshake();
-            for (int i = -warmUp; i < runs; i++) {
-                long[] peer;
-                long[] eng;
-                if (i % 2 == 0) { // the order alternates: neither side always runs right after the other
-                    peer = peerRound(profile, update, gen1);
-                    eng = engineRound(engine, profile, update);
-                } else {
-                    eng = engineRound(engine, profile, update);
-                    peer = peerRound(profile, update, gen1);
-                }
-                if (i >= 0) {
-                    long t = System.nanoTime(); // a request that only reads: the protocol's own cost
-                    engine.call(id -> new SystemRequest.ApplyStatus(id), SystemResult.ApplyState.class);
-                    roundTrip[i] = System.nanoTime() - t;
-                    peerSwitch[i] = peer[0];
-                    peerRollback[i] = peer[1];
-                    for (int k = 0; k < 4; k++) {
-                        peerSteps[k][i] = peer[2 + k];
+            // The promised work alone runs with state and an audit trail of its own, never the engine's.
+            ObjectNode settings = (ObjectNode) Json.mapper().readTree(Files.readString(base.resolve("engine.json")));
+            settings.put("stateDir", base.resolve("promised/state").toString());
+            settings.put("auditLog", base.resolve("promised/audit/audit.jsonl").toString());
+            Path promisedSettings = Files.writeString(Files.createDirectories(base.resolve("promised"))
+                    .resolve("engine.json"), settings.toString());
+            try (PromisedWork work = new PromisedWork(promisedSettings)) {
+                for (int i = -warmUp; i < runs; i++) {
+                    long[] peer = null;
+                    long[] eng = null;
+                    long alone = 0;
+                    long two = 0;
+                    // The order rotates: none of the four always runs right after another.
+                    for (int slot = 0; slot < 4; slot++) {
+                        switch (Math.floorMod(slot + i, 4)) {
+                            case 0 -> peer = peerRound(profile, update, gen1);
+                            case 1 -> eng = engineRound(engine, profile, update);
+                            case 2 -> alone = promisedRound(work, false, profile, update, gen1,
+                                    i >= 0 ? i : null, promisedParts);
+                            default -> two = promisedRound(work, true, profile, update, gen1, null, null);
+                        }
                     }
-                    engineSwitch[i] = eng[0];
-                    engineRollback[i] = eng[1];
+                    if (i >= 0) {
+                        long t = System.nanoTime(); // a request that only reads: the protocol's own cost
+                        engine.call(id -> new SystemRequest.ApplyStatus(id), SystemResult.ApplyState.class);
+                        roundTrip[i] = System.nanoTime() - t;
+                        peerSwitch[i] = peer[0];
+                        peerRollback[i] = peer[1];
+                        for (int k = 0; k < 4; k++) {
+                            peerSteps[k][i] = peer[2 + k];
+                        }
+                        engineSwitch[i] = eng[0];
+                        engineRollback[i] = eng[1];
+                        promised[i] = alone;
+                        twoWrites[i] = two;
+                    }
                 }
             }
             // The content check's own line: how many files it walked and how long that took.
@@ -144,6 +168,8 @@ public final class ApplyBenchmark {
         System.out.printf(Locale.ROOT, "  load average before: %s   after: %s   (%d cores)%n", loadBefore, load(),
                 Runtime.getRuntime().availableProcessors());
         row("switch (+confirm)", engineSwitch, "nix-env --set + switch-to-configuration", peerSwitch);
+        row("  promised work alone", promised, "the same peer round", peerSwitch);
+        row("  with 2 writes after", twoWrites, "the same peer round", peerSwitch);
         row("rollback", engineRollback, "nix-env --switch-generation + switch", peerRollback);
         row("audit record (" + line.length + " B)", chained, "append + fsync", bare);
         System.out.println("  where the engine's time goes (medians, ms; from its log, one line per request):");
@@ -164,6 +190,14 @@ public final class ApplyBenchmark {
             System.out.printf(Locale.ROOT, "  content check (in verify): median walk %.1f ms; last: %s%n",
                     medianMillis(walks.subList(Math.min(walks.size() - 1, warmUp * 2), walks.size())), walkSample);
         }
+        System.out.printf(Locale.ROOT, "    promised  before nix-env %.1f (checks alongside intent and pending.json); after the"
+                + " activation %.1f, of which the first durable write %.1f (medians, ms)%n", median(promisedParts[0]),
+                median(promisedParts[2]), median(promisedParts[1]));
+        System.out.println("  promised work alone: the same switch + confirm without the engine, in this process (the"
+                + " intent and pending.json alongside the closure's and contents' check, nix-env, the activation, then"
+                + " the deadline, the outcome, the confirm's intent, pending.json removed, its outcome): the least an"
+                + " engine keeping these promises adds. with 2 writes after: the same with only the outcome and one"
+                + " confirm record after the activation (a confirm without its own intent: not what is promised)");
         System.out.println("  note: the engine's figures include the protocol round trips, the audit records (intent"
                 + " and outcome of each request), the closure's check and pending.json; the peer does none of these");
     }
@@ -221,6 +255,32 @@ public final class ApplyBenchmark {
         if (p.waitFor() != 0) {
             throw new AssertionError(String.join(" ", pb.command()) + " failed");
         }
+    }
+
+    /**
+     * Switch + confirm without the engine (PromisedWork), then back to generation 1 untimed; ns.
+     * {@code twoWrites}: only two durable writes after the activation, not what is promised.
+     */
+    private static long promisedRound(PromisedWork work, boolean twoWrites, String profile, String update,
+                                      String gen1, Integer round, long[][] parts) throws Exception {
+        long t = System.nanoTime();
+        long before = work.before(update);
+        nixEnv("-p", profile, "--set", update);
+        activate(update);
+        long[] after = twoWrites ? null : work.after();
+        if (twoWrites) {
+            work.afterWithTwoWrites();
+        }
+        long took = System.nanoTime() - t;
+        if (round != null) {
+            parts[0][round] = before;
+            parts[1][round] = after[0];
+            parts[2][round] = after[1];
+        }
+        nixEnv("-p", profile, "--switch-generation", "1");
+        activate(gen1);
+        Nix.run("/usr/bin/nix-env", "-p", profile, "--delete-generations", "old");
+        return took;
     }
 
     /** The engine's apply SWITCH + confirm, then its rollback to generation 1: [switch, rollback] in ns. */
