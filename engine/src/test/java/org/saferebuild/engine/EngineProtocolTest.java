@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -89,8 +91,8 @@ class EngineProtocolTest {
 
     /**
      * Most of a session the engine waits for the operator (the checklist, a build's review): then it
-     * sleeps. It used to wake 45 times a second (a 40 ms flush tick, the JVM's 50 ms performance
-     * sampling), which a laptop's battery and powertop notice; now what wakes is the JVM's own
+     * sleeps. It used to wake about 50 times a second (a 40 ms flush tick, the JVM's 50 ms
+     * performance sampling), which a laptop's battery and powertop notice; now what wakes is the JVM's own
      * housekeeping, about 5 times a second here. And as root it leaves no file in /tmp.
      */
     @Test
@@ -100,10 +102,10 @@ class EngineProtocolTest {
             engine.call(id -> new Request.Preflight(id, null), PreflightReport.class); // a request has run
             long pid = engine.process().pid();
             Thread.sleep(1000);
-            java.util.Map<String, Long> before = wakeups(pid);
+            Map<String, Long> before = wakeups(pid);
             Thread.sleep(3000);
-            java.util.Map<String, Long> after = wakeups(pid);
-            java.util.Map<String, Long> woke = new java.util.TreeMap<>();
+            Map<String, Long> after = wakeups(pid);
+            Map<String, Long> woke = new TreeMap<>();
             after.forEach((thread, n) -> {
                 long d = n - before.getOrDefault(thread, 0L);
                 if (d > 0) {
@@ -118,8 +120,8 @@ class EngineProtocolTest {
     }
 
     /** Context switches (voluntary and not) of each of the process's threads, by thread name. */
-    private static java.util.Map<String, Long> wakeups(long pid) throws IOException {
-        java.util.Map<String, Long> m = new java.util.TreeMap<>();
+    private static Map<String, Long> wakeups(long pid) throws IOException {
+        Map<String, Long> m = new TreeMap<>();
         try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
             for (Path t : (Iterable<Path>) tasks::iterator) {
                 String name = Files.readString(t.resolve("comm")).trim() + " " + t.getFileName();

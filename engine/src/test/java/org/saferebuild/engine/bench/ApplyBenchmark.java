@@ -259,7 +259,8 @@ public final class ApplyBenchmark {
 
     /**
      * Switch + confirm without the engine (PromisedWork), then back to generation 1 untimed; ns.
-     * {@code twoWrites}: only two durable writes after the activation, not what is promised.
+     * {@code twoWrites}: only two durable writes after the activation, not what is promised; otherwise
+     * the parts' times go to {@code parts} at {@code round}, when given.
      */
     private static long promisedRound(PromisedWork work, boolean twoWrites, String profile, String update,
                                       String gen1, Integer round, long[][] parts) throws Exception {
@@ -267,16 +268,17 @@ public final class ApplyBenchmark {
         long before = work.before(update);
         nixEnv("-p", profile, "--set", update);
         activate(update);
-        long[] after = twoWrites ? null : work.after();
         if (twoWrites) {
             work.afterWithTwoWrites();
+        } else {
+            long[] after = work.after();
+            if (round != null) {
+                parts[0][round] = before;
+                parts[1][round] = after[0];
+                parts[2][round] = after[1];
+            }
         }
         long took = System.nanoTime() - t;
-        if (round != null) {
-            parts[0][round] = before;
-            parts[1][round] = after[0];
-            parts[2][round] = after[1];
-        }
         nixEnv("-p", profile, "--switch-generation", "1");
         activate(gen1);
         Nix.run("/usr/bin/nix-env", "-p", profile, "--delete-generations", "old");
